@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "btfgen",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "btfgen", targets: ["btfgen"]),
+        .library(name: "BTFGen", targets: ["BTF", "BPFObject", "CORE", "Minimize", "Pipeline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
+        .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+
+        // Stages, each depending only on the ones before it.
+        .target(name: "BTF"),
+        .target(name: "BPFObject", dependencies: ["BTF", "CLibELF"]),
+        .target(name: "CORE", dependencies: ["BTF"]),
+        .target(name: "Minimize", dependencies: ["BTF", "CORE"]),
+        .target(name: "Pipeline", dependencies: ["BTF", "BPFObject", "CORE", "Minimize"]),
+        .executableTarget(name: "btfgen", dependencies: [
+            "Pipeline", "BTF", "BPFObject", "CORE", "Minimize",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // libbpf as the oracle: a small C program the tests and benchmarks run.
+        .executableTarget(name: "libbpf-judge", dependencies: ["CLibBPF"]),
+
+        .testTarget(name: "BTFTests", dependencies: ["BTF"]),
+        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF"]),
+        .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject"]),
+        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,47 @@
+import BTF
+
+/// A BPF object file (`prog.bpf.o`): its BTF and its CO-RE relocation records.
+public struct BPFObject: Sendable {
+    public typealias Relocation = RelocationRecord
+
+    public let path: String
+    public let btf: BTF
+    public let ext: BTFExt?
+    public let relocations: [Relocation]
+
+    public init(path: String, bytes: [UInt8]) throws(FormatError) {
+        self.path = path
+        let elf = try ELFFile(path: path, bytes: bytes)
+        guard let btfSec = elf.section(named: ".BTF") else {
+            throw FormatError(file: path, "", "no .BTF section (was it built with clang -g?)")
+        }
+        let btf: BTF
+        do throws(FormatError) {
+            btf = try withBytes(elf.contents(of: btfSec)) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }
+        } catch { throw error.in(file: path) }
+        self.btf = btf
+        guard let extSec = elf.section(named: ".BTF.ext") else {
+            ext = nil
+            relocations = []
+            return
+        }
+        let ext: BTFExt
+        do throws(FormatError) {
+            ext = try withBytes(elf.contents(of: extSec)) { buf throws(FormatError) in try BTFExt(parsing: buf, btf: btf) }
+        } catch { throw error.in(file: path) }
+        self.ext = ext
+        var relocations: [Relocation] = []
+        for group in ext.coreRelocations {
+            let section = btf.string(at: group.sectionName)
+            for (i, r) in group.records.enumerated() {
+                relocations.append(Relocation(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
+                                              accessString: btf.string(at: r.accessString), kind: r.kind))
+            }
+        }
+        self.relocations = relocations
+    }
+
+    public init(path: String) throws(FormatError) {
+        try self.init(path: path, bytes: try readFile(path))
+    }
+}

@@ -1,0 +1,30 @@
+import BTF
+
+/// Where a kernel BTF was read from.
+public enum BTFSource: Sendable, Equatable {
+    case raw
+    case elf
+}
+
+/// Parses a kernel (or application) BTF from file bytes: raw BTF, or an ELF file's `.BTF`
+/// section (a vmlinux image, a module, a BPF object).
+public func parseBTFFile(_ bytes: [UInt8], path: String) throws(FormatError) -> (BTF, BTFSource) {
+    if bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f) {
+        do throws(FormatError) { return (try BTF(parsing: bytes, section: ""), .raw) } catch { throw error.in(file: path) }
+    }
+    if ELFFile.isELF(bytes) {
+        let elf = try ELFFile(path: path, bytes: bytes)
+        guard let sec = elf.section(named: ".BTF") else { throw FormatError(file: path, "", "ELF file has no .BTF section") }
+        let data = elf.contents(of: sec)
+        do throws(FormatError) {
+            return (try withBytes(data) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }, .elf)
+        } catch { throw error.in(file: path) }
+    }
+    if bytes.isEmpty { throw FormatError(file: path, "", "empty file") }
+    throw FormatError(file: path, "offset 0x0", "neither raw BTF (magic 0xeb9f) nor an ELF file")
+}
+
+/// Reads and parses a BTF file; see `parseBTFFile(_:path:)`.
+public func loadBTFFile(_ path: String) throws(FormatError) -> BTF {
+    try parseBTFFile(try readFile(path), path: path).0
+}

@@ -1,0 +1,258 @@
+/// A parsed, validated BTF blob: a table of types and a string section.
+///
+/// Types are kept as their wire words — a fixed record per type plus a flat array of the words
+/// that follow it — so that parsing is one linear pass, writing reproduces the input exactly, and
+/// the CO-RE resolver reads fields without any per-type allocation. Type 0 is `void`.
+public struct BTF: Sendable {
+    /// One type's 12-byte header, and where its extra words start in `words`.
+    public struct Record: Sendable, Equatable {
+        public var nameOffset: UInt32
+        public var info: UInt32
+        public var sizeOrType: UInt32
+        public var firstWord: UInt32
+
+        @inlinable public var kindValue: UInt8 { UInt8((info >> 24) & 0x1f) }
+        @inlinable public var vlen: Int { Int(info & 0xffff) }
+        @inlinable public var kflag: Bool { info & 0x8000_0000 != 0 }
+    }
+
+    /// The byte order the blob was read in; the writer keeps it unless told otherwise.
+    public var order: ByteOrder
+    /// The header length the blob declared (24 for every BTF the kernel writes today).
+    public var headerLength: UInt32
+    public private(set) var records: [Record]
+    public private(set) var words: [UInt32]
+    public private(set) var strings: [UInt8]
+
+    /// An empty BTF: `void` and the empty string.
+    public init(order: ByteOrder = .host) {
+        self.order = order
+        self.headerLength = 24
+        self.records = [Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)]
+        self.words = []
+        self.strings = [0]
+    }
+
+    init(order: ByteOrder, headerLength: UInt32, records: [Record], words: [UInt32], strings: [UInt8]) {
+        self.order = order
+        self.headerLength = headerLength
+        self.records = records
+        self.words = words
+        self.strings = strings
+    }
+
+    /// Number of type ids, `void` included: valid ids are `0..<typeCount`.
+    @inlinable public var typeCount: Int { records.count }
+
+    /// Every id but `void`'s.
+    public var ids: some Sequence<TypeID> { (1..<UInt32(records.count)).lazy.map { TypeID($0) } }
+
+    @inlinable public func contains(_ id: TypeID) -> Bool { id.index < records.count }
+
+    // MARK: Type header fields
+
+    @inlinable public func kind(_ id: TypeID) -> Kind { Kind(rawValue: records[id.index].kindValue) ?? .void }
+    @inlinable public func vlen(_ id: TypeID) -> Int { records[id.index].vlen }
+    @inlinable public func kflag(_ id: TypeID) -> Bool { records[id.index].kflag }
+    @inlinable public func nameOffset(_ id: TypeID) -> StringOffset { StringOffset(records[id.index].nameOffset) }
+    /// The size of an int, float, struct, union, enum or datasec.
+    @inlinable public func size(_ id: TypeID) -> UInt32 { records[id.index].sizeOrType }
+    /// The type a pointer, modifier, typedef, func, var or tag refers to; a func_proto's return type.
+    @inlinable public func referenced(_ id: TypeID) -> TypeID { TypeID(records[id.index].sizeOrType) }
+
+    @inlinable func word(_ id: TypeID, _ i: Int) -> UInt32 { words[Int(records[id.index].firstWord) + i] }
+
+    // MARK: Strings
+
+    /// The string at `offset`, or "" for an offset past the section (validation rules that out).
+    public func string(at offset: StringOffset) -> String {
+        let start = Int(offset.rawValue)
+        guard start < strings.count else { return "" }
+        return strings.withUnsafeBufferPointer { buf in
+            var end = start
+            while end < buf.count && buf[end] != 0 { end += 1 }
+            return String(decoding: UnsafeBufferPointer(rebasing: buf[start..<end]), as: UTF8.self)
+        }
+    }
+
+    /// The type's name; "" for an anonymous type.
+    public func name(_ id: TypeID) -> String { string(at: nameOffset(id)) }
+
+    /// The length of the NUL-terminated string at `offset`.
+    public func stringLength(at offset: StringOffset) -> Int {
+        let start = Int(offset.rawValue)
+        guard start < strings.count else { return 0 }
+        return strings.withUnsafeBufferPointer { buf in
+            var end = start
+            while end < buf.count && buf[end] != 0 { end += 1 }
+            return end - start
+        }
+    }
+
+    // MARK: Kind-specific data
+
+    /// A struct or union member.
+    public struct Member: Sendable, Equatable {
+        public var name: StringOffset
+        public var type: TypeID
+        /// Offset of the member from the start of its struct, in bits.
+        public var bitOffset: UInt32
+        /// Width of a bitfield member, 0 for an ordinary member.
+        public var bitfieldSize: UInt32
+    }
+
+    /// Member `i` of a struct or union.
+    public func member(_ id: TypeID, _ i: Int) -> Member {
+        let base = Int(records[id.index].firstWord) + 3 * i
+        let offset = words[base + 2]
+        if records[id.index].kflag {
+            return Member(name: StringOffset(words[base]), type: TypeID(words[base + 1]),
+                          bitOffset: offset & 0xff_ffff, bitfieldSize: offset >> 24)
+        }
+        return Member(name: StringOffset(words[base]), type: TypeID(words[base + 1]), bitOffset: offset, bitfieldSize: 0)
+    }
+
+    public func members(_ id: TypeID) -> [Member] { (0..<vlen(id)).map { member(id, $0) } }
+
+    /// An enumerator of an enum or enum64; `value` holds the raw 64 bits (sign-extended for a
+    /// signed 32-bit enum).
+    public struct EnumValue: Sendable, Equatable {
+        public var name: StringOffset
+        public var value: UInt64
+    }
+
+    /// Enumerator `i` of an enum or enum64.
+    public func enumValue(_ id: TypeID, _ i: Int) -> EnumValue {
+        let r = records[id.index]
+        if r.kindValue == Kind.enum64.rawValue {
+            let base = Int(r.firstWord) + 3 * i
+            return EnumValue(name: StringOffset(words[base]),
+                             value: UInt64(words[base + 2]) << 32 | UInt64(words[base + 1]))
+        }
+        let base = Int(r.firstWord) + 2 * i
+        let raw = words[base + 1]
+        let value = r.kflag ? UInt64(bitPattern: Int64(Int32(bitPattern: raw))) : UInt64(raw)
+        return EnumValue(name: StringOffset(words[base]), value: value)
+    }
+
+    /// Whether an enum's values are signed (its kflag).
+    public func enumIsSigned(_ id: TypeID) -> Bool { kflag(id) }
+
+    public struct ArrayInfo: Sendable, Equatable {
+        public var element: TypeID
+        public var index: TypeID
+        public var count: UInt32
+    }
+
+    public func array(_ id: TypeID) -> ArrayInfo {
+        ArrayInfo(element: TypeID(word(id, 0)), index: TypeID(word(id, 1)), count: word(id, 2))
+    }
+
+    /// An int's encoding word: flags (signed 1, char 2, bool 4), bit offset and bit width.
+    public struct IntEncoding: Sendable, Equatable {
+        public var raw: UInt32
+        public var isSigned: Bool { (raw >> 24) & 1 != 0 }
+        public var isChar: Bool { (raw >> 24) & 2 != 0 }
+        public var isBool: Bool { (raw >> 24) & 4 != 0 }
+        public var offset: UInt32 { (raw >> 16) & 0xff }
+        public var bits: UInt32 { raw & 0xff }
+    }
+
+    public func intEncoding(_ id: TypeID) -> IntEncoding { IntEncoding(raw: word(id, 0)) }
+
+    /// A func_proto parameter.
+    public struct Param: Sendable, Equatable {
+        public var name: StringOffset
+        public var type: TypeID
+    }
+
+    public func param(_ id: TypeID, _ i: Int) -> Param {
+        let base = Int(records[id.index].firstWord) + 2 * i
+        return Param(name: StringOffset(words[base]), type: TypeID(words[base + 1]))
+    }
+
+    /// A datasec entry: a var (or func) and where it sits in the section.
+    public struct SectionVar: Sendable, Equatable {
+        public var type: TypeID
+        public var offset: UInt32
+        public var size: UInt32
+    }
+
+    public func sectionVar(_ id: TypeID, _ i: Int) -> SectionVar {
+        let base = Int(records[id.index].firstWord) + 3 * i
+        return SectionVar(type: TypeID(words[base]), offset: words[base + 1], size: words[base + 2])
+    }
+
+    /// A var's linkage, or a decl_tag's component index (-1 for the whole declaration).
+    public func extraWord(_ id: TypeID) -> UInt32 { word(id, 0) }
+
+    /// All extra words of a type, as stored after its header.
+    public func extraWords(_ id: TypeID) -> ArraySlice<UInt32> {
+        let r = records[id.index]
+        let start = Int(r.firstWord)
+        return words[start..<(start + BTF.extraWordCount(kindValue: r.kindValue, vlen: r.vlen))]
+    }
+
+    /// Number of 32-bit words after the 12-byte header of a type of this kind and vlen.
+    @inlinable
+    public static func extraWordCount(kindValue: UInt8, vlen: Int) -> Int {
+        guard let kind = Kind(rawValue: kindValue) else { return 0 }
+        return kind.fixedExtraSize / 4 + vlen * kind.vlenRecordSize / 4
+    }
+
+    // MARK: Building
+
+    /// Appends a type and returns its id. `extra` holds the words after the type's header;
+    /// the caller is responsible for them matching `kind` and `vlen` (the writer does not check).
+    @discardableResult
+    public mutating func append(kind: Kind, name: StringOffset, vlen: Int, kflag: Bool,
+                                sizeOrType: UInt32, extra: some Collection<UInt32>) -> TypeID {
+        let info = (kflag ? 0x8000_0000 : 0) | UInt32(kind.rawValue) << 24 | UInt32(vlen & 0xffff)
+        records.append(Record(nameOffset: name.rawValue, info: info, sizeOrType: sizeOrType,
+                              firstWord: UInt32(words.count)))
+        words.append(contentsOf: extra)
+        return TypeID(UInt32(records.count - 1))
+    }
+
+    /// Appends a type copied from another BTF with its header word `info` unchanged.
+    @discardableResult
+    public mutating func append(info: UInt32, name: StringOffset, sizeOrType: UInt32,
+                                extra: some Collection<UInt32>) -> TypeID {
+        records.append(Record(nameOffset: name.rawValue, info: info, sizeOrType: sizeOrType,
+                              firstWord: UInt32(words.count)))
+        words.append(contentsOf: extra)
+        return TypeID(UInt32(records.count - 1))
+    }
+
+    /// Replaces the string section (used by builders that intern strings themselves).
+    public mutating func setStrings(_ strings: [UInt8]) { self.strings = strings }
+}
+
+/// Interns strings for a BTF being built: each distinct string is stored once, in the order
+/// first added, so the same sequence of additions always gives the same bytes.
+public struct StringTableBuilder: Sendable {
+    public private(set) var bytes: [UInt8] = [0]
+    private var offsets: [[UInt8]: UInt32] = [[]: 0]
+
+    public init() {}
+
+    public mutating func add(_ s: some Collection<UInt8>) -> StringOffset {
+        let key = Array(s)
+        if let off = offsets[key] { return StringOffset(off) }
+        let off = UInt32(bytes.count)
+        bytes.append(contentsOf: key)
+        bytes.append(0)
+        offsets[key] = off
+        return StringOffset(off)
+    }
+
+    public mutating func add(_ s: String) -> StringOffset { add(Array(s.utf8)) }
+
+    /// Adds the string at `offset` of `btf`.
+    public mutating func add(from btf: BTF, _ offset: StringOffset) -> StringOffset {
+        if offset.rawValue == 0 { return .empty }
+        let start = Int(offset.rawValue)
+        let len = btf.stringLength(at: offset)
+        return add(btf.strings[start..<(start + len)])
+    }
+}

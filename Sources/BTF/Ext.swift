@@ -1,0 +1,212 @@
+/// A CO-RE relocation kind, numbered as in libbpf's `enum bpf_core_relo_kind`.
+public enum RelocationKind: UInt32, Sendable, CaseIterable, CustomStringConvertible {
+    case fieldByteOffset = 0
+    case fieldByteSize = 1
+    case fieldExists = 2
+    case fieldSigned = 3
+    case fieldLShiftU64 = 4
+    case fieldRShiftU64 = 5
+    case typeIDLocal = 6
+    case typeIDTarget = 7
+    case typeExists = 8
+    case typeSize = 9
+    case enumvalExists = 10
+    case enumvalValue = 11
+    case typeMatches = 12
+
+    /// The name libbpf prints (`core_relo_kind_str`): `byte_off`, `type_matches`, …
+    public var description: String {
+        switch self {
+        case .fieldByteOffset: return "byte_off"
+        case .fieldByteSize: return "byte_sz"
+        case .fieldExists: return "field_exists"
+        case .fieldSigned: return "signed"
+        case .fieldLShiftU64: return "lshift_u64"
+        case .fieldRShiftU64: return "rshift_u64"
+        case .typeIDLocal: return "local_type_id"
+        case .typeIDTarget: return "target_type_id"
+        case .typeExists: return "type_exists"
+        case .typeSize: return "type_size"
+        case .enumvalExists: return "enumval_exists"
+        case .enumvalValue: return "enumval_value"
+        case .typeMatches: return "type_matches"
+        }
+    }
+
+    public var isFieldBased: Bool { rawValue <= 5 }
+    public var isTypeBased: Bool { [6, 7, 8, 9, 12].contains(rawValue) }
+    public var isEnumValueBased: Bool { self == .enumvalExists || self == .enumvalValue }
+}
+
+/// The `.BTF.ext` section: func_info, line_info and CO-RE relocation records, grouped by the ELF
+/// section (program) they belong to.
+public struct BTFExt: Sendable {
+    public struct FuncInfo: Sendable, Equatable {
+        public var insnOffset: UInt32
+        public var type: TypeID
+    }
+
+    public struct LineInfo: Sendable, Equatable {
+        public var insnOffset: UInt32
+        public var fileName: StringOffset
+        public var line: StringOffset
+        public var lineColumn: UInt32
+    }
+
+    /// One CO-RE relocation record (`struct bpf_core_relo`).
+    public struct CORERelocation: Sendable, Equatable {
+        /// Offset in bytes of the instruction to patch, from the start of its section.
+        public var insnOffset: UInt32
+        public var type: TypeID
+        public var accessString: StringOffset
+        public var kind: RelocationKind
+    }
+
+    /// The records of one subsection that belong to one ELF section.
+    public struct Group<Record: Sendable>: Sendable {
+        public var sectionName: StringOffset
+        public var records: [Record]
+    }
+
+    public var funcInfo: [Group<FuncInfo>] = []
+    public var lineInfo: [Group<LineInfo>] = []
+    public var coreRelocations: [Group<CORERelocation>] = []
+    /// The record sizes the header declared, as read (0 for an absent subsection).
+    public var funcInfoRecordSize = 0, lineInfoRecordSize = 0, coreRelocationRecordSize = 0
+
+    public init() {}
+
+    /// Parses `.BTF.ext` against the object's `.BTF`, whose strings and types it refers to.
+    ///
+    /// Mirrors libbpf's `btf_ext__new` / `btf_ext_setup_info`: the declared record size is
+    /// honoured (it must be at least the known size and a multiple of 4), every section name,
+    /// type id and access string is checked against `btf`.
+    public init(parsing bytes: UnsafeRawBufferPointer, btf: BTF, section: String = ".BTF.ext") throws(FormatError) {
+        func at(_ offset: Int) -> String { "\(section)+\(hex(offset))" }
+        guard bytes.count >= 8 else { throw FormatError(at(0), "truncated header: \(bytes.count) bytes") }
+        let probe = ByteReader(bytes, order: .little)
+        let order: ByteOrder
+        switch probe.u16(0)! {
+        case btfMagic: order = .little
+        case btfMagic.byteSwapped: order = .big
+        case let m: throw FormatError(at(0), "bad magic 0x\(String(m, radix: 16)), want 0xeb9f")
+        }
+        let r = ByteReader(bytes, order: order)
+        guard r.u8(2)! == 1 else { throw FormatError(at(2), "unsupported version \(r.u8(2)!)") }
+        guard r.u8(3)! == 0 else { throw FormatError(at(3), "unsupported flags 0x\(String(r.u8(3)!, radix: 16))") }
+        let hdrLen = Int(r.u32(4)!)
+        // func_info and line_info are mandatory in the header; core_relo came later.
+        guard hdrLen >= 24 else { throw FormatError(at(4), "header length \(hdrLen) shorter than 24") }
+        guard hdrLen <= bytes.count else { throw FormatError(at(4), "header length \(hdrLen) past the end (\(bytes.count) bytes)") }
+
+        func subsection(_ fieldOffset: Int) throws(FormatError) -> (start: Int, length: Int)? {
+            guard fieldOffset + 8 <= hdrLen else { return nil }
+            let off = Int(r.u32(fieldOffset)!), len = Int(r.u32(fieldOffset + 4)!)
+            if len == 0 { return nil }
+            let body = bytes.count - hdrLen
+            guard off <= body, len <= body - off else {
+                throw FormatError(at(fieldOffset), "subsection \(hex(off))+\(len) past the end (\(body) bytes after header)")
+            }
+            guard off % 4 == 0 else { throw FormatError(at(fieldOffset), "subsection offset \(off) not 4-byte aligned") }
+            return (hdrLen + off, len)
+        }
+
+        /// Walks one subsection: a record size, then groups of (section name, count, records).
+        func walk<T>(_ sub: (start: Int, length: Int), name: String, minSize: Int,
+                     decode: (Int, Int) throws(FormatError) -> T) throws(FormatError) -> ([Group<T>], Int) {
+            let end = sub.start + sub.length
+            guard sub.length >= 4 else { throw FormatError(at(sub.start), "\(name): subsection too short for a record size") }
+            let recSize = Int(r.u32(sub.start)!)
+            guard recSize >= minSize, recSize % 4 == 0 else {
+                throw FormatError(at(sub.start), "\(name): record size \(recSize) invalid (need a multiple of 4, at least \(minSize))")
+            }
+            var groups: [Group<T>] = []
+            var pos = sub.start + 4
+            var index = 0
+            while pos < end {
+                guard end - pos >= 8 else { throw FormatError(at(pos), "\(name): truncated section header") }
+                let nameOff = r.u32(pos)!, n = Int(r.u32(pos + 4)!)
+                guard Int(nameOff) < btf.strings.count, nameOff != 0 else {
+                    throw FormatError(at(pos), "\(name): section name offset \(nameOff) out of range")
+                }
+                guard n > 0 else { throw FormatError(at(pos + 4), "\(name): section with no records") }
+                pos += 8
+                let (total, overflow) = n.multipliedReportingOverflow(by: recSize)
+                guard !overflow, total <= end - pos else {
+                    throw FormatError(at(pos - 4), "\(name): \(n) records of \(recSize) bytes past the end of the subsection")
+                }
+                var records: [T] = []
+                records.reserveCapacity(n)
+                for _ in 0..<n {
+                    records.append(try decode(pos, index))
+                    pos += recSize
+                    index += 1
+                }
+                groups.append(Group(sectionName: StringOffset(nameOff), records: records))
+            }
+            return (groups, recSize)
+        }
+
+        let typeCount = UInt32(btf.typeCount)
+        let strCount = UInt32(btf.strings.count)
+        if let sub = try subsection(8) {
+            (funcInfo, funcInfoRecordSize) = try walk(sub, name: "func_info", minSize: 8) { (p, i) throws(FormatError) in
+                let t = r.u32(p + 4)!
+                guard t < typeCount else { throw FormatError(at(p), "func_info #\(i): type [\(t)] out of range") }
+                return FuncInfo(insnOffset: r.u32(p)!, type: TypeID(t))
+            }
+        }
+        if let sub = try subsection(16) {
+            (lineInfo, lineInfoRecordSize) = try walk(sub, name: "line_info", minSize: 16) { (p, i) throws(FormatError) in
+                let file = r.u32(p + 4)!, line = r.u32(p + 8)!
+                guard file < strCount, line < strCount else {
+                    throw FormatError(at(p), "line_info #\(i): string offset out of range")
+                }
+                return LineInfo(insnOffset: r.u32(p)!, fileName: StringOffset(file), line: StringOffset(line), lineColumn: r.u32(p + 12)!)
+            }
+        }
+        if let sub = try subsection(24) {
+            (coreRelocations, coreRelocationRecordSize) = try walk(sub, name: "core_relo", minSize: 16) { (p, i) throws(FormatError) in
+                let insn = r.u32(p)!, t = r.u32(p + 4)!, access = r.u32(p + 8)!, k = r.u32(p + 12)!
+                guard t < typeCount else { throw FormatError(at(p + 4), "relo #\(i): type [\(t)] out of range") }
+                guard access < strCount else { throw FormatError(at(p + 8), "relo #\(i): access string offset \(access) out of range") }
+                guard let kind = RelocationKind(rawValue: k) else { throw FormatError(at(p + 12), "relo #\(i): unknown kind \(k)") }
+                guard insn % 8 == 0 else { throw FormatError(at(p), "relo #\(i): instruction offset \(insn) not a multiple of 8") }
+                return CORERelocation(insnOffset: insn, type: TypeID(t), accessString: StringOffset(access), kind: kind)
+            }
+        }
+    }
+
+    /// Parses `.BTF.ext` held in an array.
+    public init(parsing bytes: [UInt8], btf: BTF, section: String = ".BTF.ext") throws(FormatError) {
+        let result: Result<BTFExt, FormatError> = bytes.withUnsafeBytes { buf in
+            do throws(FormatError) { return .success(try BTFExt(parsing: buf, btf: btf, section: section)) } catch { return .failure(error) }
+        }
+        self = try result.get()
+    }
+
+    /// The number of CO-RE records in all sections.
+    public var coreRelocationCount: Int { coreRelocations.reduce(0) { $0 + $1.records.count } }
+}
+
+/// One CO-RE relocation record of a BPF object, with its names resolved.
+public struct RelocationRecord: Sendable, Equatable {
+    /// The ELF section (program) the instruction is in, e.g. `kprobe/do_nanosleep`.
+    public var section: String
+    /// Index of the record within its section, as libbpf numbers `relo #N`.
+    public var index: Int
+    /// Instruction index (byte offset / 8) within the section.
+    public var insn: Int
+    public var type: TypeID
+    public var accessString: String
+    public var kind: RelocationKind
+
+    public init(section: String, index: Int, insn: Int, type: TypeID, accessString: String, kind: RelocationKind) {
+        self.section = section
+        self.index = index
+        self.insn = insn
+        self.type = type
+        self.accessString = accessString
+        self.kind = kind
+    }
+}

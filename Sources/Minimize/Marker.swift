@@ -1,0 +1,150 @@
+import BTF
+import CORE
+
+/// Marks the target types, members and enumerators that relocation results depend on.
+///
+/// The rules start from bpftool's `gen min_core_btf` (field relocations keep the member chain
+/// and the members' types; type-based ones keep the type and what its pointers reach, structs
+/// without members; `type_matches` keeps what the match compares) and go further where libbpf
+/// looks at less: enums keep only the enumerators a relocation names, and forward declarations
+/// are kept as they are instead of failing.
+public struct Marker {
+    public let target: BTF
+    private(set) var types: [Bool]
+    /// Marks by word index in `target.words`: member `i` of a struct starts at `firstWord + 3i`,
+    /// an enumerator at `firstWord + 2i` (enum) or `firstWord + 3i` (enum64).
+    private(set) var slots: [Bool]
+    /// Types whose members or enumerators are all kept.
+    private(set) var whole: [Bool]
+
+    public init(target: BTF) {
+        self.target = target
+        types = [Bool](repeating: false, count: target.typeCount)
+        slots = [Bool](repeating: false, count: target.words.count)
+        whole = [Bool](repeating: false, count: target.typeCount)
+        // Pointer sizes come from the BTF's `long`; without one libbpf assumes 8 bytes, so a
+        // 32-bit kernel's trimmed BTF must keep its `long`.
+        if target.pointerSize != 8, let long = target.longType { markType(long, followPointers: false) }
+    }
+
+    public var markedTypeCount: Int { types.lazy.filter { $0 }.count }
+
+    public func isMarked(_ id: TypeID) -> Bool { types[id.index] }
+
+    /// Marks what one resolved relocation needs in the target.
+    public mutating func mark(_ resolution: Resolution) {
+        for spec in resolution.targets { mark(spec) }
+    }
+
+    /// Marks what a target spec of a relocation needs.
+    public mutating func mark(_ spec: AccessSpec) {
+        guard target.contains(spec.root) else { return }
+        if spec.kind.isFieldBased {
+            markField(spec)
+        } else if spec.kind == .typeMatches {
+            markMatch(spec.root, behindPointer: false, depth: 0)
+        } else if spec.kind.isTypeBased {
+            markType(spec.root, followPointers: true)
+        } else {
+            markType(spec.root, followPointers: false)
+            if let acc = spec.accessors.first, target.contains(acc.type), target.kind(acc.type).isEnum,
+               acc.index < target.vlen(acc.type) {
+                slots[enumeratorSlot(acc.type, acc.index)] = true
+            }
+        }
+    }
+
+    /// Mirrors bpftool `btfgen_record_field_relo`: the root, then along the raw access path each
+    /// member and its type; arrays pass on to their element type.
+    private mutating func markField(_ spec: AccessSpec) {
+        var id = spec.root
+        markType(id, followPointers: false)
+        for i in spec.raw.indices.dropFirst() {
+            guard let t = target.skipModsAndTypedefs(id) else { return }
+            id = t
+            switch target.kind(t) {
+            case .struct, .union:
+                let idx = spec.raw[i]
+                guard idx >= 0, idx < target.vlen(t) else { return }
+                slots[memberSlot(t, idx)] = true
+                id = target.member(t, idx).type
+                markType(id, followPointers: false)
+            case .array:
+                id = target.array(t).element
+            default:
+                return
+            }
+        }
+    }
+
+    /// Marks a type and what it cannot be understood without. Mirrors bpftool
+    /// `btfgen_mark_type`: modifiers, typedefs, arrays and function prototypes pull in what they
+    /// refer to; pointers only when `followPointers`; structs, unions and enums are kept as
+    /// shells (their members are marked separately).
+    public mutating func markType(_ start: TypeID, followPointers: Bool) {
+        var stack = [start]
+        while let id = stack.popLast() {
+            guard target.contains(id), id != .void, !types[id.index] else { continue }
+            types[id.index] = true
+            switch target.kind(id) {
+            case .ptr:
+                if followPointers { stack.append(target.referenced(id)) }
+            case .typedef, .const, .volatile, .restrict, .typeTag:
+                stack.append(target.referenced(id))
+            case .array:
+                let a = target.array(id)
+                stack.append(a.index)
+                stack.append(a.element)
+            case .funcProto:
+                for i in (0..<target.vlen(id)).reversed() { stack.append(target.param(id, i).type) }
+                stack.append(target.referenced(id))
+            default:
+                break
+            }
+        }
+    }
+
+    /// Marks what libbpf's `type_matches` compares. Mirrors bpftool `btfgen_mark_type_match`:
+    /// structs and unions with all their members (recursively) unless behind a pointer; enums
+    /// whole.
+    private mutating func markMatch(_ id: TypeID, behindPointer: Bool, depth: Int) {
+        guard depth < 64, target.contains(id), id != .void else { return }
+        let k = target.kind(id)
+        let firstVisit = !types[id.index]
+        types[id.index] = true
+        switch k {
+        case .struct, .union:
+            if behindPointer || whole[id.index] { return }
+            whole[id.index] = true
+            for i in 0..<target.vlen(id) {
+                slots[memberSlot(id, i)] = true
+                markMatch(target.member(id, i).type, behindPointer: false, depth: depth + 1)
+            }
+        case .enum, .enum64:
+            whole[id.index] = true
+        case .typedef, .const, .volatile, .restrict, .typeTag:
+            if firstVisit || !behindPointer { markMatch(target.referenced(id), behindPointer: behindPointer, depth: depth + 1) }
+        case .ptr:
+            if firstVisit { markMatch(target.referenced(id), behindPointer: true, depth: depth + 1) }
+        case .array:
+            let a = target.array(id)
+            markMatch(a.element, behindPointer: false, depth: depth + 1)
+            markMatch(a.index, behindPointer: false, depth: depth + 1)
+        case .funcProto:
+            if !firstVisit { return }
+            markMatch(target.referenced(id), behindPointer: false, depth: depth + 1)
+            for i in 0..<target.vlen(id) { markMatch(target.param(id, i).type, behindPointer: false, depth: depth + 1) }
+        default:
+            break
+        }
+    }
+
+    func memberSlot(_ id: TypeID, _ i: Int) -> Int { Int(target.records[id.index].firstWord) + 3 * i }
+
+    func enumeratorSlot(_ id: TypeID, _ i: Int) -> Int {
+        Int(target.records[id.index].firstWord) + (target.kind(id) == .enum64 ? 3 : 2) * i
+    }
+
+    func isSlotMarked(_ slot: Int) -> Bool { slots[slot] }
+    func isWhole(_ id: TypeID) -> Bool { whole[id.index] }
+}

@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import BTF
+import BPFObject
+
+/// Whether `path` names a directory.
+public func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+}
+
+/// Whether `path` exists.
+public func pathExists(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0
+}
+
+/// Every regular file below `root`, as paths relative to it, sorted so runs are reproducible.
+/// Hidden files (a name starting with `.`) are skipped.
+public func walkFiles(_ root: String) throws(FormatError) -> [String] {
+    var out: [String] = []
+    var pending = [""]
+    while let rel = pending.popLast() {
+        let dirPath = rel.isEmpty ? root : "\(root)/\(rel)"
+        guard let dir = opendir(dirPath) else { throw FormatError(file: dirPath, "", "cannot open directory: \(String(cString: strerror(errno)))") }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: Int(NAME_MAX) + 1) { String(cString: $0) }
+            }
+            if name.hasPrefix(".") { continue }
+            let childRel = rel.isEmpty ? name : "\(rel)/\(name)"
+            let childPath = "\(root)/\(childRel)"
+            var st = stat()
+            guard stat(childPath, &st) == 0 else { continue }
+            switch st.st_mode & S_IFMT {
+            case S_IFDIR: pending.append(childRel)
+            case S_IFREG: out.append(childRel)
+            default: break
+            }
+        }
+    }
+    return out.sorted()
+}
+
+/// Loads the BPF objects named on the command line: files, or directories whose `*.o` files are
+/// taken (those without CO-RE relocations are skipped with a warning by the caller).
+public func loadObjects(_ paths: [String]) throws(FormatError) -> [BPFObject] {
+    var files: [String] = []
+    for p in paths {
+        if isDirectory(p) {
+            files += try walkFiles(p).filter { $0.hasSuffix(".o") }.map { "\(p)/\($0)" }
+        } else {
+            files.append(p)
+        }
+    }
+    var objects: [BPFObject] = []
+    for f in files { objects.append(try BPFObject(path: f)) }
+    return objects
+}
+
+/// Creates `path` and its missing parents.
+public func makeDirectories(_ path: String) throws(FormatError) {
+    var current = path.hasPrefix("/") ? "" : "."
+    for part in path.split(separator: "/") {
+        current += "/\(part)"
+        if mkdir(current, 0o755) != 0 && errno != EEXIST {
+            throw FormatError(file: current, "", "cannot create directory: \(String(cString: strerror(errno)))")
+        }
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import BTF
+import BPFObject
+import CORE
+import Minimize
+
+/// One kernel to trim: where it is read from and where its trimmed BTF goes.
+public struct KernelJob: Sendable {
+    /// Path relative to the input root ("" when the input is a single file).
+    public var relativePath: String
+    public var inputPath: String
+    public var outputPath: String
+    public var relativeOutput: String
+}
+
+/// What happened to one kernel.
+public struct KernelReport: Sendable {
+    public enum Status: Sendable, Equatable {
+        case written
+        case failed(String)
+        case skipped(String)
+    }
+
+    public var job: KernelJob
+    public var status: Status
+    public var inputBytes = 0
+    public var rawBytes = 0
+    public var outputBytes = 0
+    public var inputTypes = 0
+    public var outputTypes = 0
+    public var inputMembers = 0
+    public var outputMembers = 0
+    public var objects: [ObjectSummary] = []
+}
+
+/// Relocation counts of one object against one kernel, with the ones that did not resolve.
+public struct ObjectSummary: Sendable {
+    public struct Problem: Sendable {
+        public var section: String
+        public var index: Int
+        public var access: String
+        public var kind: RelocationKind
+        public var reason: String
+    }
+
+    public var object: String
+    public var total = 0
+    public var resolved = 0
+    public var unresolved = 0
+    public var errors = 0
+    public var problems: [Problem] = []
+}
+
+/// Options of a trimming run.
+public struct RunOptions: Sendable {
+    public var input: String
+    public var output: String
+    public var jobs: Int
+    public var failFast = false
+
+    public init(input: String, output: String, jobs: Int) {
+        self.input = input
+        self.output = output
+        self.jobs = max(1, jobs)
+    }
+}
+
+/// The output name for an input kernel file: compression and archive suffixes are dropped and
+/// raw BTF keeps its name (`K.btf.tar.xz` → `K.btf`, `vmlinux` → `vmlinux`).
+public func outputName(for relative: String) -> String {
+    var name = relative
+    for suffix in [".tar.xz", ".tar.gz", ".tar.zst", ".tgz", ".xz", ".gz", ".zst"] where name.hasSuffix(suffix) {
+        name.removeLast(suffix.count)
+        break
+    }
+    return name
+}
+
+/// Plans the jobs for `options`: a file gives one job; a directory, one per file below it.
+///
+/// A single input file goes to `--output` itself, or into it when it is an existing directory.
+public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
+    guard pathExists(options.input) else { throw FormatError(file: options.input, "", "no such file or directory") }
+    if isDirectory(options.input) {
+        return try walkFiles(options.input).map { rel in
+            let out = outputName(for: rel)
+            return KernelJob(relativePath: rel, inputPath: "\(options.input)/\(rel)",
+                             outputPath: "\(options.output)/\(out)", relativeOutput: out)
+        }
+    }
+    let base = String(options.input.split(separator: "/").last ?? Substring(options.input))
+    if isDirectory(options.output) || options.output.hasSuffix("/") {
+        let out = outputName(for: base)
+        return [KernelJob(relativePath: base, inputPath: options.input, outputPath: "\(options.output)/\(out)", relativeOutput: out)]
+    }
+    return [KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)]
+}
+
+/// Counts struct/union members in a BTF.
+func memberCount(_ btf: BTF) -> Int {
+    var n = 0
+    for id in btf.ids where btf.kind(id).isComposite { n += btf.vlen(id) }
+    return n
+}
+
+/// Trims one kernel for all objects and writes its output atomically.
+public func runJob(_ job: KernelJob, objects: [BPFObject]) -> KernelReport {
+    var report = KernelReport(job: job, status: .written)
+    do throws(FormatError) {
+        let bytes = try readFile(job.inputPath)
+        report.inputBytes = bytes.count
+        let kernel: BTF
+        if bytes.isEmpty {
+            report.status = .skipped("empty file")
+            return report
+        }
+        let looksLikeBTF = bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
+        if !looksLikeBTF && !ELFFile.isELF(bytes) {
+            if job.relativePath.hasSuffix(".failed") {
+                report.status = .skipped("failure marker")
+            } else {
+                report.status = .skipped("not a BTF or ELF file")
+            }
+            return report
+        }
+        kernel = try parseBTFFile(bytes, path: job.inputPath).0
+        report.rawBytes = kernel.serialized().count
+        let result = trim(kernel: kernel, objects: objects)
+        let out = result.btf.serialized()
+        let dir = job.outputPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        if !dir.isEmpty { try makeDirectories(dir) }
+        try writeFileAtomically(job.outputPath, out)
+        report.outputBytes = out.count
+        report.inputTypes = kernel.typeCount - 1
+        report.outputTypes = result.btf.typeCount - 1
+        report.inputMembers = memberCount(kernel)
+        report.outputMembers = memberCount(result.btf)
+        report.objects = result.objects.map { summarize($0, kernel: kernel) }
+    } catch {
+        report.status = .failed(error.description)
+    }
+    return report
+}
+
+func summarize(_ r: ObjectResult, kernel: BTF) -> ObjectSummary {
+    var s = ObjectSummary(object: r.object)
+    s.total = r.total
+    for res in r.resolutions {
+        if res.isError || res.isPoisoned {
+            s.problems.append(.init(section: res.record.section, index: res.record.index, access: res.record.accessString,
+                                    kind: res.record.kind, reason: res.describe(targetBTF: kernel)))
+        }
+    }
+    s.errors = r.errors
+    s.unresolved = r.unresolved
+    s.resolved = r.resolved
+    return s
+}
+
+/// Runs all jobs on `options.jobs` threads; `progress` is called (serially) after each kernel.
+/// Reports come back in job order whatever the thread count.
+public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions,
+                    progress: @escaping @Sendable (KernelReport, Int) -> Void = { _, _ in }) -> [KernelReport] {
+    let state = RunState(count: jobs.count)
+    let workers = min(options.jobs, max(jobs.count, 1))
+    DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        while let i = state.next() {
+            let report = runJob(jobs[i], objects: objects)
+            let failed: Bool
+            if case .failed = report.status { failed = true } else { failed = false }
+            state.finish(i, report, stop: failed && options.failFast, progress: progress)
+        }
+    }
+    return state.finished()
+}
+
+private final class RunState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var nextIndex = 0
+    private var stopped = false
+    private var done = 0
+    private var reports: [KernelReport?]
+
+    init(count: Int) { reports = Array(repeating: nil, count: count) }
+
+    func next() -> Int? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard !stopped, nextIndex < reports.count else { return nil }
+        nextIndex += 1
+        return nextIndex - 1
+    }
+
+    func finish(_ i: Int, _ report: KernelReport, stop: Bool, progress: (KernelReport, Int) -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        reports[i] = report
+        done += 1
+        if stop { stopped = true }
+        progress(report, done)
+    }
+
+    func finished() -> [KernelReport] {
+        lock.lock()
+        defer { lock.unlock() }
+        return reports.compactMap { $0 }
+    }
+}

@@ -1,0 +1,218 @@
+import ArgumentParser
+import BPFObject
+import BTF
+import CORE
+import Foundation
+import Pipeline
+
+/// Exit codes, documented in README.md.
+enum Exit {
+    static let ok: Int32 = 0
+    /// At least one kernel failed (its output was not written).
+    static let kernelFailed: Int32 = 1
+    /// Bad usage, or an object or input that cannot be read at all.
+    static let usage: Int32 = 2
+}
+
+func warn(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+@main
+struct BTFGen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "btfgen",
+        abstract: "Make minimal BTF files for CO-RE eBPF programs.",
+        discussion: """
+            With --input, --object and --output (the default command), btfgen keeps only the \
+            types and members of each kernel BTF that the objects' CO-RE relocations use, so that \
+            libbpf computes the same relocations from the small file as from the full one.
+            """,
+        subcommands: [Gen.self, Relocs.self, BenchParse.self],
+        defaultSubcommand: Gen.self
+    )
+}
+
+struct Gen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gen",
+        abstract: "Trim kernel BTFs for a set of BPF objects (the default command)."
+    )
+
+    @Option(name: [.short, .long], help: "A kernel BTF (raw BTF or an ELF file with .BTF), or a directory of them.")
+    var input: String
+
+    @Option(name: .long, help: "A BPF object (.bpf.o) or a directory of them; may be repeated.")
+    var object: [String]
+
+    @Option(name: [.short, .long], help: "Output file (for a file input) or directory.")
+    var output: String
+
+    @Option(name: [.short, .long], help: "Kernels processed at once (default: number of cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(name: .long, help: "Stop at the first kernel that fails.")
+    var failFast = false
+
+    @Flag(name: [.short, .long], help: "Print one line per kernel and every relocation that did not resolve.")
+    var verbose = false
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    func run() throws {
+        guard !object.isEmpty else { throw ValidationError("at least one --object is required") }
+        let objects: [BPFObject]
+        do { objects = try loadObjects(object) } catch {
+            warn("btfgen: \(error)")
+            throw ExitCode(Exit.usage)
+        }
+        var usable: [BPFObject] = []
+        for o in objects {
+            if o.ext == nil {
+                warn("btfgen: \(o.path): no .BTF.ext section, skipped")
+            } else if o.relocations.isEmpty {
+                warn("btfgen: \(o.path): no CO-RE relocations, skipped")
+            } else {
+                usable.append(o)
+            }
+        }
+        var options = RunOptions(input: input, output: output, jobs: jobs)
+        options.failFast = failFast
+        let plan: [KernelJob]
+        do { plan = try planJobs(options) } catch {
+            warn("btfgen: \(error)")
+            throw ExitCode(Exit.usage)
+        }
+        let verbose = self.verbose, quiet = self.quiet
+        let reports = runJobs(plan, objects: usable, options: options) { report, _ in
+            switch report.status {
+            case .failed(let message):
+                warn("btfgen: \(message)")
+            case .skipped(let why):
+                if !quiet { warn("btfgen: \(report.job.inputPath): skipped: \(why)") }
+            case .written:
+                if verbose {
+                    print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types")
+                    for o in report.objects {
+                        print("  \(o.object): \(o.total) relocations, \(o.resolved) resolved, \(o.unresolved) unresolved, \(o.errors) errors")
+                        for p in o.problems {
+                            print("    \(p.section) relo #\(p.index) <\(p.kind)> \(p.access): \(p.reason)")
+                        }
+                    }
+                }
+            }
+        }
+        let written = reports.filter { $0.status == .written }
+        let failed = reports.filter { if case .failed = $0.status { return true } else { return false } }
+        let skipped = reports.count - written.count - failed.count
+        if !quiet {
+            let inBytes = written.reduce(0) { $0 + $1.rawBytes }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
+            let errors = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.errors } }
+            let unresolved = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.unresolved } }
+            var line = "btfgen: \(written.count) of \(plan.count) kernels written to \(output) (\(inBytes) -> \(outBytes) bytes)"
+            line += ", \(usable.count) objects, \(unresolved) unresolved and \(errors) failing relocations"
+            if skipped > 0 { line += ", \(skipped) skipped" }
+            if !failed.isEmpty { line += ", \(failed.count) failed" }
+            print(line)
+        }
+        if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
+    }
+}
+
+struct Relocs: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List an object's CO-RE relocations, or resolve them against a kernel BTF.",
+        discussion: "One line per CO-RE record, in file order, in libbpf's vocabulary."
+    )
+
+    @Argument(help: "A BPF object (.bpf.o).")
+    var object: String
+
+    @Option(name: .long, help: "Resolve each relocation against this kernel BTF (raw or ELF).")
+    var btf: String?
+
+    @Flag(name: .long, help: "Print JSON instead of text.")
+    var json = false
+
+    func run() throws {
+        let obj: BPFObject
+        let kernel: BTF?
+        do {
+            obj = try BPFObject(path: object)
+            kernel = try btf.map { path throws(FormatError) in try loadBTFFile(path) }
+        } catch {
+            warn("btfgen: \(error)")
+            throw ExitCode(Exit.usage)
+        }
+        if obj.relocations.isEmpty {
+            warn("btfgen: \(object): \(obj.ext == nil ? "no .BTF.ext section" : "no CO-RE relocations")")
+            return
+        }
+        var resolutions: [Resolution] = []
+        if let kernel {
+            let index = CandidateIndex(target: kernel, wanted: Resolver.wantedNames(local: obj.btf, records: obj.relocations))
+            resolutions = Resolver.resolve(local: obj.btf, records: obj.relocations, target: kernel, index: index)
+        }
+        var jsonRows: [[String: Any]] = []
+        for (i, r) in obj.relocations.enumerated() {
+            let spec = (try? AccessSpec(parsing: r.accessString, root: r.type, kind: r.kind, in: obj.btf))
+                .map { $0.formatted(in: obj.btf, withOffset: false) } ?? "\(r.type) \(r.accessString)"
+            var line = "\(r.section) insn \(r.insn): <\(r.kind)> \(spec)"
+            var row: [String: Any] = ["section": r.section, "relo": r.index, "insn": r.insn, "kind": r.kind.description,
+                                      "type_id": Int(r.type.rawValue), "access": r.accessString, "spec": spec]
+            if let kernel {
+                let res = resolutions[i]
+                let result: String
+                switch res.outcome {
+                case .error(let m):
+                    result = "error: \(m)"
+                    row["status"] = "error"
+                    row["error"] = m
+                case .value(let v):
+                    if v.poison {
+                        result = "poisoned: no matching target"
+                        row["status"] = "unresolved"
+                    } else {
+                        let matched = res.targets.first.map { " matched \($0.formatted(in: kernel)):" } ?? " no target:"
+                        result = "\(matched.dropFirst()) \(res.describe(targetBTF: kernel))"
+                        row["status"] = "resolved"
+                        row["original"] = v.original
+                        row["value"] = v.new
+                        if let t = res.targets.first { row["target"] = t.formatted(in: kernel) }
+                    }
+                }
+                row["result"] = result
+                line += " => \(result)"
+            }
+            if json { jsonRows.append(row) } else { print(line) }
+        }
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: jsonRows, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        }
+    }
+}
+
+struct BenchParse: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench-parse",
+        abstract: "Time parsing and validating a BTF file (used by make bench).",
+        shouldDisplay: false
+    )
+
+    @Argument var file: String
+    @Argument var iterations: Int = 20
+
+    func run() throws {
+        let bytes = try readFile(file)
+        var times: [Double] = []
+        for _ in 0..<max(1, iterations) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            _ = try parseBTFFile(bytes, path: file)
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        let mean = times.reduce(0, +) / Double(times.count)
+        print(String(format: "btfgen parse: %d iters, %.3f ms/iter, min %.3f ms", times.count, mean, times.min() ?? 0))
+    }
+}
