@@ -15,13 +15,14 @@ let package = Package(
         // System libraries: a module map and a shim header each, nothing else.
         .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
+        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
 
         // Stages, each depending only on the ones before it.
         .target(name: "BTF"),
         .target(name: "BPFObject", dependencies: ["BTF", "CLibELF"]),
         .target(name: "CORE", dependencies: ["BTF"]),
         .target(name: "Minimize", dependencies: ["BTF", "CORE"]),
-        .target(name: "Pipeline", dependencies: ["BTF", "BPFObject", "CORE", "Minimize"]),
+        .target(name: "Pipeline", dependencies: ["BTF", "BPFObject", "CORE", "Minimize", "CLibArchive"]),
         .executableTarget(name: "btfgen", dependencies: [
             "Pipeline", "BTF", "BPFObject", "CORE", "Minimize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

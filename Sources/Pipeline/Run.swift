@@ -25,7 +25,12 @@ public struct KernelReport: Sendable {
     public var status: Status
     public var inputBytes = 0
     public var rawBytes = 0
+    /// Bytes written: the trimmed BTF, or its `.tar.xz` with `--output-format tar.xz`.
     public var outputBytes = 0
+    /// Bytes of the trimmed raw BTF.
+    public var rawOutputBytes = 0
+    /// The archive member the BTF was read from, for archived inputs.
+    public var member: String?
     public var inputTypes = 0
     public var outputTypes = 0
     public var inputMembers = 0
@@ -57,12 +62,29 @@ public struct RunOptions: Sendable {
     public var output: String
     public var jobs: Int
     public var failFast = false
+    public var outputFormat: OutputFormat = .raw
+    /// Globs on the path relative to the input directory; a kernel is taken when it matches an
+    /// include (or there are none) and no exclude.
+    public var include: [String] = []
+    public var exclude: [String] = []
+    /// Only kernels whose path has this architecture as a directory component.
+    public var arch: String?
+    /// `(K, N)`: process the K-th (1-based) of N deterministic slices.
+    public var shard: (index: Int, count: Int)?
 
     public init(input: String, output: String, jobs: Int) {
         self.input = input
         self.output = output
         self.jobs = max(1, jobs)
     }
+}
+
+/// How trimmed BTFs are written.
+public enum OutputFormat: String, Sendable, CaseIterable {
+    /// Raw BTF, `K.btf`.
+    case raw
+    /// `K.btf.tar.xz` holding the single member `K.btf` (deterministic archive).
+    case tarXZ = "tar.xz"
 }
 
 /// The output name for an input kernel file: compression and archive suffixes are dropped and
@@ -81,16 +103,27 @@ public func outputName(for relative: String) -> String {
 /// A single input file goes to `--output` itself, or into it when it is an existing directory.
 public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
     guard pathExists(options.input) else { throw FormatError(file: options.input, "", "no such file or directory") }
+    let suffix = options.outputFormat == .tarXZ ? ".tar.xz" : ""
     if isDirectory(options.input) {
-        return try walkFiles(options.input).map { rel in
-            let out = outputName(for: rel)
+        let aliases = options.arch.map(archAliases)
+        var jobs = try walkFiles(options.input).filter { rel in
+            if !options.include.isEmpty && !options.include.contains(where: { globMatches($0, rel) }) { return false }
+            if options.exclude.contains(where: { globMatches($0, rel) }) { return false }
+            if let aliases, !pathHasArch(rel, aliases) { return false }
+            return true
+        }.map { rel in
+            let out = outputName(for: rel) + suffix
             return KernelJob(relativePath: rel, inputPath: "\(options.input)/\(rel)",
                              outputPath: "\(options.output)/\(out)", relativeOutput: out)
         }
+        if let (k, n) = options.shard {
+            jobs = shard(jobs, sizes: jobs.map { fileSize($0.inputPath) }, index: k, count: n)
+        }
+        return jobs
     }
     let base = String(options.input.split(separator: "/").last ?? Substring(options.input))
     if isDirectory(options.output) || options.output.hasSuffix("/") {
-        let out = outputName(for: base)
+        let out = outputName(for: base) + suffix
         return [KernelJob(relativePath: base, inputPath: options.input, outputPath: "\(options.output)/\(out)", relativeOutput: out)]
     }
     return [KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)]
@@ -104,11 +137,24 @@ func memberCount(_ btf: BTF) -> Int {
 }
 
 /// Trims one kernel for all objects and writes its output atomically.
-public func runJob(_ job: KernelJob, objects: [BPFObject]) -> KernelReport {
+public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
     do throws(FormatError) {
-        let bytes = try readFile(job.inputPath)
-        report.inputBytes = bytes.count
+        if job.relativePath.hasSuffix(".failed") {
+            report.status = .skipped("failure marker")
+            return report
+        }
+        let stored = try readFile(job.inputPath)
+        report.inputBytes = stored.count
+        let bytes: [UInt8]
+        switch try openKernelInput(stored, path: job.inputPath) {
+        case .skipped(let why):
+            report.status = .skipped(why)
+            return report
+        case .data(let data, let member):
+            bytes = data
+            report.member = member
+        }
         let kernel: BTF
         if bytes.isEmpty {
             report.status = .skipped("empty file")
@@ -116,17 +162,18 @@ public func runJob(_ job: KernelJob, objects: [BPFObject]) -> KernelReport {
         }
         let looksLikeBTF = bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
         if !looksLikeBTF && !ELFFile.isELF(bytes) {
-            if job.relativePath.hasSuffix(".failed") {
-                report.status = .skipped("failure marker")
-            } else {
-                report.status = .skipped("not a BTF or ELF file")
-            }
+            report.status = .skipped("not a BTF or ELF file")
             return report
         }
         kernel = try parseBTFFile(bytes, path: job.inputPath).0
         report.rawBytes = kernel.serialized().count
         let result = trim(kernel: kernel, objects: objects)
-        let out = result.btf.serialized()
+        var out = result.btf.serialized()
+        report.rawOutputBytes = out.count
+        if format == .tarXZ {
+            let member = String(outputName(for: job.relativeOutput).split(separator: "/").last ?? "vmlinux.btf")
+            out = try makeTarXZ([(member, out)])
+        }
         let dir = job.outputPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !dir.isEmpty { try makeDirectories(dir) }
         try writeFileAtomically(job.outputPath, out)
@@ -165,7 +212,7 @@ public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptio
     let workers = min(options.jobs, max(jobs.count, 1))
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
-            let report = runJob(jobs[i], objects: objects)
+            let report = runJob(jobs[i], objects: objects, format: options.outputFormat)
             let failed: Bool
             if case .failed = report.status { failed = true } else { failed = false }
             state.finish(i, report, stop: failed && options.failFast, progress: progress)

@@ -54,6 +54,24 @@ struct Gen: ParsableCommand {
     @Flag(name: .long, help: "Stop at the first kernel that fails.")
     var failFast = false
 
+    @Option(name: .long, help: "Output format: raw (K.btf) or tar.xz (K.btf.tar.xz holding K.btf).")
+    var outputFormat: String = "raw"
+
+    @Option(name: .long, help: "Only kernels whose relative path matches this glob ('ubuntu/20.04/**'); may be repeated.")
+    var include: [String] = []
+
+    @Option(name: .long, help: "Skip kernels whose relative path matches this glob ('**/arm64/**'); may be repeated.")
+    var exclude: [String] = []
+
+    @Option(name: .long, help: "Only kernels under a directory named for this architecture (x86_64, arm64; aarch64 = arm64).")
+    var arch: String?
+
+    @Option(name: .long, help: "Process the K-th of N deterministic slices of the kernels, balanced by size (e.g. 2/4).")
+    var shard: String?
+
+    @Flag(name: .long, help: "Print one JSON line per kernel on stdout.")
+    var json = false
+
     @Flag(name: [.short, .long], help: "Print one line per kernel and every relocation that did not resolve.")
     var verbose = false
 
@@ -79,13 +97,30 @@ struct Gen: ParsableCommand {
         }
         var options = RunOptions(input: input, output: output, jobs: jobs)
         options.failFast = failFast
+        guard let format = OutputFormat(rawValue: outputFormat) else {
+            throw ValidationError("--output-format must be raw or tar.xz")
+        }
+        options.outputFormat = format
+        options.include = include
+        options.exclude = exclude
+        options.arch = arch
+        if let shard {
+            let parts = shard.split(separator: "/")
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+                throw ValidationError("--shard takes K/N with 1 <= K <= N, e.g. 2/4")
+            }
+            options.shard = (k, n)
+        }
         let plan: [KernelJob]
         do { plan = try planJobs(options) } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)
         }
-        let verbose = self.verbose, quiet = self.quiet
-        let reports = runJobs(plan, objects: usable, options: options) { report, _ in
+        let verbose = self.verbose, quiet = self.quiet, json = self.json
+        let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
+        let reports = runJobs(plan, objects: usable, options: options) { report, done in
+            if json { print(jsonLine(report)) }
+            progress.update(done: done)
             switch report.status {
             case .failed(let message):
                 warn("btfgen: \(message)")
@@ -103,10 +138,11 @@ struct Gen: ParsableCommand {
                 }
             }
         }
+        progress.finish()
         let written = reports.filter { $0.status == .written }
         let failed = reports.filter { if case .failed = $0.status { return true } else { return false } }
         let skipped = reports.count - written.count - failed.count
-        if !quiet {
+        if !quiet && !json {
             let inBytes = written.reduce(0) { $0 + $1.rawBytes }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
             let errors = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.errors } }
             let unresolved = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.unresolved } }
@@ -215,4 +251,48 @@ struct BenchParse: ParsableCommand {
         let mean = times.reduce(0, +) / Double(times.count)
         print(String(format: "btfgen parse: %d iters, %.3f ms/iter, min %.3f ms", times.count, mean, times.min() ?? 0))
     }
+}
+
+/// A live progress line on a terminal: done/total, rate and ETA, rewritten in place.
+final class Progress: @unchecked Sendable {
+    private let total: Int
+    private let enabled: Bool
+    private let start = DispatchTime.now().uptimeNanoseconds
+    private var shown = false
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func update(done: Int) {
+        guard enabled else { return }
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        print(String(format: "\r[%d/%d] %.1f kernels/s, ETA %.0fs ", done, total, rate, eta), terminator: "")
+        fflush(nil)
+        shown = true
+    }
+
+    func finish() {
+        if shown { print("") }
+    }
+}
+
+/// One kernel as a JSON line: path, output, sizes, relocation counts, status.
+func jsonLine(_ r: KernelReport) -> String {
+    var row: [String: Any] = ["path": r.job.relativePath, "output": r.job.relativeOutput,
+                              "input_bytes": r.inputBytes, "raw_bytes": r.rawBytes, "output_bytes": r.outputBytes,
+                              "input_types": r.inputTypes, "output_types": r.outputTypes]
+    switch r.status {
+    case .written: row["status"] = "written"
+    case .failed(let m): row["status"] = "failed"; row["error"] = m
+    case .skipped(let m): row["status"] = "skipped"; row["reason"] = m
+    }
+    row["objects"] = r.objects.map { o in
+        ["object": o.object, "total": o.total, "resolved": o.resolved, "unresolved": o.unresolved, "errors": o.errors] as [String: Any]
+    }
+    let data = (try? JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])) ?? Data()
+    return String(decoding: data, as: UTF8.self)
 }

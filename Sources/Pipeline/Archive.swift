@@ -1,0 +1,117 @@
+import BTF
+import CLibArchive
+
+/// What an input file holds once opened.
+public enum KernelBytes: Sendable {
+    /// The BTF or ELF bytes, and the archive member they came from (nil when not archived).
+    case data([UInt8], member: String?)
+    /// Nothing to trim: an empty archive, say.
+    case skipped(String)
+}
+
+/// Suffixes of the compressed and archived inputs read through libarchive.
+public let compressedSuffixes = [".tar.xz", ".tar.gz", ".tar.zst", ".tgz", ".xz", ".gz", ".zst"]
+
+private func archiveError(_ a: OpaquePointer?, _ path: String, _ what: String) -> FormatError {
+    let message = archive_error_string(a).map { String(cString: $0) } ?? "unknown error"
+    return FormatError(file: path, what, message)
+}
+
+/// Opens a kernel input: raw BTF and ELF bytes are returned as they are; `.tar.*`, `.xz`, `.gz`
+/// and `.zst` are read in process through libarchive (no temporary extraction).
+///
+/// A tarball must hold one BTF: the single regular file in it, or the single member whose name
+/// ends in `.btf` (under any path prefix). Several candidates are an error; none is a skip.
+public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) -> KernelBytes {
+    let isCompressed = bytes.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) // xz
+        || bytes.starts(with: [0x1f, 0x8b]) // gzip
+        || bytes.starts(with: [0x28, 0xb5, 0x2f, 0xfd]) // zstd
+        || (bytes.count > 262 && bytes[257..<262].elementsEqual("ustar".utf8)) // plain tar
+    guard isCompressed else { return .data(bytes, member: nil) }
+
+    guard let a = archive_read_new() else { throw FormatError(file: path, "", "libarchive: out of memory") }
+    defer { archive_read_free(a) }
+    archive_read_support_filter_xz(a)
+    archive_read_support_filter_gzip(a)
+    archive_read_support_filter_zstd(a)
+    archive_read_support_format_tar(a)
+    archive_read_support_format_empty(a)
+    archive_read_support_format_raw(a)
+    var candidates: [(name: String, data: [UInt8])] = []
+    var regular: [(name: String, data: [UInt8])] = []
+    let result: Result<Void, FormatError> = bytes.withUnsafeBytes { buf in
+        guard archive_read_open_memory(a, buf.baseAddress, buf.count) == ARCHIVE_OK else {
+            return .failure(archiveError(a, path, "archive"))
+        }
+        var entry: OpaquePointer?
+        while true {
+            let r = archive_read_next_header(a, &entry)
+            if r == ARCHIVE_EOF { break }
+            guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let entry else { return .failure(archiveError(a, path, "archive header")) }
+            let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+            let isRaw = archive_format(a) == ARCHIVE_FORMAT_RAW
+            guard isRaw || archive_entry_filetype(entry) == 0o100000 else { continue }
+            // Kernel BTFs are a few MB; refuse members that claim absurd sizes up front.
+            let declared = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : -1
+            guard declared < 1 << 31 else { return .failure(FormatError(file: path, "member \(name)", "size \(declared) too large")) }
+            var data: [UInt8] = []
+            if declared > 0 { data.reserveCapacity(Int(declared)) }
+            var chunk = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let n = chunk.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
+                if n == 0 { break }
+                guard n > 0 else { return .failure(archiveError(a, path, "member \(name.isEmpty ? "data" : name)")) }
+                data.append(contentsOf: chunk[0..<n])
+                guard data.count < 1 << 31 else { return .failure(FormatError(file: path, "member \(name)", "more than 2 GiB of data")) }
+            }
+            let member = isRaw ? "" : name
+            regular.append((member, data))
+            if member.hasSuffix(".btf") { candidates.append((member, data)) }
+        }
+        return .success(())
+    }
+    try result.get()
+    if regular.count == 1 { return .data(regular[0].data, member: regular[0].name.isEmpty ? nil : regular[0].name) }
+    if regular.isEmpty { return .skipped("empty archive") }
+    if candidates.count == 1 { return .data(candidates[0].data, member: candidates[0].name) }
+    let names = (candidates.isEmpty ? regular : candidates).map(\.name).joined(separator: ", ")
+    throw FormatError(file: path, "archive", "several candidate BTF members: \(names)")
+}
+
+/// A deterministic `.tar.xz` holding the given files, in the given order: fixed mtime (0),
+/// owner root:root, mode 0644, POSIX ustar headers, so identical inputs give identical bytes.
+public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatError) -> [UInt8] {
+    guard let a = archive_write_new() else { throw FormatError("tar.xz", "libarchive: out of memory") }
+    defer { archive_write_free(a) }
+    archive_write_set_format_ustar(a)
+    archive_write_add_filter_xz(a)
+    archive_write_set_bytes_in_last_block(a, 1)
+    let total = files.reduce(0) { $0 + $1.data.count }
+    var buffer = [UInt8](repeating: 0, count: total + 64 * 1024 + files.count * 1024)
+    var used = 0
+    let status: Result<Void, FormatError> = buffer.withUnsafeMutableBytes { buf in
+        guard archive_write_open_memory(a, buf.baseAddress, buf.count, &used) == ARCHIVE_OK else {
+            return .failure(archiveError(a, "tar.xz", "open"))
+        }
+        for f in files {
+            guard let e = archive_entry_new() else { return .failure(FormatError("tar.xz", "libarchive: out of memory")) }
+            defer { archive_entry_free(e) }
+            archive_entry_set_pathname(e, f.name)
+            archive_entry_set_size(e, la_int64_t(f.data.count))
+            archive_entry_set_filetype(e, 0o100000)
+            archive_entry_set_perm(e, 0o644)
+            archive_entry_set_mtime(e, 0, 0)
+            archive_entry_set_uid(e, 0)
+            archive_entry_set_gid(e, 0)
+            archive_entry_set_uname(e, "root")
+            archive_entry_set_gname(e, "root")
+            guard archive_write_header(a, e) == ARCHIVE_OK else { return .failure(archiveError(a, f.name, "tar header")) }
+            let n = f.data.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
+            guard n == f.data.count else { return .failure(archiveError(a, f.name, "tar data")) }
+        }
+        guard archive_write_close(a) == ARCHIVE_OK else { return .failure(archiveError(a, "tar.xz", "close")) }
+        return .success(())
+    }
+    try status.get()
+    return Array(buffer[0..<used])
+}
