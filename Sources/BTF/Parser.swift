@@ -9,6 +9,12 @@ public enum BTFLimits {
 }
 
 public let btfMagic: UInt16 = 0xeb9f
+
+/// Per kind value (0…31): whether it is a known kind, and its extra words (fixed, per vlen entry).
+private let kindLayout: [(valid: Bool, fixedWords: UInt8, vlenWords: UInt8)] = (0..<32).map { v in
+    guard let k = Kind(rawValue: UInt8(v)), k != .void else { return (false, 0, 0) }
+    return (true, UInt8(k.fixedExtraSize / 4), UInt8(k.vlenRecordSize / 4))
+}
 public let btfHeaderSize = 24
 
 extension BTF {
@@ -67,40 +73,47 @@ extension BTF {
             throw FormatError(at(strStart + strLen - 1), "string section is not NUL-terminated")
         }
 
-        // Pass 1: index the types.
+        // Pass 1: decode the whole type section into host-order words at once, then index the
+        // types over those words. Each type's extra words stay where they are: `firstWord`
+        // points just past its 3-word header.
+        let typeStart = hdrLen + typeOff
+        let wordCount = typeLen / 4
+        let swap = order != ByteOrder.host
+        let words = [UInt32](unsafeUninitializedCapacity: wordCount) { dst, initialized in
+            let src = UnsafeRawBufferPointer(rebasing: bytes[typeStart..<(typeStart + typeLen)])
+            UnsafeMutableRawBufferPointer(dst).copyMemory(from: src)
+            if swap { for i in 0..<wordCount { dst[i] = dst[i].byteSwapped } }
+            initialized = wordCount
+        }
         var records: [Record] = []
-        var words: [UInt32] = []
-        records.reserveCapacity(typeLen / 24 + 1)
-        words.reserveCapacity(typeLen / 6)
+        records.reserveCapacity(wordCount / 8 + 1)
         records.append(Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0))
-        var pos = hdrLen + typeOff
-        let end = pos + typeLen
-        while pos < end {
-            let id = records.count
-            guard id <= BTFLimits.maxTypes else { throw FormatError(at(pos), "too many types") }
-            guard end - pos >= 12 else {
-                throw FormatError(at(pos), "type [\(id)]: truncated header (\(end - pos) bytes left in type section)")
+        var w = 0
+        let strLimit = UInt32(strLen)
+        try words.withUnsafeBufferPointer { (wp: UnsafeBufferPointer<UInt32>) throws(FormatError) in
+            while w < wordCount {
+                guard wordCount - w >= 3 else {
+                    throw FormatError(at(typeStart + w * 4), "type [\(records.count)]: truncated header (\((wordCount - w) * 4) bytes left in type section)")
+                }
+                let nameOff = wp[w], info = wp[w + 1], sizeType = wp[w + 2]
+                let kindValue = Int((info >> 24) & 0x1f)
+                let perKind = kindLayout[kindValue]
+                guard perKind.valid else {
+                    throw FormatError(at(typeStart + w * 4), "type [\(records.count)]: unknown kind \(kindValue)")
+                }
+                let extraWords = Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
+                guard extraWords <= wordCount - w - 3, nameOff < strLimit, records.count <= BTFLimits.maxTypes else {
+                    let id = records.count, pos = typeStart + w * 4
+                    if records.count > BTFLimits.maxTypes { throw FormatError(at(pos), "too many types") }
+                    if nameOff >= strLimit {
+                        throw FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)")
+                    }
+                    let kind = Kind(rawValue: UInt8(kindValue))!
+                    throw FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section")
+                }
+                records.append(Record(nameOffset: nameOff, info: info, sizeOrType: sizeType, firstWord: UInt32(w + 3)))
+                w += 3 + extraWords
             }
-            let nameOff = r.u32Unchecked(pos), info = r.u32Unchecked(pos + 4), sizeType = r.u32Unchecked(pos + 8)
-            let kindValue = UInt8((info >> 24) & 0x1f)
-            guard let kind = Kind(rawValue: kindValue), kind != .void else {
-                throw FormatError(at(pos), "type [\(id)]: unknown kind \(kindValue)")
-            }
-            let vlen = Int(info & 0xffff)
-            let extra = kind.fixedExtraSize + vlen * kind.vlenRecordSize
-            guard extra <= end - pos - 12 else {
-                throw FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(vlen) needs \(extra) bytes, \(end - pos - 12) left in type section")
-            }
-            guard Int(nameOff) < strLen else {
-                throw FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)")
-            }
-            records.append(Record(nameOffset: nameOff, info: info, sizeOrType: sizeType, firstWord: UInt32(words.count)))
-            var p = pos + 12
-            for _ in 0..<(extra / 4) {
-                words.append(r.u32Unchecked(p))
-                p += 4
-            }
-            pos = p
         }
         let strings = Array(UnsafeRawBufferPointer(rebasing: bytes[strStart..<(strStart + strLen)]))
         self.init(order: order, headerLength: UInt32(hdrLen), records: records, words: words, strings: strings)
@@ -123,11 +136,11 @@ extension BTF {
         let count = UInt32(records.count)
         let strLen = UInt32(strings.count)
         func fail(_ id: TypeID, _ message: String) -> FormatError { FormatError("type \(id)", message) }
-        func checkRef(_ id: TypeID, _ ref: UInt32, _ what: String) throws(FormatError) {
-            guard ref < count else { throw fail(id, "\(what) references type [\(ref)] out of range (\(count) types)") }
+        func checkRef(_ id: TypeID, _ ref: UInt32, _ what: @autoclosure () -> String) throws(FormatError) {
+            guard ref < count else { throw fail(id, "\(what()) references type [\(ref)] out of range (\(count) types)") }
         }
-        func checkName(_ id: TypeID, _ off: UInt32, _ what: String) throws(FormatError) {
-            guard off < strLen else { throw fail(id, "\(what) name offset \(off) out of range (string section is \(strLen) bytes)") }
+        func checkName(_ id: TypeID, _ off: UInt32, _ what: @autoclosure () -> String) throws(FormatError) {
+            guard off < strLen else { throw fail(id, "\(what()) name offset \(off) out of range (string section is \(strLen) bytes)") }
         }
         for raw in 1..<count {
             let id = TypeID(raw)
@@ -139,7 +152,10 @@ extension BTF {
                 throw fail(id, "unknown kind 0")
             case .int:
                 let enc = intEncoding(id)
-                guard [1, 2, 4, 8, 16].contains(rec.sizeOrType) else { throw fail(id, "int size \(rec.sizeOrType) invalid") }
+                switch rec.sizeOrType {
+                case 1, 2, 4, 8, 16: break
+                default: throw fail(id, "int size \(rec.sizeOrType) invalid")
+                }
                 guard enc.bits <= 128, enc.bits > 0, enc.offset + enc.bits <= rec.sizeOrType * 8 else {
                     throw fail(id, "int bits \(enc.bits) at offset \(enc.offset) do not fit \(rec.sizeOrType) bytes")
                 }
@@ -147,7 +163,10 @@ extension BTF {
                     throw fail(id, "int encoding 0x\(String(enc.raw >> 24, radix: 16)) invalid")
                 }
             case .float:
-                guard [2, 4, 8, 12, 16].contains(rec.sizeOrType) else { throw fail(id, "float size \(rec.sizeOrType) invalid") }
+                switch rec.sizeOrType {
+                case 2, 4, 8, 12, 16: break
+                default: throw fail(id, "float size \(rec.sizeOrType) invalid")
+                }
             case .ptr, .typedef, .volatile, .const, .restrict, .typeTag:
                 try checkRef(id, rec.sizeOrType, "\(kind)")
             case .func:
@@ -169,20 +188,31 @@ extension BTF {
                 try checkRef(id, a.index.rawValue, "array index")
             case .struct, .union:
                 let sizeBits = UInt64(rec.sizeOrType) * 8
+                let first = Int(rec.firstWord)
+                let kflag = rec.kflag
                 for i in 0..<vlen {
-                    let m = member(id, i)
-                    try checkName(id, m.name.rawValue, "member \(i)")
-                    try checkRef(id, m.type.rawValue, "member \(i)")
-                    guard m.bitfieldSize <= 128 else { throw fail(id, "member \(i) bitfield size \(m.bitfieldSize) invalid") }
-                    guard UInt64(m.bitOffset) + UInt64(m.bitfieldSize) <= sizeBits else {
-                        throw fail(id, "member \(i) at bit \(m.bitOffset) lies past the \(kind) size \(rec.sizeOrType)")
+                    let base = first + 3 * i
+                    let nameOff = words[base], type = words[base + 1], offset = words[base + 2]
+                    let bitOffset = kflag ? offset & 0xff_ffff : offset
+                    let bitfieldSize = kflag ? offset >> 24 : 0
+                    if nameOff >= strLen { try checkName(id, nameOff, "member \(i)") }
+                    if type >= count { try checkRef(id, type, "member \(i)") }
+                    guard UInt64(bitOffset) + UInt64(bitfieldSize) <= sizeBits else {
+                        throw fail(id, "member \(i) at bit \(bitOffset) lies past the \(kind) size \(rec.sizeOrType)")
                     }
                 }
             case .enum, .enum64:
                 if kind == .enum {
-                    guard [1, 2, 4, 8].contains(rec.sizeOrType) else { throw fail(id, "enum size \(rec.sizeOrType) invalid") }
+                    switch rec.sizeOrType {
+                    case 1, 2, 4, 8: break
+                    default: throw fail(id, "enum size \(rec.sizeOrType) invalid")
+                    }
                 }
-                for i in 0..<vlen { try checkName(id, enumValue(id, i).name.rawValue, "enumerator \(i)") }
+                let stride = kind == .enum64 ? 3 : 2
+                let first = Int(rec.firstWord)
+                for i in 0..<vlen where words[first + stride * i] >= strLen {
+                    try checkName(id, words[first + stride * i], "enumerator \(i)")
+                }
             case .fwd:
                 guard vlen == 0 else { throw fail(id, "fwd with vlen \(vlen)") }
             case .funcProto:
@@ -209,8 +239,14 @@ extension BTF {
     private func checkChains() throws(FormatError) {
         // depth[id]: length of the modifier/array chain starting at id; -1 while being walked.
         var depth = [Int8](repeating: 0, count: records.count)
-        for start in 1..<records.count where depth[start] == 0 {
-            var path: [Int] = []
+        var path: [Int] = []
+        path.reserveCapacity(BTFLimits.maxChainDepth + 1)
+        func isChainKind(_ k: UInt8) -> Bool {
+            k == Kind.typedef.rawValue || k == Kind.const.rawValue || k == Kind.volatile.rawValue
+                || k == Kind.restrict.rawValue || k == Kind.typeTag.rawValue || k == Kind.array.rawValue
+        }
+        for start in 1..<records.count where depth[start] == 0 && isChainKind(records[start].kindValue) {
+            if !path.isEmpty { path.removeAll(keepingCapacity: true) }
             var cur = start
             var base = 0
             while true {
