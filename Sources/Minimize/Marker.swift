@@ -104,6 +104,30 @@ public struct Marker {
         }
     }
 
+    /// Keeps a type structurally whole: every member of it and of the structs and unions it
+    /// embeds, and shells of what its pointers reach. Used where a trimmed candidate must
+    /// not change how libbpf matches it.
+    public mutating func markWhole(_ id: TypeID) {
+        markMatch(id, behindPointer: false, depth: 0)
+    }
+
+    /// Keeps a zero-length array member from turning into a flexible array member: libbpf treats
+    /// `T a[0]` as flexible only when it is the last member, so when the last kept member of a
+    /// struct is such an array but was not last in the source, the source's last member is kept
+    /// too. Call after all relocations are marked.
+    public mutating func finalize() {
+        for i in 1..<target.typeCount where types[i] && !whole[i] {
+            let id = TypeID(UInt32(i))
+            guard target.kind(id).isComposite else { continue }
+            let n = target.vlen(id)
+            guard n > 1, let last = (0..<n).last(where: { slots[memberSlot(id, $0)] }), last != n - 1 else { continue }
+            guard let t = target.skipModsAndTypedefs(target.member(id, last).type),
+                  target.kind(t) == .array, target.array(t).count == 0 else { continue }
+            slots[memberSlot(id, n - 1)] = true
+            markType(target.member(id, n - 1).type, followPointers: false)
+        }
+    }
+
     /// Marks what libbpf's `type_matches` compares. Mirrors bpftool `btfgen_mark_type_match`:
     /// structs and unions with all their members (recursively) unless behind a pointer; enums
     /// whole.

@@ -36,6 +36,9 @@ public struct KernelReport: Sendable {
     public var inputMembers = 0
     public var outputMembers = 0
     public var objects: [ObjectSummary] = []
+    /// Relocations whose outcome with the trimmed BTF would differ from the full one (empty
+    /// unless btfgen has a bug; see `trim`).
+    public var warnings: [String] = []
 }
 
 /// Relocation counts of one object against one kernel, with the ones that did not resolve.
@@ -183,6 +186,7 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
         report.inputMembers = memberCount(kernel)
         report.outputMembers = memberCount(result.btf)
         report.objects = result.objects.map { summarize($0, kernel: kernel) }
+        report.warnings = result.mismatches
     } catch {
         report.status = .failed(error.description)
     }

@@ -18,12 +18,33 @@ public struct ObjectResult: Sendable {
 public struct TrimResult: Sendable {
     public var btf: BTF
     public var objects: [ObjectResult]
+    /// Relocations whose outcome against the trimmed BTF still differs from the full BTF after
+    /// the fallback (expected to be empty; reported as a warning, never silently).
+    public var mismatches: [String] = []
+}
+
+/// What must be equal between the full and the trimmed BTF for one relocation: the outcome
+/// class and value (for `target_type_id`, the kind and name of the target type, since ids are
+/// renumbered), and the load/store size libbpf would patch in.
+func signature(_ r: Resolution, _ target: BTF) -> String {
+    switch r.outcome {
+    case .error: return "error"
+    case .value(let v):
+        if v.poison { return "poison" }
+        if r.record.kind == .typeIDTarget {
+            let id = TypeID(UInt32(truncatingIfNeeded: v.new))
+            return v.new == 0 ? "0" : "\(target.kind(id)) \(target.name(id))"
+        }
+        return "\(v.new) \(v.newSize) \(v.failMemorySizeAdjust)"
+    }
 }
 
 /// Resolves every object's relocations against `kernel` and keeps what they need.
 ///
 /// The kernel is indexed once for all objects; each object gets its own candidate cache, as
-/// each is a separate libbpf load.
+/// each is a separate libbpf load. The trimmed BTF is then checked by resolving every
+/// relocation against it: where an outcome would differ, the candidates of that local type are
+/// kept whole and the output is built again.
 public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
     var wanted = Set<ArraySlice<UInt8>>()
     for o in objects { wanted.formUnion(Resolver.wantedNames(local: o.btf, records: o.relocations)) }
@@ -35,5 +56,45 @@ public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
         for r in resolutions { marker.mark(r) }
         results.append(ObjectResult(object: o.path, resolutions: resolutions))
     }
-    return TrimResult(btf: marker.emit(), objects: results)
+    marker.finalize()
+    var out = marker.emit()
+    var mismatches = verify(out, objects: objects, results: results, wanted: wanted, kernel: kernel)
+    if !mismatches.isEmpty {
+        for m in mismatches {
+            let o = objects[m.object]
+            let local = o.btf
+            let name = local.essentialName(m.record.type)
+            for cand in index.candidates(essentialName: name, kind: local.kind(m.record.type), in: kernel) {
+                marker.markWhole(cand)
+            }
+        }
+        marker.finalize()
+        out = marker.emit()
+        mismatches = verify(out, objects: objects, results: results, wanted: wanted, kernel: kernel)
+    }
+    return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
+        "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
+    })
+}
+
+private struct Mismatch {
+    var object: Int
+    var record: RelocationRecord
+    var full: String
+    var trimmed: String
+}
+
+/// Resolves every relocation against the trimmed BTF and lists those whose outcome differs.
+private func verify(_ out: BTF, objects: [BPFObject], results: [ObjectResult], wanted: Set<ArraySlice<UInt8>>,
+                    kernel: BTF) -> [Mismatch] {
+    let index = CandidateIndex(target: out, wanted: wanted)
+    var mismatches: [Mismatch] = []
+    for (i, o) in objects.enumerated() {
+        let again = Resolver.resolve(local: o.btf, records: o.relocations, target: out, index: index)
+        for (a, b) in zip(results[i].resolutions, again) {
+            let full = signature(a, kernel), trimmed = signature(b, out)
+            if full != trimmed { mismatches.append(Mismatch(object: i, record: a.record, full: full, trimmed: trimmed)) }
+        }
+    }
+    return mismatches
 }

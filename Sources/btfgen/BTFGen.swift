@@ -127,6 +127,7 @@ struct Gen: ParsableCommand {
             case .skipped(let why):
                 if !quiet { warn("btfgen: \(report.job.inputPath): skipped: \(why)") }
             case .written:
+                for w in report.warnings { warn("btfgen: warning: \(report.job.inputPath): trimmed BTF changes a relocation: \(w)") }
                 if verbose {
                     print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types")
                     for o in report.objects {
