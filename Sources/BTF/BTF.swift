@@ -23,6 +23,9 @@ public struct BTF: Sendable {
     public private(set) var records: [Record]
     public private(set) var words: [UInt32]
     public private(set) var strings: [UInt8]
+    /// The pointer size libbpf assumes for this BTF: the size of its first 4- or 8-byte int
+    /// named like `long`, else 8 (the 64-bit host's). Mirrors libbpf `determine_ptr_size`.
+    public private(set) var pointerSize = 8
 
     /// An empty BTF: `void` and the empty string.
     public init(order: ByteOrder = .host) {
@@ -39,6 +42,7 @@ public struct BTF: Sendable {
         self.records = records
         self.words = words
         self.strings = strings
+        self.pointerSize = computePointerSize()
     }
 
     /// Number of type ids, `void` included: valid ids are `0..<typeCount`.
@@ -225,7 +229,29 @@ public struct BTF: Sendable {
     }
 
     /// Replaces the string section (used by builders that intern strings themselves).
-    public mutating func setStrings(_ strings: [UInt8]) { self.strings = strings }
+    public mutating func setStrings(_ strings: [UInt8]) {
+        self.strings = strings
+        pointerSize = computePointerSize()
+    }
+
+    private static let longAliases: [[UInt8]] = [
+        "long", "long int", "int long", "unsigned long", "long unsigned", "unsigned long int",
+        "unsigned int long", "long unsigned int", "long int unsigned", "int unsigned long", "int long unsigned",
+    ].map { Array($0.utf8) }
+
+    private func computePointerSize() -> Int {
+        for i in 1..<records.count {
+            let r = records[i]
+            guard r.kindValue == Kind.int.rawValue, r.sizeOrType == 4 || r.sizeOrType == 8 else { continue }
+            let start = Int(r.nameOffset)
+            guard start < strings.count else { continue }
+            var end = start
+            while end < strings.count && strings[end] != 0 { end += 1 }
+            let name = strings[start..<end]
+            if BTF.longAliases.contains(where: { $0.elementsEqual(name) }) { return Int(r.sizeOrType) }
+        }
+        return 8
+    }
 }
 
 /// Interns strings for a BTF being built: each distinct string is stored once, in the order

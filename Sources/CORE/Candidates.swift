@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import BTF
 
 /// Target types by essential name, for the names some local types ask for.
@@ -9,26 +14,43 @@ public struct CandidateIndex: Sendable {
     private var byName: [ArraySlice<UInt8>: [TypeID]] = [:]
 
     /// Indexes `target` for the essential names in `wanted`.
-    public init(target: BTF, wanted: Set<ArraySlice<UInt8>>) {
+    /// - Parameter kinds: the kinds of the local types asking (others are not indexed); nil
+    ///   indexes every kind.
+    public init(target: BTF, wanted: Set<ArraySlice<UInt8>>, kinds: Set<Kind>? = nil) {
         guard !wanted.isEmpty else { return }
+        var kindMask = [Bool](repeating: kinds == nil, count: 32)
+        for k in kinds ?? [] {
+            kindMask[Int(k.rawValue)] = true
+            if k.isEnum {
+                kindMask[Int(Kind.enum.rawValue)] = true
+                kindMask[Int(Kind.enum64.rawValue)] = true
+            }
+        }
         var byHash: [UInt64: [ArraySlice<UInt8>]] = [:]
-        var lengths = Set<Int>()
+        var lengths = [Bool](repeating: false, count: (wanted.map(\.count).max() ?? 0) + 1)
         for name in wanted {
             byHash[fnv1a(name), default: []].append(name)
-            lengths.insert(name.count)
+            lengths[name.count] = true
         }
         var found: [ArraySlice<UInt8>: [TypeID]] = [:]
         target.strings.withUnsafeBufferPointer { strings in
+            guard let base = strings.baseAddress else { return }
             let records = target.records
             for i in 1..<records.count {
                 let off = Int(records[i].nameOffset)
-                if off == 0 || off >= strings.count { continue }
-                var end = off
-                while end < strings.count && strings[end] != 0 { end += 1 }
-                let name = UnsafeBufferPointer(rebasing: strings[off..<end])
-                let len = essentialNameLength(name)
-                if len == 0 || !lengths.contains(len) { continue }
-                let key = UnsafeBufferPointer(rebasing: name[0..<len])
+                if off == 0 || off >= strings.count || !kindMask[Int(records[i].kindValue)] { continue }
+                // The section ends in NUL (validated), so strlen stays inside it.
+                let start = base + off
+                let full = strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self))
+                // Flavored names (`x___y`) are rare: look for the separator only when present.
+                var len = full
+                if full >= 5, let u = memchr(start, 0x5f, full) {
+                    var j = start.distance(to: u.assumingMemoryBound(to: UInt8.self))
+                    while j + 2 < full && !(start[j] == 0x5f && start[j + 1] == 0x5f && start[j + 2] == 0x5f) { j += 1 }
+                    if j + 2 < full { len = essentialNameLength(UnsafeBufferPointer(start: start, count: full)) }
+                }
+                if len == 0 || len >= lengths.count || !lengths[len] { continue }
+                let key = UnsafeBufferPointer(start: start, count: len)
                 guard let names = byHash[fnv1a(key)] else { continue }
                 for wantedName in names where wantedName.elementsEqual(key) {
                     found[wantedName, default: []].append(TypeID(UInt32(i)))

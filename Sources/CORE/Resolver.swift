@@ -47,6 +47,11 @@ public struct Resolver {
         return names
     }
 
+    /// The kinds of the local types an object's relocations look up (for `CandidateIndex`).
+    public static func wantedKinds(local: BTF, records: [RelocationRecord]) -> Set<Kind> {
+        Set(records.filter { $0.kind != .typeIDLocal && local.contains($0.type) }.map { local.kind($0.type) })
+    }
+
     /// Resolves every record in order (the order libbpf processes `.BTF.ext`), so that the
     /// candidate cache evolves exactly as libbpf's does.
     public static func resolve(local: BTF, records: [RelocationRecord], target: BTF, index: CandidateIndex) -> [Resolution] {

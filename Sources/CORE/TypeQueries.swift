@@ -27,11 +27,6 @@ extension BTF {
         return nil
     }
 
-    /// The pointer size libbpf assumes for this BTF: the size of its `long` if it has one, else 8.
-    ///
-    /// Mirrors libbpf `determine_ptr_size` with the 64-bit host fallback.
-    public var pointerSize: Int { longType.map { Int(size($0)) } ?? 8 }
-
     /// The first int named like `long` (any of libbpf's aliases) of size 4 or 8.
     public var longType: TypeID? {
         let aliases: Set<String> = ["long", "long int", "int long", "unsigned long", "long unsigned",

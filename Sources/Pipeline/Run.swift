@@ -169,7 +169,7 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
             return report
         }
         kernel = try parseBTFFile(bytes, path: job.inputPath).0
-        report.rawBytes = kernel.serialized().count
+        report.rawBytes = kernel.serializedSize
         let result = trim(kernel: kernel, objects: objects)
         var out = result.btf.serialized()
         report.rawOutputBytes = out.count

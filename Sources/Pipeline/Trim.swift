@@ -47,8 +47,12 @@ func signature(_ r: Resolution, _ target: BTF) -> String {
 /// kept whole and the output is built again.
 public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
     var wanted = Set<ArraySlice<UInt8>>()
-    for o in objects { wanted.formUnion(Resolver.wantedNames(local: o.btf, records: o.relocations)) }
-    let index = CandidateIndex(target: kernel, wanted: wanted)
+    var kinds = Set<Kind>()
+    for o in objects {
+        wanted.formUnion(Resolver.wantedNames(local: o.btf, records: o.relocations))
+        kinds.formUnion(Resolver.wantedKinds(local: o.btf, records: o.relocations))
+    }
+    let index = CandidateIndex(target: kernel, wanted: wanted, kinds: kinds)
     var marker = Marker(target: kernel)
     var results: [ObjectResult] = []
     for o in objects {

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Trimming speed and memory: btfgen against `bpftool gen min_core_btf`, side by side, on the
+# same kernels and objects, plus one very large non-deduplicated BTF.
+#
+# usage: scripts/bench-trim.sh KERNELS_DIR OUT.md
+# Needs a release build of btfgen (.build/release/btfgen), bpftool and GNU time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kernels=${1:?usage: $0 KERNELS_DIR OUT.md}
+out=${2:?usage: $0 KERNELS_DIR OUT.md}
+btfgen=${BTFGEN:-.build/release/btfgen}
+runs=${RUNS:-5}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# bpftool aborts on edge.bpf.o (ambiguity) and cannot read big-endian objects, so the
+# comparison uses the little-endian objects it accepts; btfgen gets the same set.
+objects=()
+for o in testdata/bpf/*.bpf.o; do
+    [[ $(basename "$o") == edge.bpf.o ]] || objects+=("$o")
+done
+
+now() { date +%s%N; }
+# best-of-N wall time in milliseconds of a command
+best_ms() {
+    local best=
+    for ((i = 0; i < runs; i++)); do
+        local t0=$(now)
+        "$@" >/dev/null 2>&1
+        local t=$(( ($(now) - t0) / 1000 ))
+        [[ -z $best || $t -lt $best ]] && best=$t
+    done
+    awk -v us="$best" 'BEGIN { printf "%.1f", us / 1000 }'
+}
+peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
+
+{
+echo "### Trimming: btfgen vs bpftool gen min_core_btf"
+echo
+echo "One kernel at a time, all ${#objects[@]} little-endian fixture objects at once; best of $runs runs;"
+echo "$(nproc) cores, $(date -u +%Y-%m-%d). Sizes in bytes, times in ms, peak memory (max RSS) in MB."
+echo
+echo "| kernel | BTF size | types | bpftool ms | btfgen ms | speed-up | bpftool out | btfgen out | btfgen peak MB |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for k in "$kernels"/*.btf /sys/kernel/btf/vmlinux "$work/big.btf"; do
+    if [[ $k == "$work/big.btf" ]]; then
+        # A vendor-style kernel BTF without deduplication: every test kernel appended to the
+        # running kernel's into one blob (ids renumbered, strings merged).
+        "$btfgen" merge --base /sys/kernel/btf/vmlinux "$kernels"/*.btf --output "$k" >/dev/null 2>&1 || continue
+    fi
+    [[ -r $k ]] || continue
+    size=$(stat -c %s "$k")
+    types=$(bpftool btf dump file "$k" format raw 2>/dev/null | grep -c '^\[' || true)
+    b=$(best_ms bpftool gen min_core_btf "$k" "$work/b.btf" "${objects[@]}")
+    [[ -s $work/b.btf ]] && bsize=$(stat -c %s "$work/b.btf") || bsize=failed
+    g=$(best_ms "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
+    gsize=$(stat -c %s "$work/g.btf")
+    mem=$(peak_kb "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
+    speed=$(awk -v b="$b" -v g="$g" 'BEGIN { printf "%.1fx", b / g }')
+    name=$(basename "$k"); [[ $k == "$work/big.btf" ]] && name="merged (non-dedup) kernel"
+    echo "| $name | $size | $types | $b | $g | $speed | $bsize | $gsize | $(awk -v kb="$mem" 'BEGIN { printf "%.1f", kb / 1024 }') |"
+    rm -f "$work/b.btf" "$work/g.btf"
+done
+} | tee "$out"
