@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Archive-scale speed: btfgen over a btfhub-style tree of kernels in one process, against
+# bpftool run once per kernel (what release pipelines do today), raw and .btf.tar.xz, with
+# `xz -dc` of the same tarballs as the floor.
+#
+# usage: scripts/bench-archive.sh KERNELS_DIR OUT.md   (COPIES=4 replicates each kernel)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kernels=${1:?usage: $0 KERNELS_DIR OUT.md}
+out=${2:?usage: $0 KERNELS_DIR OUT.md}
+btfgen=$(realpath "${BTFGEN:-.build/release/btfgen}")
+copies=${COPIES:-4}
+jobs=$(nproc)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+objects=()
+for o in testdata/bpf/*.bpf.o; do
+    [[ $(basename "$o") == edge.bpf.o ]] || objects+=("$(realpath "$o")")
+done
+
+# DISTRO/VERSION/ARCH/KERNEL.btf and the same tree as .btf.tar.xz (one member each).
+n=0
+for c in $(seq 1 "$copies"); do
+    for k in "$kernels"/*.btf; do
+        name=$(basename "$k" .btf)
+        arch=x86_64; [[ $name == *arm64* ]] && arch=arm64
+        dir=debian/copy$c/$arch
+        mkdir -p "$work/raw/$dir" "$work/tar/$dir"
+        cp "$k" "$work/raw/$dir/$name.btf"
+        tar -C "$work/raw/$dir" -cJf "$work/tar/$dir/$name.btf.tar.xz" "$name.btf"
+        n=$((n + 1))
+    done
+done
+
+now() { date +%s%N; }
+ms() { awk -v ns="$1" 'BEGIN { printf "%.0f", ns / 1e6 }'; }
+timed() { local t0=$(now); "$@" >/dev/null 2>&1; echo $(( $(now) - t0 )); }
+
+bpftool_raw() {
+    find "$work/raw" -name '*.btf' -print0 | xargs -0 -P "$jobs" -I{} \
+        bpftool gen min_core_btf {} "$work/bpftool-out/\$(basename {})" "${objects[@]}"
+}
+bpftool_one_tar() { # untar, trim, delete: btfhub's loop for one kernel
+    local t=$1 d; d=$(mktemp -d -p "$work")
+    tar -C "$d" -xJf "$t"
+    bpftool gen min_core_btf "$d"/*.btf "$d/out.btf" "${objects[@]}"
+    rm -rf "$d"
+}
+export -f bpftool_one_tar
+export work
+
+mkdir -p "$work/bpftool-out"
+t_bpftool_raw=$(timed bash -c "$(declare -f bpftool_raw); objects=(${objects[*]}); work=$work; jobs=$jobs; bpftool_raw")
+t_btfgen_raw=$(timed "$btfgen" -q --jobs "$jobs" -i "$work/raw" "${objects[@]/#/--object=}" -o "$work/out-raw")
+mem_raw=$(/usr/bin/time -f %M "$btfgen" -q --jobs "$jobs" -i "$work/raw" "${objects[@]/#/--object=}" -o "$work/out-raw2" 2>&1 >/dev/null | tail -n1)
+t_bpftool_tar=$(timed bash -c "objects=(${objects[*]}); export objects_str='${objects[*]}'; find $work/tar -name '*.tar.xz' -print0 | xargs -0 -P $jobs -I{} bash -c 'objects=(\$objects_str); bpftool_one_tar {}'")
+t_btfgen_tar=$(timed "$btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-tar")
+mem_tar=$(/usr/bin/time -f %M "$btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-tar2" 2>&1 >/dev/null | tail -n1)
+t_xz=$(timed bash -c "find $work/tar -name '*.tar.xz' -print0 | xargs -0 -P $jobs -n1 sh -c 'xz -dc \"\$0\" >/dev/null'")
+same=$(diff -r "$work/out-raw" "$work/out-tar" >/dev/null && echo yes || echo NO)
+
+{
+echo "### Archive runs: $n kernels, ${#objects[@]} objects, $jobs jobs"
+echo
+echo "| run | wall ms | per kernel ms | vs btfgen |"
+echo "|---|---:|---:|---:|"
+row() { awk -v name="$1" -v t="$2" -v n="$n" -v g="$3" 'BEGIN { printf "| %s | %.0f | %.1f | %.1fx |\n", name, t / 1e6, t / 1e6 / n, t / g }'; }
+row "btfgen, raw .btf" "$t_btfgen_raw" "$t_btfgen_raw"
+row "bpftool per kernel (xargs -P $jobs), raw .btf" "$t_bpftool_raw" "$t_btfgen_raw"
+row "btfgen, .btf.tar.xz" "$t_btfgen_tar" "$t_btfgen_tar"
+row "untar + bpftool + delete per kernel (xargs -P $jobs)" "$t_bpftool_tar" "$t_btfgen_tar"
+row "floor: xz -dc of the same tarballs (xargs -P $jobs)" "$t_xz" "$t_btfgen_tar"
+echo
+echo "btfgen peak memory (max RSS): $(awk -v kb="$mem_raw" 'BEGIN { printf "%.0f", kb / 1024 }') MB raw, $(awk -v kb="$mem_tar" 'BEGIN { printf "%.0f", kb / 1024 }') MB tar.xz. Outputs from raw and tar.xz inputs identical: $same."
+} | tee "$out"
