@@ -1,0 +1,86 @@
+import Foundation
+import Testing
+
+import BPFObject
+import BTF
+
+/// The btfgen command line against `bpftool gen min_core_btf`, and with many objects at once.
+@Suite("btfgen CLI")
+struct CLITests {
+    /// Where bpftool succeeds, btfgen's file is no larger and libbpf relocates the same with
+    /// either; where it fails (the ambiguous `edge.bpf.o`, big-endian objects), btfgen still
+    /// writes a file and exits 0. Every file the CLI writes is the library's trimmed BTF.
+    @Test("no larger than bpftool gen min_core_btf, same relocations",
+          .enabled(if: TestEnv.bpftool != nil, "bpftool not found (PATH, /usr/sbin, /sbin)"),
+          arguments: Fixture.all)
+    func comparedWithBpftool(fixture: Fixture) throws {
+        let bpftool = try #require(TestEnv.bpftool)
+        let object = try Inputs.object(fixture)
+        var summary: [String] = [], failures: Set<String> = []
+        defer {
+            print("\(fixture) vs bpftool: " + summary.joined(separator: ", ")
+                  + (failures.isEmpty ? "" : "; bpftool: " + failures.sorted().joined(separator: "; ")))
+        }
+        try withTempDir { dir in
+            let outputs = try CLI.trimAll(objects: [fixture.path], into: dir + "/btfgen")
+            for kernel in TestKernel.all {
+                let context = "\(kernel) \(fixture)"
+                let mine = try #require(outputs[kernel])
+                guard FileManager.default.fileExists(atPath: mine) else {
+                    Issue.record("\(context): btfgen exited 0 but wrote no \(mine)")
+                    continue
+                }
+                try expectValidBTF(mine, context)
+                let library = trimWithLibrary(try Inputs.btf(kernel), [object]).serialized()
+                #expect(try readBytes(mine) == library, "\(context): the CLI's output differs from the library's")
+
+                let theirs = dir + "/bpftool-" + kernel.outputName
+                let bp = try runProcess(bpftool, ["gen", "min_core_btf", kernel.path, theirs, fixture.path])
+                guard bp.status == 0 else {
+                    let why = bp.stderr.split(separator: "\n").first { $0.contains("ambiguity") || $0.contains("Error") }
+                        ?? Substring(bp.lastStderrLine)
+                    if fixture.bpftoolCanMinimize {
+                        Issue.record("\(context): bpftool gen min_core_btf failed unexpectedly (status \(bp.status)): \(bp.stderr)")
+                    }
+                    summary.append("\(kernel): \(TestEnv.fileSize(mine)) B, bpftool fails")
+                    failures.insert(String(why.replacingOccurrences(of: fixture.path, with: String(describing: fixture))))
+                    continue
+                }
+                let mySize = TestEnv.fileSize(mine), theirSize = TestEnv.fileSize(theirs)
+                summary.append("\(kernel): \(mySize) B vs \(theirSize) B")
+                #expect(mySize <= theirSize, "\(context): btfgen wrote \(mySize) bytes, bpftool \(theirSize)")
+                if !fixture.isBigEndian {
+                    let withTheirs = try Judge.relos(fixture.path, btf: theirs)
+                    let withMine = try Judge.relos(fixture.path, btf: mine)
+                    #expect(!withMine.lines.isEmpty)
+                    #expect(withMine.lines == withTheirs.lines,
+                            "\(context): relocations differ (expected: bpftool's BTF, actual: btfgen's)\n\(lineDiff(withTheirs.lines, withMine.lines))")
+                    #expect(withMine.load == withTheirs.load)
+                }
+            }
+        }
+    }
+
+    /// One run for all fixture objects (the `testdata/bpf` directory, big-endian copies
+    /// included): every object relocates with the shared trimmed BTF as with the full one.
+    @Test("all objects in one run relocate like the full BTF", arguments: TestKernel.all)
+    func allObjectsInOneRun(kernel: TestKernel) throws {
+        try withTempDir { dir in
+            let out = dir + "/" + kernel.outputName
+            _ = try CLI.run(input: kernel.path, objects: [TestEnv.packageRoot + "/testdata/bpf"], output: out)
+            try expectValidBTF(out, "\(kernel) all objects")
+            // The big-endian copies have the same relocations, so they add nothing.
+            let littleEndian = try Fixture.littleEndian.map { try Inputs.object($0) }
+            #expect(try readBytes(out) == trimWithLibrary(try Inputs.btf(kernel), littleEndian).serialized(),
+                    "\(kernel): the trimmed BTF for testdata/bpf differs from the one for its little-endian objects")
+            for fixture in Fixture.littleEndian {
+                let full = try Judge.relos(fixture, kernel: kernel)
+                let shared = try Judge.relos(fixture.path, btf: out)
+                #expect(!shared.lines.isEmpty)
+                #expect(shared.lines == full.lines,
+                        "\(kernel) \(fixture): relocations differ (expected: full BTF, actual: all-objects BTF)\n\(lineDiff(full.lines, shared.lines))")
+                #expect(shared.load == full.load)
+            }
+        }
+    }
+}
