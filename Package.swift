@@ -36,6 +36,8 @@ let package = Package(
         .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject"]),
         .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
+        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "Pipeline"]),
+        .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject"]),
     ],
     swiftLanguageModes: [.v6]
 )
