@@ -122,7 +122,6 @@ public struct BTFExt: Sendable {
             }
             var groups: [Group<T>] = []
             var pos = sub.start + 4
-            var index = 0
             while pos < end {
                 guard end - pos >= 8 else { throw FormatError(at(pos), "\(name): truncated section header") }
                 let nameOff = r.u32(pos)!, n = Int(r.u32(pos + 4)!)
@@ -137,10 +136,10 @@ public struct BTFExt: Sendable {
                 }
                 var records: [T] = []
                 records.reserveCapacity(n)
-                for _ in 0..<n {
+                // Records are numbered within their section, as libbpf's `relo #N` is.
+                for index in 0..<n {
                     records.append(try decode(pos, index))
                     pos += recSize
-                    index += 1
                 }
                 groups.append(Group(sectionName: StringOffset(nameOff), records: records))
             }

@@ -1,0 +1,81 @@
+# btfgen: build, test data, tests and benchmarks.
+#
+#   make deps       install missing system packages (apt-get; root, else prints the command)
+#   make build      release build of btfgen and libbpf-judge
+#   make testdata   decompress the test kernels' BTF into .build/testdata/kernels
+#   make run        deps + build + testdata, then btfgen over every fixture and test kernel
+#   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
+#   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
+#   make bench      parse timings of btfgen vs libbpf, written to bench/results.md
+#   make clean      remove build products, decompressed test data and out/
+#
+# SWIFT_FLAGS is passed to every swift build/test, e.g. SWIFT_FLAGS="--scratch-path .build-x".
+# Note that the decompressed kernels stay in .build/testdata/kernels either way.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+
+# Swift is not installed by `make deps`; use the toolchain in /opt/swift when there is one.
+ifneq ($(wildcard /opt/swift/usr/bin/swift),)
+export PATH := /opt/swift/usr/bin:$(PATH)
+endif
+
+SWIFT ?= swift
+SWIFT_FLAGS ?=
+APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev
+KERNELS_DIR := .build/testdata/kernels
+
+.PHONY: deps build testdata run test fixtures bench clean
+
+deps:
+	@command -v $(SWIFT) >/dev/null 2>&1 || { \
+	    echo "make deps: '$(SWIFT)' not found: install a Swift 6 toolchain and put its usr/bin on PATH" \
+	         "(this Makefile adds /opt/swift/usr/bin when it exists)" >&2; exit 1; }
+	@command -v dpkg >/dev/null 2>&1 || { \
+	    echo "make deps: dpkg not found: install these packages by hand: $(APT_PACKAGES)" >&2; exit 1; }
+	@missing=(); \
+	for p in $(APT_PACKAGES); do \
+	    status=$$(dpkg -s "$$p" 2>/dev/null || true); \
+	    [[ $$'\n'$$status$$'\n' == *$$'\nStatus: install ok installed\n'* ]] || missing+=("$$p"); \
+	done; \
+	if (( $${#missing[@]} == 0 )); then exit 0; fi; \
+	if [[ $$(id -u) -ne 0 ]]; then \
+	    echo "make deps: missing packages: $${missing[*]}" >&2; \
+	    echo "run: sudo apt-get update && sudo apt-get install -y --no-install-recommends $${missing[*]}" >&2; \
+	    exit 1; \
+	fi; \
+	echo "make deps: installing $${missing[*]}"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q; \
+	apt-get install -y -q --no-install-recommends "$${missing[@]}"
+
+build: deps
+	$(SWIFT) build $(SWIFT_FLAGS) -c release --product btfgen
+	$(SWIFT) build $(SWIFT_FLAGS) -c release --product libbpf-judge
+
+testdata: deps
+	scripts/testdata-kernels.sh $(KERNELS_DIR) >/dev/null
+
+run: deps build testdata
+	.build/release/btfgen --input $(KERNELS_DIR) --object testdata/bpf --output out/
+
+# The tests run libbpf-judge (libbpf as the oracle) and the btfgen CLI, and read the kernels
+# from KERNELS_DIR.
+test: deps testdata
+	$(SWIFT) build $(SWIFT_FLAGS) --product libbpf-judge
+	$(SWIFT) build $(SWIFT_FLAGS) --product btfgen
+	bin="$$($(SWIFT) build $(SWIFT_FLAGS) --show-bin-path)"; \
+	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" \
+	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" \
+	    $(SWIFT) test $(SWIFT_FLAGS) --parallel
+
+fixtures:
+	scripts/build-fixtures.sh
+
+bench: deps testdata
+	SWIFT="$(SWIFT)" SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/bench.sh $(KERNELS_DIR) bench/results.md
+
+clean:
+	-$(SWIFT) package $(SWIFT_FLAGS) clean
+	rm -rf $(KERNELS_DIR) out

@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+
+import BPFObject
+import BTF
+
+@Suite struct FileIOTests {
+    /// Names in `dir` that look like `writeFileAtomically`'s temporary files.
+    static func leftovers(_ dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.contains(".tmp-") }
+    }
+
+    static func mode(_ path: String) -> Int {
+        ((try? FileManager.default.attributesOfItem(atPath: path))?[.posixPermissions] as? NSNumber)?.intValue ?? -1
+    }
+
+    @Test func writesANewFile() throws {
+        try withTempDir { dir in
+            let path = dir + "/out.btf"
+            let bytes = (0..<100_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            try writeFileAtomically(path, bytes)
+            #expect(try readFile(path) == bytes)
+            #expect(Self.mode(path) == 0o644)
+            #expect(Self.leftovers(dir).isEmpty)
+        }
+    }
+
+    @Test func replacesAnExistingFileAndAppliesTheMode() throws {
+        try withTempDir { dir in
+            let path = dir + "/out.btf"
+            try writeFileAtomically(path, Array(repeating: 1, count: 5000))
+            try writeFileAtomically(path, [2, 3], mode: 0o600)
+            #expect(try readFile(path) == [2, 3])
+            #expect(Self.mode(path) == 0o600)
+            try writeFileAtomically(path, [])
+            #expect(try readFile(path) == [])
+            #expect(Self.leftovers(dir).isEmpty)
+        }
+    }
+
+    @Test func missingDirectoryThrows() throws {
+        try withTempDir { dir in
+            let path = dir + "/no/such/dir/out.btf"
+            let error = expectFormatError { try writeFileAtomically(path, [1, 2, 3]) }
+            expectMessage(error, contains: [path, "cannot create temporary file in \(dir)/no/such/dir"])
+        }
+    }
+
+    @Test func unwritableDirectoryThrowsAndLeavesNoTemporaryFile() throws {
+        try withTempDir { dir in
+            let ro = dir + "/ro"
+            try FileManager.default.createDirectory(atPath: ro, withIntermediateDirectories: false)
+            try FileManager.default.setAttributes([.posixPermissions: 0o555], ofItemAtPath: ro)
+            defer { try? FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: ro) }
+            let path = ro + "/out.btf"
+            if access(ro, W_OK) == 0 {
+                // root (CAP_DAC_OVERRIDE) writes anyway; the rename test below covers cleanup.
+                try writeFileAtomically(path, [1])
+                #expect(try readFile(path) == [1])
+            } else {
+                let error = expectFormatError { try writeFileAtomically(path, [1]) }
+                expectMessage(error, contains: [path, "cannot create temporary file in \(ro)", "Permission denied"])
+                #expect(!FileManager.default.fileExists(atPath: path))
+            }
+            #expect(Self.leftovers(ro).isEmpty)
+        }
+    }
+
+    @Test func failedRenameRemovesTheTemporaryFile() throws {
+        try withTempDir { dir in
+            // The target is a non-empty directory: the temporary file is written, the rename fails.
+            let path = dir + "/target"
+            try FileManager.default.createDirectory(atPath: path + "/child", withIntermediateDirectories: true)
+            let error = expectFormatError { try writeFileAtomically(path, [1, 2, 3]) }
+            expectMessage(error, contains: [path, "cannot rename into place"])
+            #expect(Self.leftovers(dir).isEmpty, "left \(Self.leftovers(dir))")
+            #expect(FileManager.default.fileExists(atPath: path + "/child"))
+        }
+    }
+}
