@@ -85,35 +85,51 @@ extension BTF {
             if swap { for i in 0..<wordCount { dst[i] = dst[i].byteSwapped } }
             initialized = wordCount
         }
-        var records: [Record] = []
-        records.reserveCapacity(wordCount / 8 + 1)
-        records.append(Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0))
-        var w = 0
+        // Index pass 1: check every header and count the types; pass 2 fills an exactly sized
+        // table without any per-append bookkeeping.
         let strLimit = UInt32(strLen)
+        var typeCount = 0
+        // Copied out of the global once: each global access costs a lazy-initialization check.
+        let layout = kindLayout
         try words.withUnsafeBufferPointer { (wp: UnsafeBufferPointer<UInt32>) throws(FormatError) in
+            var w = 0
             while w < wordCount {
+                let id = typeCount + 1
                 guard wordCount - w >= 3 else {
-                    throw FormatError(at(typeStart + w * 4), "type [\(records.count)]: truncated header (\((wordCount - w) * 4) bytes left in type section)")
+                    throw FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)")
                 }
-                let nameOff = wp[w], info = wp[w + 1], sizeType = wp[w + 2]
+                let nameOff = wp[w], info = wp[w + 1]
                 let kindValue = Int((info >> 24) & 0x1f)
-                let perKind = kindLayout[kindValue]
+                let perKind = layout[kindValue]
                 guard perKind.valid else {
-                    throw FormatError(at(typeStart + w * 4), "type [\(records.count)]: unknown kind \(kindValue)")
+                    throw FormatError(at(typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)")
                 }
                 let extraWords = Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
-                guard extraWords <= wordCount - w - 3, nameOff < strLimit, records.count <= BTFLimits.maxTypes else {
-                    let id = records.count, pos = typeStart + w * 4
-                    if records.count > BTFLimits.maxTypes { throw FormatError(at(pos), "too many types") }
+                guard extraWords <= wordCount - w - 3, nameOff < strLimit, id <= BTFLimits.maxTypes else {
+                    let pos = typeStart + w * 4
+                    if id > BTFLimits.maxTypes { throw FormatError(at(pos), "too many types") }
                     if nameOff >= strLimit {
                         throw FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)")
                     }
                     let kind = Kind(rawValue: UInt8(kindValue))!
                     throw FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section")
                 }
-                records.append(Record(nameOffset: nameOff, info: info, sizeOrType: sizeType, firstWord: UInt32(w + 3)))
+                typeCount = id
                 w += 3 + extraWords
             }
+        }
+        let records = [Record](unsafeUninitializedCapacity: typeCount + 1) { recs, initialized in
+            words.withUnsafeBufferPointer { wp in
+                recs[0] = Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)
+                var w = 0
+                for i in 1...max(typeCount, 1) where i <= typeCount {
+                    let info = wp[w + 1]
+                    let perKind = layout[Int((info >> 24) & 0x1f)]
+                    recs[i] = Record(nameOffset: wp[w], info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
+                    w += 3 + Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
+                }
+            }
+            initialized = typeCount + 1
         }
         let strings = Array(UnsafeRawBufferPointer(rebasing: bytes[strStart..<(strStart + strLen)]))
         self.init(order: order, headerLength: UInt32(hdrLen), records: records, words: words, strings: strings)
