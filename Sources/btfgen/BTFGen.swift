@@ -28,7 +28,7 @@ struct BTFGen: ParsableCommand {
             types and members of each kernel BTF that the objects' CO-RE relocations use, so that \
             libbpf computes the same relocations from the small file as from the full one.
             """,
-        subcommands: [Gen.self, Merge.self, Relocs.self, BenchParse.self],
+        subcommands: [Gen.self, Merge.self, Relocs.self, Report.self, BenchParse.self],
         defaultSubcommand: Gen.self
     )
 }
@@ -78,8 +78,18 @@ struct Gen: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
     var quiet = false
 
+    @Option(name: .long, help: "Write a report of the run to this file: .json, .md, .csv, .html or .txt (docs/report-schema.md).")
+    var report: String?
+
+    @Option(name: .long, help: "Format of --report when its extension does not say: text, json, md, csv or html.")
+    var reportFormat: String?
+
+    @Option(name: .long, help: "Exit with 3 if a relocation is unresolved or fails (unresolved), or fails (errors).")
+    var failOn: FailOn?
+
     func run() throws {
         guard !object.isEmpty else { throw ValidationError("at least one --object is required") }
+        let reportAs = try resolveReportFormat(path: report, explicit: reportFormat)
         let objects: [BPFObject]
         do { objects = try loadObjects(object) } catch {
             warn("btfgen: \(error)")
@@ -153,7 +163,10 @@ struct Gen: ParsableCommand {
             if !failed.isEmpty { line += ", \(failed.count) failed" }
             print(line)
         }
+        let summary = RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path))
+        if let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
+        if let failOn { try checkFailOn(failOn, summary) }
     }
 }
 

@@ -1,0 +1,482 @@
+import Foundation
+import BTF
+import BPFObject
+import CORE
+
+/// A report of a trimming run (or of an output directory): per-kernel sizes and type counts,
+/// per kernel × object relocation outcomes, the compatibility matrix and totals.
+///
+/// The JSON form is the stable interface; its schema is documented in `docs/report-schema.md`
+/// (machine-readable: `docs/report-schema.json`). Every other format is rendered from this value.
+public struct RunReport: Sendable, Equatable, Decodable {
+    /// The `schema` value of reports in this format.
+    public static let schemaID = "btfgen-report/1"
+
+    /// What a report was made from.
+    public enum Source: String, Sendable, Codable {
+        /// A `btfgen gen --report` run: inputs, outputs and relocation outcomes.
+        case run
+        /// `btfgen report DIR`: the files of an output directory only (no input fields).
+        case outputs
+    }
+
+    /// One relocation that did not resolve.
+    public struct Problem: Sendable, Equatable, Decodable {
+        public enum Outcome: String, Sendable, Codable {
+            /// No matching target: libbpf poisons the instruction; the program loads but fails
+            /// verification if that instruction is reachable.
+            case unresolved
+            /// libbpf refuses to load the object (an ambiguity, say).
+            case error
+        }
+        public var section: String
+        public var relo: Int
+        public var kind: String
+        public var access: String
+        public var outcome: Outcome
+        public var reason: String
+    }
+
+    /// The outcome of one object's relocations against one kernel.
+    public struct Object: Sendable, Equatable, Decodable {
+        public var object: String
+        public var total: Int
+        public var resolved: Int
+        public var unresolved: Int
+        public var errors: Int
+        public var problems: [Problem]
+
+        /// The matrix cell: `ok`, `N unresolved`, `N errors`, or both.
+        public var compat: String { compatCell(unresolved: unresolved, errors: errors) }
+    }
+
+    /// One kernel (one input file, or one output file for `.outputs` reports).
+    public struct Kernel: Sendable, Equatable, Decodable {
+        public enum Status: String, Sendable, Codable {
+            case written, skipped, failed
+        }
+        /// Relative to `input` (for `.outputs` reports: to `output`).
+        public var path: String
+        /// Relative to `output`; empty when nothing was written.
+        public var output: String
+        public var status: Status
+        /// Why the kernel was skipped or failed.
+        public var message: String?
+        /// The archive member the BTF was read from, for archived inputs.
+        public var member: String?
+        /// The input file's size as stored (compressed when it is).
+        public var inputBytes: Int?
+        /// The input's BTF, uncompressed and serialized on its own (for an ELF input: `.BTF`).
+        public var rawBytes: Int?
+        /// The output file's size: raw BTF, or its `.tar.xz`.
+        public var outputBytes: Int
+        /// The trimmed raw BTF's size.
+        public var rawOutputBytes: Int
+        /// Types excluding void (id 0).
+        public var inputTypes: Int?
+        public var outputTypes: Int
+        /// Struct and union members.
+        public var inputMembers: Int?
+        public var outputMembers: Int
+        public var objects: [Object]
+
+        /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
+        public var ratio: Double? { status == .written ? ratioOf(outputBytes, inputBytes) : nil }
+    }
+
+    /// Kernel × object cells, in `kernels` order and `objects` order.
+    public struct Matrix: Sendable, Equatable, Decodable {
+        public struct Row: Sendable, Equatable, Decodable {
+            public var path: String
+            public var cells: [String]
+        }
+        public var objects: [String]
+        public var rows: [Row]
+    }
+
+    /// Sums over `kernels` and what the outputs would give packed or deduplicated.
+    public struct Totals: Sendable, Equatable, Decodable {
+        public struct Relocations: Sendable, Equatable, Decodable {
+            public var total = 0, resolved = 0, unresolved = 0, errors = 0
+        }
+        public struct Compat: Sendable, Equatable, Decodable {
+            public var ok = 0, unresolved = 0, errors = 0
+        }
+        public var kernels = 0
+        /// Kernels whose output was written.
+        public var outputs = 0
+        public var skipped = 0
+        public var failed = 0
+        public var inputBytes: Int?
+        public var rawBytes: Int?
+        public var outputBytes = 0
+        public var rawOutputBytes = 0
+        public var inputTypes: Int?
+        public var outputTypes = 0
+        public var inputMembers: Int?
+        public var outputMembers = 0
+        /// Distinct output contents among the written outputs.
+        public var uniqueOutputs = 0
+        /// Outputs whose bytes at least one other output shares (every member of `duplicate_groups`).
+        public var identicalOutputs = 0
+        /// Outputs byte-identical to another one: `outputs - unique_outputs`.
+        public var duplicateOutputs = 0
+        /// What keeping one copy of each distinct output would save.
+        public var dedupSavedBytes = 0
+        /// Output paths with identical contents, two or more each, sorted.
+        public var duplicateGroups: [[String]] = []
+        /// All outputs as one deterministic `.tar.xz`, in sorted path order; nil when it could
+        /// not be built (see `packed_error`).
+        public var packedBytes: Int?
+        public var packedError: String?
+        public var relocations = Relocations()
+        /// Kernel × object pairs by outcome: `errors` counts pairs with any failing relocation,
+        /// `unresolved` those with unresolved ones only.
+        public var compat = Compat()
+
+        /// `output_bytes / input_bytes`; nil without input bytes.
+        public var ratio: Double? { ratioOf(outputBytes, inputBytes) }
+    }
+
+    public var schema: String = RunReport.schemaID
+    public var source: Source
+    /// The directory kernel paths are relative to (nil for `.outputs` reports).
+    public var input: String?
+    /// The directory output paths are relative to.
+    public var output: String
+    /// `raw` or `tar.xz` for runs.
+    public var outputFormat: String?
+    /// The objects whose relocations were resolved, as given on the command line.
+    public var objects: [String]
+    public var kernels: [Kernel]
+    public var matrix: Matrix
+    public var totals: Totals
+}
+
+/// What `--fail-on` turns into a non-zero exit.
+public enum FailOn: String, Sendable, CaseIterable {
+    /// Any relocation that libbpf would poison or refuse.
+    case unresolved
+    /// Any relocation that would make libbpf refuse the load.
+    case errors
+}
+
+func ratioOf(_ num: Int, _ den: Int?) -> Double? {
+    guard let den, den > 0 else { return nil }
+    return Double(num) / Double(den)
+}
+
+/// The matrix cell for one kernel × object.
+func compatCell(unresolved: Int, errors: Int) -> String {
+    let e = errors == 1 ? "1 error" : "\(errors) errors"
+    switch (unresolved, errors) {
+    case (0, 0): return "ok"
+    case (_, 0): return "\(unresolved) unresolved"
+    case (0, _): return e
+    default: return "\(e), \(unresolved) unresolved"
+    }
+}
+
+// MARK: - Building
+
+extension RunReport {
+    /// The report of a `gen` run from its per-kernel reports (in job order).
+    ///
+    /// `input` and `output` are the `--input` and `--output` arguments; paths in the report are
+    /// relative to them (to their directory when they name a file). Output statistics (dedup,
+    /// packing) are added by `addOutputStatistics()`.
+    public init(run reports: [KernelReport], input: String, output: String, format: OutputFormat, objects: [String]) {
+        let inputRoot = isDirectory(input) ? trimSlashes(input) : dirName(input)
+        var outputRoot = trimSlashes(output)
+        if let first = reports.first, !isInside(first.job.outputPath, outputRoot) { outputRoot = dirName(output) }
+        source = .run
+        self.input = inputRoot
+        self.output = outputRoot
+        outputFormat = format.rawValue
+        self.objects = objects
+        kernels = reports.map { r in
+            var k = Kernel(path: relative(r.job.inputPath, to: inputRoot) ?? r.job.relativePath,
+                           output: "", status: .written, message: nil, member: r.member,
+                           inputBytes: r.inputBytes, rawBytes: r.rawBytes, outputBytes: 0, rawOutputBytes: 0,
+                           inputTypes: r.inputTypes, outputTypes: 0, inputMembers: r.inputMembers, outputMembers: 0,
+                           objects: [])
+            switch r.status {
+            case .written:
+                k.output = relative(r.job.outputPath, to: outputRoot) ?? r.job.relativeOutput
+                k.outputBytes = r.outputBytes
+                k.rawOutputBytes = r.rawOutputBytes
+                k.outputTypes = r.outputTypes
+                k.outputMembers = r.outputMembers
+                k.objects = r.objects.map(Object.init(summary:))
+            case .skipped(let why), .failed(let why):
+                if case .skipped = r.status { k.status = .skipped } else { k.status = .failed }
+                k.message = why
+                // Nothing was parsed: no BTF to measure.
+                k.rawBytes = nil
+                k.inputTypes = nil
+                k.inputMembers = nil
+            }
+            return k
+        }
+        matrix = Matrix(objects: [], rows: [])
+        totals = Totals()
+        recompute()
+    }
+
+    /// A report of the BTF files below `root` (or of the single file `root`): sizes, type and
+    /// member counts, and, with `objects`, each object's relocations resolved against each file.
+    public init(outputsAt root: String, objects: [BPFObject]) throws(FormatError) {
+        let files = try scanBTFFiles(root)
+        source = .outputs
+        input = nil
+        output = files.root
+        outputFormat = nil
+        self.objects = objects.map(\.path)
+        kernels = files.files.map { f in
+            var k = Kernel(path: f.path, output: f.path, status: .written, message: nil, member: f.member,
+                           inputBytes: nil, rawBytes: nil, outputBytes: f.bytes, rawOutputBytes: f.rawBytes ?? 0,
+                           inputTypes: nil, outputTypes: 0, inputMembers: nil, outputMembers: 0, objects: [])
+            guard let btf = f.btf else {
+                k.status = .skipped
+                k.output = ""
+                k.outputBytes = 0
+                k.message = f.error
+                return k
+            }
+            k.outputTypes = btf.typeCount - 1
+            k.outputMembers = memberCount(btf)
+            if !objects.isEmpty {
+                k.objects = trim(kernel: btf, objects: objects).objects.map { Object(summary: summarize($0, kernel: btf)) }
+            }
+            return k
+        }
+        matrix = Matrix(objects: [], rows: [])
+        totals = Totals()
+        recompute()
+    }
+
+    /// Recomputes the matrix and the sums from `kernels` (output statistics are left as they are).
+    mutating func recompute() {
+        matrix = Matrix(objects: objects, rows: kernels.map { k in
+            let cells = objects.map { name -> String in
+                switch k.status {
+                case .skipped: return "skipped"
+                case .failed: return "failed"
+                case .written: return k.objects.first { $0.object == name }?.compat ?? "-"
+                }
+            }
+            return Matrix.Row(path: k.path, cells: cells)
+        })
+        var t = totals
+        t.kernels = kernels.count
+        t.outputs = kernels.filter { $0.status == .written }.count
+        t.skipped = kernels.filter { $0.status == .skipped }.count
+        t.failed = kernels.filter { $0.status == .failed }.count
+        let isRun = source == .run
+        t.inputBytes = isRun ? kernels.reduce(0) { $0 + ($1.inputBytes ?? 0) } : nil
+        t.rawBytes = isRun ? kernels.reduce(0) { $0 + ($1.rawBytes ?? 0) } : nil
+        t.inputTypes = isRun ? kernels.reduce(0) { $0 + ($1.inputTypes ?? 0) } : nil
+        t.inputMembers = isRun ? kernels.reduce(0) { $0 + ($1.inputMembers ?? 0) } : nil
+        t.outputBytes = kernels.reduce(0) { $0 + $1.outputBytes }
+        t.rawOutputBytes = kernels.reduce(0) { $0 + $1.rawOutputBytes }
+        t.outputTypes = kernels.reduce(0) { $0 + $1.outputTypes }
+        t.outputMembers = kernels.reduce(0) { $0 + $1.outputMembers }
+        t.relocations = .init()
+        t.compat = .init()
+        for o in kernels.flatMap(\.objects) {
+            t.relocations.total += o.total
+            t.relocations.resolved += o.resolved
+            t.relocations.unresolved += o.unresolved
+            t.relocations.errors += o.errors
+            if o.errors > 0 { t.compat.errors += 1 } else if o.unresolved > 0 { t.compat.unresolved += 1 } else { t.compat.ok += 1 }
+        }
+        totals = t
+    }
+
+    /// Reads the written outputs back and fills in the dedup and packing totals: outputs that
+    /// are byte-identical to another, the bytes keeping one copy of each would save, and the
+    /// size of all outputs as one deterministic `.tar.xz` (`makeTarXZ`, sorted path order).
+    public mutating func addOutputStatistics() {
+        var files: [(name: String, data: [UInt8])] = []
+        var unreadable: [String] = []
+        for k in kernels where k.status == .written {
+            do throws(FormatError) {
+                files.append((k.output, try readFile(joinPath(output, k.output))))
+            } catch {
+                unreadable.append(error.description)
+            }
+        }
+        files.sort { $0.name < $1.name }
+        // Group by content: a hash buckets the candidates, full comparison decides.
+        var buckets: [UInt64: [[Int]]] = [:]
+        for (i, f) in files.enumerated() {
+            let h = fnv1a(f.data)
+            var groups = buckets[h] ?? []
+            if let g = groups.firstIndex(where: { files[$0[0]].data == f.data }) {
+                groups[g].append(i)
+            } else {
+                groups.append([i])
+            }
+            buckets[h] = groups
+        }
+        let groups = buckets.values.flatMap { $0 }
+        totals.uniqueOutputs = groups.count
+        totals.identicalOutputs = groups.filter { $0.count > 1 }.reduce(0) { $0 + $1.count }
+        totals.duplicateOutputs = files.count - groups.count
+        totals.dedupSavedBytes = groups.reduce(0) { $0 + ($1.count - 1) * files[$1[0]].data.count }
+        totals.duplicateGroups = groups.filter { $0.count > 1 }.map { $0.map { files[$0].name } }.sorted { $0[0] < $1[0] }
+        if !unreadable.isEmpty {
+            totals.packedBytes = nil
+            totals.packedError = "cannot read outputs: " + unreadable.joined(separator: "; ")
+            return
+        }
+        do throws(FormatError) {
+            totals.packedBytes = try makeTarXZ(files).count
+            totals.packedError = nil
+        } catch {
+            totals.packedBytes = nil
+            totals.packedError = error.description
+        }
+    }
+
+    /// The kernel × object pairs that `failOn` counts as findings, as `(kernel path, object)`.
+    public func findings(_ failOn: FailOn) -> [(kernel: String, object: Object)] {
+        kernels.flatMap { k in
+            k.objects.filter { failOn == .errors ? $0.errors > 0 : $0.errors + $0.unresolved > 0 }.map { (k.path, $0) }
+        }
+    }
+
+    /// Reads a report saved as JSON.
+    public init(json bytes: [UInt8], path: String) throws(FormatError) {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let schema: String
+        do {
+            schema = try decoder.decode(SchemaProbe.self, from: Data(bytes)).schema
+        } catch {
+            throw FormatError(file: path, "", "not a btfgen report (no \"schema\" field): \(error)")
+        }
+        guard schema == RunReport.schemaID else {
+            throw FormatError(file: path, "", "schema \"\(schema)\" is not \(RunReport.schemaID)")
+        }
+        do {
+            self = try decoder.decode(RunReport.self, from: Data(bytes))
+        } catch {
+            throw FormatError(file: path, "", "invalid report: \(error)")
+        }
+    }
+}
+
+struct SchemaProbe: Decodable {
+    var schema: String
+}
+
+extension RunReport.Object {
+    init(summary s: ObjectSummary) {
+        object = s.object
+        total = s.total
+        resolved = s.resolved
+        unresolved = s.unresolved
+        errors = s.errors
+        problems = s.problems.map { p in
+            // `Resolution.describe` spells errors "error: MESSAGE" and poisoned relocations
+            // "poisoned (no matching target)".
+            let isError = p.reason.hasPrefix("error: ")
+            var reason = isError ? String(p.reason.dropFirst("error: ".count)) : p.reason
+            if reason.hasPrefix("poisoned (") && reason.hasSuffix(")") { reason = String(reason.dropFirst(10).dropLast()) }
+            return RunReport.Problem(section: p.section, relo: p.index, kind: p.kind.description, access: p.access,
+                                     outcome: isError ? .error : .unresolved, reason: reason)
+        }
+    }
+}
+
+// MARK: - Output directories
+
+/// One BTF file found below an output directory.
+public struct ScannedBTF: Sendable {
+    /// Relative to the scanned root.
+    public var path: String
+    /// The file's size.
+    public var bytes: Int
+    /// The BTF's size uncompressed, nil when it could not be read.
+    public var rawBytes: Int?
+    public var member: String?
+    public var btf: BTF?
+    public var error: String?
+
+    public var types: Int? { btf.map { $0.typeCount - 1 } }
+}
+
+/// Reads every file below `root` (hidden files skipped), or `root` itself when it is a file,
+/// as BTF: raw, ELF `.BTF`, or compressed/archived as `gen` reads inputs. Files that are not BTF
+/// come back with `error` set.
+public func scanBTFFiles(_ root: String) throws(FormatError) -> (root: String, files: [ScannedBTF]) {
+    guard pathExists(root) else { throw FormatError(file: root, "", "no such file or directory") }
+    let base: String, rels: [String]
+    if isDirectory(root) {
+        base = trimSlashes(root)
+        rels = try walkFiles(root)
+    } else {
+        base = dirName(root)
+        rels = [String(root.split(separator: "/").last ?? Substring(root))]
+    }
+    var out: [ScannedBTF] = []
+    for rel in rels {
+        let path = joinPath(base, rel)
+        var f = ScannedBTF(path: rel, bytes: fileSize(path))
+        do throws(FormatError) {
+            let stored = try readFile(path)
+            f.bytes = stored.count
+            switch try openKernelInput(stored, path: path) {
+            case .skipped(let why):
+                f.error = why
+            case .data(let data, let member):
+                f.member = member
+                let btf = try parseBTFFile(data, path: path).0
+                f.btf = btf
+                f.rawBytes = btf.serialized().count
+            }
+        } catch {
+            f.error = error.description
+        }
+        out.append(f)
+    }
+    return (base, out)
+}
+
+// MARK: - Paths and hashing
+
+func trimSlashes(_ path: String) -> String {
+    var p = path
+    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+    return p
+}
+
+/// The directory part of `path` ("." when there is none).
+func dirName(_ path: String) -> String {
+    let p = trimSlashes(path)
+    guard let slash = p.lastIndex(of: "/") else { return "." }
+    return slash == p.startIndex ? "/" : String(p[..<slash])
+}
+
+func joinPath(_ root: String, _ rel: String) -> String {
+    root == "/" ? "/" + rel : root + "/" + rel
+}
+
+func isInside(_ path: String, _ root: String) -> Bool { relative(path, to: root) != nil }
+
+/// `path` relative to the directory `root`, or nil when it is not below it.
+func relative(_ path: String, to root: String) -> String? {
+    let prefix = root == "/" ? "/" : root + "/"
+    guard path.hasPrefix(prefix) else { return root == "." && !path.hasPrefix("/") ? path : nil }
+    var rest = Substring(path.dropFirst(prefix.count))
+    while rest.hasPrefix("/") { rest = rest.dropFirst() }
+    return rest.isEmpty ? nil : String(rest)
+}
+
+/// 64-bit FNV-1a, to bucket outputs before comparing them byte by byte.
+func fnv1a(_ bytes: [UInt8]) -> UInt64 {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return h
+}

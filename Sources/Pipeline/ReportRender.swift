@@ -1,0 +1,237 @@
+import Foundation
+
+/// The formats a report is written in.
+public enum ReportFormat: String, Sendable, CaseIterable {
+    case text, json, md, csv, html
+
+    /// The format a file name asks for by its extension: `.txt`/`.text`, `.json`, `.md`/`.markdown`,
+    /// `.csv`, `.html`/`.htm`; nil for any other.
+    public init?(fileName: String) {
+        let name = fileName.lowercased()
+        guard let dot = name.lastIndex(of: "."), !name[dot...].contains("/") else { return nil }
+        switch name[name.index(after: dot)...] {
+        case "txt", "text": self = .text
+        case "json": self = .json
+        case "md", "markdown": self = .md
+        case "csv": self = .csv
+        case "html", "htm": self = .html
+        default: return nil
+        }
+    }
+
+    /// Also accepts `txt` for `text` and `markdown` for `md`.
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "txt", "text": self = .text
+        case "markdown", "md": self = .md
+        default: self.init(rawValue: name.lowercased())
+        }
+    }
+}
+
+/// A table as the text, Markdown and HTML renderers share it.
+struct ReportTable {
+    var title: String
+    var note: String?
+    var headers: [String]
+    var rows: [[String]]
+    /// Columns holding numbers, right-aligned.
+    var numeric: Set<Int> = []
+}
+
+extension RunReport {
+    /// The report in `format`.
+    public func rendered(_ format: ReportFormat) -> String {
+        switch format {
+        case .json: return json.rendered() + "\n"
+        case .text: return renderText(header: headerLines, tables: tables)
+        case .md: return renderMarkdown(title: "btfgen report", header: headerLines, tables: tables)
+        case .csv: return csv
+        case .html: return html
+        }
+    }
+
+    /// Short names for the objects: file names, or the paths as given when file names repeat.
+    var objectLabels: [String] { shortLabels(objects) }
+
+    var headerLines: [String] {
+        var lines: [String] = []
+        if let input { lines.append("input: \(input)") }
+        lines.append("output: \(output)" + (outputFormat.map { " (\($0))" } ?? ""))
+        if source == .outputs { lines.append("made from the output files alone: no input sizes") }
+        lines.append("objects: " + (objects.isEmpty ? "none" : objects.joined(separator: ", ")))
+        return lines
+    }
+
+    var tables: [ReportTable] { [kernelTable, matrixTable, problemTable, totalsTable].compactMap { $0 } }
+
+    var kernelTable: ReportTable {
+        let isRun = source == .run
+        // The output column only when outputs are not named as `gen` names them from the input.
+        let suffix = outputFormat == OutputFormat.tarXZ.rawValue ? ".tar.xz" : ""
+        let showOutput = kernels.contains { k in
+            k.status == .written && k.output != k.path && k.output != outputName(for: k.path) + suffix
+        }
+        var headers = ["kernel"]
+        if showOutput { headers.append("output") }
+        headers += ["status"]
+        if isRun { headers += ["input bytes", "raw BTF bytes"] }
+        headers += ["output bytes"]
+        if isRun { headers += ["ratio"] }
+        headers += isRun ? ["types kept", "members kept"] : ["types", "members"]
+        let rows = kernels.map { k -> [String] in
+            var row = [k.path]
+            if showOutput { row.append(k.output) }
+            row.append(k.status.rawValue + (k.message.map { ": \($0)" } ?? ""))
+            let written = k.status == .written
+            if isRun { row += [k.inputBytes.map { String($0) } ?? "-", k.rawBytes.map { String($0) } ?? "-"] }
+            row.append(written ? String(k.outputBytes) : "-")
+            if isRun { row.append(k.ratio.map(percent) ?? "-") }
+            if !written {
+                row += ["-", "-"]
+            } else if isRun {
+                row += ["\(k.outputTypes) of \(k.inputTypes ?? 0)", "\(k.outputMembers) of \(k.inputMembers ?? 0)"]
+            } else {
+                row += [String(k.outputTypes), String(k.outputMembers)]
+            }
+            return row
+        }
+        let numeric = Set(headers.indices.filter { !["kernel", "output", "status"].contains(headers[$0]) })
+        return ReportTable(title: "Kernels", note: isRun ? "ratio = output bytes / input bytes; types exclude void" : nil,
+                           headers: headers, rows: rows, numeric: numeric)
+    }
+
+    var matrixTable: ReportTable? {
+        guard !objects.isEmpty else { return nil }
+        return ReportTable(title: "Compatibility",
+                           note: "kernel × object: ok, N unresolved (libbpf poisons the instructions), N errors (libbpf refuses to load the object)",
+                           headers: ["kernel"] + objectLabels,
+                           rows: matrix.rows.map { [$0.path] + $0.cells })
+    }
+
+    var problemTable: ReportTable? {
+        let labels = Dictionary(zip(objects, objectLabels), uniquingKeysWith: { a, _ in a })
+        let rows = kernels.flatMap { k in
+            k.objects.flatMap { o in
+                o.problems.map { p in
+                    [k.path, labels[o.object] ?? o.object, p.outcome.rawValue, p.section, "#\(p.relo)", p.kind, p.access, p.reason]
+                }
+            }
+        }
+        guard !rows.isEmpty else { return nil }
+        return ReportTable(title: "Unresolved and failing relocations", note: nil,
+                           headers: ["kernel", "object", "outcome", "section", "relo", "kind", "access", "reason"], rows: rows)
+    }
+
+    var totalsTable: ReportTable {
+        let t = totals
+        var rows: [[String]] = [
+            ["kernels", "\(t.kernels) (\(t.outputs) written, \(t.skipped) skipped, \(t.failed) failed)"],
+        ]
+        if let inBytes = t.inputBytes {
+            rows.append(["input bytes", "\(inBytes) as stored, \(t.rawBytes ?? 0) raw BTF"])
+        }
+        rows.append(["output bytes", "\(t.outputBytes)" + (t.ratio.map { " (\(percent($0)) of input)" } ?? "")
+                        + (t.outputBytes != t.rawOutputBytes ? ", \(t.rawOutputBytes) raw BTF" : "")])
+        rows.append(["types", t.inputTypes.map { "\(t.outputTypes) of \($0) kept" } ?? String(t.outputTypes)])
+        rows.append(["members", t.inputMembers.map { "\(t.outputMembers) of \($0) kept" } ?? String(t.outputMembers)])
+        if !objects.isEmpty {
+            let r = t.relocations
+            rows.append(["relocations", "\(r.total) (\(r.resolved) resolved, \(r.unresolved) unresolved, \(r.errors) errors)"])
+            rows.append(["kernel × object", "\(t.compat.ok) ok, \(t.compat.unresolved) with unresolved, \(t.compat.errors) with errors"])
+        }
+        rows.append(["identical outputs", "\(t.identicalOutputs) of \(t.outputs) share their bytes with another; \(t.uniqueOutputs) unique, "
+                        + "\(t.duplicateOutputs) redundant copies: dedup would save \(t.dedupSavedBytes) bytes"])
+        for g in t.duplicateGroups { rows.append(["  same bytes", g.joined(separator: ", ")]) }
+        rows.append(["packed", t.packedBytes.map { "\($0) bytes: all \(t.outputs) outputs as one .tar.xz" } ?? "unavailable: \(t.packedError ?? "not computed")"])
+        return ReportTable(title: "Totals", note: nil, headers: ["", ""], rows: rows)
+    }
+
+    /// One row per kernel × object (one row with empty object columns for a kernel without
+    /// objects): the kernel table and the compatibility matrix in long form.
+    var csv: String {
+        var out = csvRow(["path", "output", "status", "message", "input_bytes", "raw_bytes", "output_bytes", "raw_output_bytes",
+                          "ratio", "input_types", "output_types", "input_members", "output_members",
+                          "object", "total", "resolved", "unresolved", "errors", "compat"])
+        for k in kernels {
+            func opt(_ v: Int?) -> String { v.map { String($0) } ?? "" }
+            let ratio: String = k.ratio.map { "\($0)" } ?? ""
+            let kernel: [String] = [k.path, k.output, k.status.rawValue, k.message ?? "", opt(k.inputBytes), opt(k.rawBytes),
+                                    String(k.outputBytes), String(k.rawOutputBytes), ratio, opt(k.inputTypes),
+                                    String(k.outputTypes), opt(k.inputMembers), String(k.outputMembers)]
+            if k.objects.isEmpty {
+                let cell = k.status == .written ? "" : k.status.rawValue
+                out += csvRow(kernel + ["", "", "", "", "", cell])
+            }
+            for o in k.objects {
+                out += csvRow(kernel + [o.object, String(o.total), String(o.resolved), String(o.unresolved), String(o.errors), o.compat])
+            }
+        }
+        return out
+    }
+}
+
+// MARK: - Shared renderers
+
+/// The shortest trailing path of each path that no other path ends with: `edge.bpf.o` and
+/// `bpfeb/edge.bpf.o` for `testdata/bpf/edge.bpf.o` and `testdata/bpf/bpfeb/edge.bpf.o`.
+func shortLabels(_ paths: [String]) -> [String] {
+    let parts = paths.map { $0.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
+    return paths.indices.map { i in
+        for n in 1...max(parts[i].count, 1) {
+            let tail = parts[i].suffix(n)
+            let clash = paths.indices.contains { j in j != i && paths[j] != paths[i] && parts[j].suffix(n).elementsEqual(tail) }
+            if !clash { return tail.joined(separator: "/") }
+        }
+        return paths[i]
+    }
+}
+
+/// `ratio` as a percentage with two decimals ("0.46%"); the exact value is in the JSON.
+func percent(_ ratio: Double) -> String { String(format: "%.2f%%", ratio * 100) }
+
+func renderText(header: [String], tables: [ReportTable]) -> String {
+    var out = header.joined(separator: "\n") + "\n"
+    for t in tables {
+        out += "\n" + t.title + "\n"
+        if let note = t.note { out += "(" + note + ")\n" }
+        let showHeaders = t.headers.contains { !$0.isEmpty }
+        let all = (showHeaders ? [t.headers] : []) + t.rows
+        let widths = t.headers.indices.map { c in all.map { c < $0.count ? $0[c].count : 0 }.max() ?? 0 }
+        for row in all {
+            var line = ""
+            for (c, cell) in row.enumerated() {
+                let pad = String(repeating: " ", count: max(0, widths[c] - cell.count))
+                if c > 0 { line += "  " }
+                line += t.numeric.contains(c) ? pad + cell : (c == row.count - 1 ? cell : cell + pad)
+            }
+            out += "  " + line + "\n"
+        }
+    }
+    return out
+}
+
+func renderMarkdown(title: String, header: [String], tables: [ReportTable]) -> String {
+    func cell(_ s: String) -> String {
+        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
+            .replacingOccurrences(of: "\n", with: " ")
+    }
+    var out = "# \(title)\n\n"
+    for line in header { out += "- \(cell(line))\n" }
+    for t in tables {
+        out += "\n## \(t.title)\n\n"
+        if let note = t.note { out += "\(cell(note))\n\n" }
+        out += "| " + t.headers.map(cell).joined(separator: " | ") + " |\n"
+        out += "|" + t.headers.indices.map { t.numeric.contains($0) ? " ---: |" : " --- |" }.joined() + "\n"
+        for row in t.rows { out += "| " + row.map(cell).joined(separator: " | ") + " |\n" }
+    }
+    return out
+}
+
+/// One RFC 4180 line: fields with a comma, quote or line break are quoted.
+func csvRow(_ fields: [String]) -> String {
+    fields.map { f in
+        f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
+            ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
+    }.joined(separator: ",") + "\r\n"
+}
