@@ -6,7 +6,7 @@
 #   make run        deps + build + testdata, then btfgen over every fixture and test kernel
 #   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
-#   make bench      parse timings of btfgen vs libbpf, written to bench/results.md
+#   make bench      parse, trim and archive benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
 #   make clean      remove build products, decompressed test data and out/
 #
 # SWIFT_FLAGS is passed to every swift build/test, e.g. SWIFT_FLAGS="--scratch-path .build-x".
@@ -23,7 +23,7 @@ endif
 
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev
+APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev chromium
 KERNELS_DIR := .build/testdata/kernels
 
 .PHONY: deps build testdata run test fixtures bench clean
@@ -73,8 +73,13 @@ test: deps testdata
 fixtures:
 	scripts/build-fixtures.sh
 
+# Three benchmarks in one run; their tables go to bench/results.md and into README.md.
 bench: deps testdata
-	SWIFT="$(SWIFT)" SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/bench.sh $(KERNELS_DIR) bench/results.md
+	SWIFT="$(SWIFT)" SWIFT_FLAGS="$(SWIFT_FLAGS)" scripts/bench.sh $(KERNELS_DIR) bench/parse.md
+	scripts/bench-trim.sh $(KERNELS_DIR) bench/trim.md
+	scripts/bench-archive.sh $(KERNELS_DIR) bench/archive.md
+	cat bench/parse.md <(echo) bench/trim.md <(echo) bench/archive.md > bench/results.md
+	scripts/update-readme-bench.py
 
 clean:
 	-$(SWIFT) package $(SWIFT_FLAGS) clean
