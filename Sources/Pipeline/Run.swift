@@ -147,28 +147,31 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
             report.status = .skipped("failure marker")
             return report
         }
-        let stored = try readFile(job.inputPath)
-        report.inputBytes = stored.count
-        let bytes: [UInt8]
-        switch try openKernelInput(stored, path: job.inputPath) {
-        case .skipped(let why):
-            report.status = .skipped(why)
-            return report
-        case .data(let data, let member):
-            bytes = data
-            report.member = member
-        }
-        let kernel: BTF
-        if bytes.isEmpty {
-            report.status = .skipped("empty file")
-            return report
-        }
-        let looksLikeBTF = bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
-        if !looksLikeBTF && !ELFFile.isELF(bytes) {
-            report.status = .skipped("not a BTF or ELF file")
-            return report
-        }
-        kernel = try parseBTFFile(bytes, path: job.inputPath).0
+        // The file's bytes live only inside this closure, so they are freed before trimming.
+        let loaded: BTF? = try { () throws(FormatError) -> BTF? in
+            let stored = try readFile(job.inputPath)
+            report.inputBytes = stored.count
+            let bytes: [UInt8]
+            switch try openKernelInput(stored, path: job.inputPath) {
+            case .skipped(let why):
+                report.status = .skipped(why)
+                return nil
+            case .data(let data, let member):
+                bytes = data
+                report.member = member
+            }
+            if bytes.isEmpty {
+                report.status = .skipped("empty file")
+                return nil
+            }
+            let looksLikeBTF = bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
+            if !looksLikeBTF && !ELFFile.isELF(bytes) {
+                report.status = .skipped("not a BTF or ELF file")
+                return nil
+            }
+            return try parseBTFFile(bytes, path: job.inputPath).0
+        }()
+        guard let kernel = loaded else { return report }
         report.rawBytes = kernel.serializedSize
         let result = trim(kernel: kernel, objects: objects)
         var out = result.btf.serialized()
