@@ -58,7 +58,11 @@ testdata: deps
 	scripts/testdata-kernels.sh $(KERNELS_DIR) >/dev/null
 
 run: deps build testdata
-	.build/release/btfgen --input $(KERNELS_DIR) --object testdata/bpf --output out/
+	rm -rf out
+	.build/release/btfgen --input $(KERNELS_DIR) --object testdata/bpf --output out/ --report out/report.json
+	.build/release/btfgen report out/report.json --output out/report.html
+	@.build/release/btfgen report out/report.json | sed -n '/^Kernels/,/^Unresolved/p' | sed '$$d'
+	@echo "trimmed BTFs in out/; full report: out/report.json, out/report.html"
 
 # The tests run libbpf-judge (libbpf as the oracle) and the btfgen CLI, and read the kernels
 # from KERNELS_DIR.
