@@ -18,11 +18,27 @@ public func readFile(_ path: String) throws(FormatError) -> [UInt8] {
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw FormatError(file: path, "", "cannot stat: \(errnoMessage())") }
     guard (st.st_mode & S_IFMT) != S_IFDIR else { throw FormatError(file: path, "", "is a directory") }
-    var bytes: [UInt8] = []
+    // Read straight into an array of the size stat reports; files that report no size or grow
+    // meanwhile (procfs, pipes) go on in chunks.
     let hint = max(Int(st.st_size), 0)
-    bytes.reserveCapacity(hint + 1)
-    var chunk = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
+    var failure: Int32 = 0
+    var bytes = [UInt8](unsafeUninitializedCapacity: hint) { buf, initialized in
+        var done = 0
+        while done < hint {
+            let n = read(fd, buf.baseAddress! + done, hint - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                failure = errno
+                break
+            }
+            if n == 0 { break }
+            done += n
+        }
+        initialized = done
+    }
+    if failure != 0 { throw FormatError(file: path, "", "read failed: \(errnoMessage(failure))") }
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while bytes.count >= hint {
         let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         if n < 0 {
             if errno == EINTR { continue }

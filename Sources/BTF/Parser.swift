@@ -149,6 +149,12 @@ extension BTF {
     /// Mirrors libbpf `btf_validate_type` (ids and string offsets) and part of the kernel's
     /// `btf_check_all_metas` (int encodings, member offsets, modifier loops).
     public func validate() throws(FormatError) {
+        // The common case, valid input, takes the quick boolean pass; the checks below run only
+        // to say what is wrong (and are what defines validity).
+        if allTypesLookValid() {
+            try checkChains()
+            return
+        }
         let count = UInt32(records.count)
         let strLen = UInt32(strings.count)
         func fail(_ id: TypeID, _ message: String) -> FormatError { FormatError("type \(id)", message) }
@@ -249,6 +255,79 @@ extension BTF {
             }
         }
         try checkChains()
+    }
+
+    /// The checks of `validate()` as one tight pass over the raw words, answering only yes or no.
+    private func allTypesLookValid() -> Bool {
+        let count = UInt32(records.count)
+        let strLen = UInt32(strings.count)
+        return records.withUnsafeBufferPointer { recs in
+            words.withUnsafeBufferPointer { w in
+                for i in 1..<recs.count {
+                    let r = recs[i]
+                    let k = r.kindValue
+                    let vlen = r.vlen
+                    let first = Int(r.firstWord)
+                    let st = r.sizeOrType
+                    switch k {
+                    case 4, 5: // struct, union
+                        let sizeBits = UInt64(st) * 8
+                        var base = first
+                        for _ in 0..<vlen {
+                            let offset = w[base + 2]
+                            let bitOffset = r.kflag ? offset & 0xff_ffff : offset
+                            let bitfieldSize = r.kflag ? offset >> 24 : 0
+                            if w[base] >= strLen || w[base + 1] >= count
+                                || UInt64(bitOffset) + UInt64(bitfieldSize) > sizeBits { return false }
+                            base += 3
+                        }
+                    case 6, 19: // enum, enum64
+                        if k == 6 && st != 1 && st != 2 && st != 4 && st != 8 { return false }
+                        let stride = k == 19 ? 3 : 2
+                        var base = first
+                        for _ in 0..<vlen {
+                            if w[base] >= strLen { return false }
+                            base += stride
+                        }
+                    case 13: // func_proto
+                        if st >= count { return false }
+                        var base = first
+                        for _ in 0..<vlen {
+                            if w[base] >= strLen || w[base + 1] >= count { return false }
+                            base += 2
+                        }
+                    case 2, 8, 9, 10, 11, 18: // ptr, typedef, volatile, const, restrict, type_tag
+                        if st >= count || vlen != 0 { return false }
+                    case 12: // func
+                        if st >= count || recs[Int(st)].kindValue != 13 || vlen > 2 { return false }
+                    case 1: // int
+                        let enc = w[first]
+                        let bits = enc & 0xff, off = (enc >> 16) & 0xff
+                        if (st != 1 && st != 2 && st != 4 && st != 8 && st != 16) || bits == 0 || bits > 128
+                            || off + bits > st * 8 || enc & 0xf800_0000 != 0 || (enc >> 24) & 7 == 3 || vlen != 0 { return false }
+                    case 3: // array
+                        if w[first] >= count || w[first + 1] >= count || vlen != 0 { return false }
+                    case 7: // fwd
+                        if vlen != 0 { return false }
+                    case 14: // var
+                        if st >= count || st == 0 || vlen != 0 { return false }
+                    case 15: // datasec
+                        var base = first
+                        for _ in 0..<vlen {
+                            if w[base] >= count { return false }
+                            base += 3
+                        }
+                    case 16: // float
+                        if (st != 2 && st != 4 && st != 8 && st != 12 && st != 16) || vlen != 0 { return false }
+                    case 17: // decl_tag
+                        if st >= count || Int32(bitPattern: w[first]) < -1 || vlen != 0 { return false }
+                    default:
+                        return false
+                    }
+                }
+                return true
+            }
+        }
     }
 
     /// Rejects modifier/array chains that loop or run deeper than the kernel resolves.
