@@ -26,6 +26,9 @@ public struct BTF: Sendable {
     /// The pointer size libbpf assumes for this BTF: the size of its first 4- or 8-byte int
     /// named like `long`, else 8 (the 64-bit host's). Mirrors libbpf `determine_ptr_size`.
     public private(set) var pointerSize = 8
+    /// The number of words after the type headers, over all types (the type section is
+    /// `12 * (typeCount - 1) + 4 * extraWordTotal` bytes).
+    public private(set) var extraWordTotal = 0
 
     /// An empty BTF: `void` and the empty string.
     public init(order: ByteOrder = .host) {
@@ -43,6 +46,9 @@ public struct BTF: Sendable {
         self.words = words
         self.strings = strings
         self.pointerSize = computePointerSize()
+        var total = 0
+        for r in records.dropFirst() { total += BTF.extraWordCount(kindValue: r.kindValue, vlen: r.vlen) }
+        self.extraWordTotal = total
     }
 
     /// Number of type ids, `void` included: valid ids are `0..<typeCount`.
@@ -215,6 +221,7 @@ public struct BTF: Sendable {
         records.append(Record(nameOffset: name.rawValue, info: info, sizeOrType: sizeOrType,
                               firstWord: UInt32(words.count)))
         words.append(contentsOf: extra)
+        extraWordTotal += BTF.extraWordCount(kindValue: records[records.count - 1].kindValue, vlen: records[records.count - 1].vlen)
         return TypeID(UInt32(records.count - 1))
     }
 
@@ -225,6 +232,7 @@ public struct BTF: Sendable {
         records.append(Record(nameOffset: name.rawValue, info: info, sizeOrType: sizeOrType,
                               firstWord: UInt32(words.count)))
         words.append(contentsOf: extra)
+        extraWordTotal += BTF.extraWordCount(kindValue: records[records.count - 1].kindValue, vlen: records[records.count - 1].vlen)
         return TypeID(UInt32(records.count - 1))
     }
 

@@ -5,11 +5,7 @@ extension BTF {
     }
 
     /// Words after the type headers, summed over all types.
-    private var typeWordCount: Int {
-        var n = 0
-        for r in records.dropFirst() { n += BTF.extraWordCount(kindValue: r.kindValue, vlen: r.vlen) }
-        return n
-    }
+    private var typeWordCount: Int { extraWordTotal }
 
     /// The raw BTF bytes: header, type section, string section, in `order` (default: the order
     /// the BTF was read in). A parsed BTF written back in its own order gives its input bytes.

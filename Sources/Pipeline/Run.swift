@@ -135,7 +135,9 @@ public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
 /// Counts struct/union members in a BTF.
 func memberCount(_ btf: BTF) -> Int {
     var n = 0
-    for id in btf.ids where btf.kind(id).isComposite { n += btf.vlen(id) }
+    for r in btf.records.dropFirst() where r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue {
+        n += r.vlen
+    }
     return n
 }
 
