@@ -82,15 +82,20 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
 /// owner root:root, mode 0644, POSIX ustar headers, so identical inputs give identical bytes.
 public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatError) -> [UInt8] {
     guard let a = archive_write_new() else { throw FormatError("tar.xz", "libarchive: out of memory") }
-    defer { archive_write_free(a) }
     archive_write_set_format_ustar(a)
     archive_write_add_filter_xz(a)
     archive_write_set_bytes_in_last_block(a, 1)
     let total = files.reduce(0) { $0 + $1.data.count }
     var buffer = [UInt8](repeating: 0, count: total + 64 * 1024 + files.count * 1024)
-    var used = 0
+    // libarchive keeps this pointer and updates the count on every write until the archive is
+    // closed, so it must outlive the open call (an `&local` would not).
+    let used = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+    used.initialize(to: 0)
+    defer { used.deallocate() }
     let status: Result<Void, FormatError> = buffer.withUnsafeMutableBytes { buf in
-        guard archive_write_open_memory(a, buf.baseAddress, buf.count, &used) == ARCHIVE_OK else {
+        // Freed here, while the buffer and the count it writes to are still valid.
+        defer { archive_write_free(a) }
+        guard archive_write_open_memory(a, buf.baseAddress, buf.count, used) == ARCHIVE_OK else {
             return .failure(archiveError(a, "tar.xz", "open"))
         }
         for f in files {
@@ -113,5 +118,5 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatErr
         return .success(())
     }
     try status.get()
-    return Array(buffer[0..<used])
+    return Array(buffer[0..<used.pointee])
 }
