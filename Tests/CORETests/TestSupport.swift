@@ -5,8 +5,8 @@ import Testing
 import BPFObject
 import BTF
 
-// Inputs, tools and caches shared by the differential tests. CORETests and MinimizeTests each
-// hold an identical copy of this file (test targets cannot share sources): keep the two in step.
+// Inputs, tools and caches shared by the differential tests. Test targets cannot share sources,
+// so Tests/MinimizeTests/TestSupport.swift is a symbolic link to this file.
 
 enum TestEnv {
     /// The package root: three levels up from this file (`Tests/<Target>/TestSupport.swift`).
