@@ -84,13 +84,14 @@ swift_version=$("$SWIFT" --version 2>/dev/null | head -n 1)
 libbpf_version=$(pkg-config --modversion libbpf 2>/dev/null || echo unknown)
 
 report() {
-    echo "# Parse benchmark"
+    echo "### Parse: btfgen vs libbpf btf__parse"
     echo
     echo "btfgen's BTF parser and validator (\`btfgen bench-parse\`) against libbpf's \`btf__parse\`"
     echo "(\`libbpf-judge bench-parse\`) on the same raw kernel BTF files, $ITERS parses each, one after"
     echo "the other in one run of \`make bench\` (\`scripts/bench.sh\`). Times are wall-clock"
-    echo "milliseconds per parse. btfgen's time covers parsing and validating bytes already in memory;"
-    echo "libbpf's covers \`btf__parse\` (open and read the file, parse, sanity-check) and \`btf__free\`."
+    echo "milliseconds per parse. Both cover reading the file and parsing it: btfgen validates every"
+    echo "type id, string offset, size and chain (kernel-style checks); libbpf's \`btf__parse\` does its"
+    echo "lighter sanity checks and \`btf__free\`."
     echo
     echo "- date: $(date -u +%Y-%m-%d)"
     echo "- machine: ${cpu:-unknown CPU}, $(nproc) CPUs, $(uname -sm)"

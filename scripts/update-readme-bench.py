@@ -12,7 +12,6 @@ if start not in text or end not in text:
     sys.exit("README.md has no bench markers")
 head, rest = text.split(start, 1)
 _, tail = rest.split(end, 1)
-# The results file has its own top-level heading; nest it under the README's section.
-body = "\n".join(("#" + line) if line.startswith("#") else line for line in results.splitlines())
+body = results
 readme.write_text(f"{head}{start}\n{body}\n{end}{tail}")
 print(f"README.md: benchmark section updated from {results.count(chr(10)) + 1} lines of bench/results.md")
