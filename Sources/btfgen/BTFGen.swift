@@ -65,7 +65,7 @@ struct Gen: ParsableCommand {
         abstract: "Trim kernel BTFs for a set of BPF objects (the default command)."
     )
 
-    @Option(name: [.short, .long], help: "A kernel BTF (raw BTF or an ELF file with .BTF), or a directory of them.")
+    @Option(name: [.short, .long], help: "A kernel BTF (raw BTF, an ELF file with .BTF, or .btf.tar.xz/.tar.gz/.tar.zst/.xz/.gz/.zst), or a directory walked recursively.")
     var input: String
 
     @Option(name: .long, help: "A BPF object (.bpf.o) or a directory of them; may be repeated.")
