@@ -7,6 +7,7 @@
 #   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
 #   make bench      parse, trim and archive benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
+#   make fuzz       libFuzzer targets (btf, ext, elf, trim), FUZZ_SECONDS each (default 60)
 #   make clean      remove build products, decompressed test data and out/
 #
 # SWIFT_FLAGS is passed to every swift build/test, e.g. SWIFT_FLAGS="--scratch-path .build-x".
@@ -26,7 +27,7 @@ SWIFT_FLAGS ?=
 APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev chromium
 KERNELS_DIR := .build/testdata/kernels
 
-.PHONY: deps build testdata run test fixtures bench clean
+.PHONY: deps build testdata run test fixtures bench fuzz clean
 
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { \
@@ -84,6 +85,11 @@ bench: deps testdata
 	scripts/bench-archive.sh $(KERNELS_DIR) bench/archive.md
 	cat bench/parse.md <(echo) bench/trim.md <(echo) bench/archive.md > bench/results.md
 	scripts/update-readme-bench.py
+
+# Each fuzz target runs for FUZZ_SECONDS; a crash leaves its input in .build-fuzz/fuzz/artifacts.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT="$(SWIFT)" scripts/fuzz.sh
 
 clean:
 	-$(SWIFT) package $(SWIFT_FLAGS) clean

@@ -38,6 +38,8 @@ let package = Package(
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "Pipeline"]),
         .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"],
+                    exclude: ["Regressions"]),
     ],
     swiftLanguageModes: [.v6]
 )

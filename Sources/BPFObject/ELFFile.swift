@@ -35,28 +35,17 @@ public struct ELFFile: Sendable {
         default: throw FormatError(file: path, "offset 0x5", "unknown ELF data encoding \(bytes[5])")
         }
         guard bytes[4] == 1 || bytes[4] == 2 else { throw FormatError(file: path, "offset 0x4", "unknown ELF class \(bytes[4])") }
+        let shstrndx = try ELFFile.checkSectionTable(bytes, path: path, order: order, is64: bytes[4] == 2)
         elf_version(UInt32(EV_CURRENT))
         var copy = bytes
         let result: Result<(UInt16, [Section]), FormatError> = copy.withUnsafeMutableBytes { buf in
             guard let elf = elf_memory(buf.baseAddress!.assumingMemoryBound(to: CChar.self), buf.count) else {
-                return .failure(FormatError(file: path, "", "libelf: \(String(cString: elf_errmsg(-1)))"))
+                return .failure(FormatError(file: path, "ELF header", "libelf: \(String(cString: elf_errmsg(-1)))"))
             }
             defer { elf_end(elf) }
             var ehdr = GElf_Ehdr()
             guard gelf_getehdr(elf, &ehdr) != nil else {
                 return .failure(FormatError(file: path, "ELF header", "libelf: \(String(cString: elf_errmsg(-1)))"))
-            }
-            var shstrndx = 0
-            guard elf_getshdrstrndx(elf, &shstrndx) == 0 else {
-                return .failure(FormatError(file: path, "section headers", "libelf: \(String(cString: elf_errmsg(-1)))"))
-            }
-            var count = 0
-            guard elf_getshdrnum(elf, &count) == 0 else {
-                return .failure(FormatError(file: path, "section headers", "libelf: \(String(cString: elf_errmsg(-1)))"))
-            }
-            // Each header takes at least 40 bytes of the file: a count beyond that is a lie.
-            guard count <= buf.count / 40 else {
-                return .failure(FormatError(file: path, "e_shnum", "\(count) section headers cannot fit in \(buf.count) bytes"))
             }
             var sections: [Section] = []
             var scn: OpaquePointer? = nil
@@ -67,7 +56,14 @@ public struct ELFFile: Sendable {
                 guard gelf_getshdr(s, &shdr) != nil else {
                     return .failure(FormatError(file: path, "section \(index)", "libelf: \(String(cString: elf_errmsg(-1)))"))
                 }
-                let name = elf_strptr(elf, shstrndx, Int(shdr.sh_name)).map { String(cString: $0) } ?? ""
+                var name = ""
+                if shstrndx != 0 {
+                    guard let p = elf_strptr(elf, shstrndx, Int(shdr.sh_name)) else {
+                        return .failure(FormatError(file: path, "section \(index)",
+                                                    "name offset \(shdr.sh_name) outside the section name table (section \(shstrndx))"))
+                    }
+                    name = String(cString: p)
+                }
                 let offset = Int(clamping: shdr.sh_offset), size = Int(clamping: shdr.sh_size)
                 if shdr.sh_type != UInt32(SHT_NOBITS) && (offset > buf.count || size > buf.count - offset) {
                     return .failure(FormatError(file: path, "section \(index) \(name.isEmpty ? "" : "(\(name)) ")at \(hex(offset))",
@@ -78,6 +74,37 @@ public struct ELFFile: Sendable {
             return .success((ehdr.e_machine, sections))
         }
         (machine, sections) = try result.get()
+    }
+
+    /// Checks the section header table the ELF header describes against the file before libelf
+    /// reads it (libelf quietly shows no sections when the table lies past the end): entry size,
+    /// count (with extended numbering), extent and string table index. Returns the string table
+    /// index, 0 for none.
+    private static func checkSectionTable(_ bytes: [UInt8], path: String, order: ByteOrder, is64: Bool) throws(FormatError) -> Int {
+        try withBytes(bytes) { buf throws(FormatError) -> Int in
+            let r = ByteReader(buf, order: order)
+            func fail(_ field: String, _ message: String) -> FormatError { FormatError(file: path, field, message) }
+            let ehdrSize = is64 ? 64 : 52, shdrSize = is64 ? 64 : 40
+            guard r.count >= ehdrSize else { throw fail("ELF header", "truncated: \(r.count) bytes, need \(ehdrSize)") }
+            let shoff = is64 ? Int(clamping: r.u64(0x28)!) : Int(r.u32(0x20)!)
+            let entsize = Int(r.u16(is64 ? 0x3a : 0x2e)!)
+            var count = Int(r.u16(is64 ? 0x3c : 0x30)!)
+            var strndx = Int(r.u16(is64 ? 0x3e : 0x32)!)
+            if shoff == 0 { return 0 }
+            guard entsize == shdrSize else { throw fail("e_shentsize", "section header size \(entsize), want \(shdrSize)") }
+            guard shoff <= r.count, shdrSize <= r.count - shoff else {
+                throw fail("e_shoff", "section headers at \(hex(shoff)) past the end of the file (\(r.count) bytes)")
+            }
+            // Extended numbering: section 0 holds the real count and string table index.
+            if count == 0 { count = is64 ? Int(clamping: r.u64(shoff + 32)!) : Int(r.u32(shoff + 20)!) }
+            if strndx == 0xffff { strndx = Int(r.u32(shoff + (is64 ? 40 : 24))!) }
+            guard count <= (r.count - shoff) / shdrSize else {
+                throw fail("e_shnum", "\(count) section headers at \(hex(shoff)) do not fit in the file (\(r.count) bytes)")
+            }
+            if count == 0 { return 0 }
+            guard strndx < count else { throw fail("e_shstrndx", "section name table \(strndx) out of range (\(count) sections)") }
+            return strndx
+        }
     }
 
     /// Reads and opens the ELF file at `path`.

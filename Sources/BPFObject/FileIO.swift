@@ -10,7 +10,8 @@ func errnoMessage(_ code: Int32 = errno) -> String { String(cString: strerror(co
 
 /// Reads a whole file into memory.
 ///
-/// - Throws: a `FormatError` naming `path` when it cannot be opened or read, or is a directory.
+/// - Throws: a `FormatError` naming `path` when it cannot be opened or read, or is a directory or
+///   a device.
 public func readFile(_ path: String) throws(FormatError) -> [UInt8] {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
@@ -18,6 +19,11 @@ public func readFile(_ path: String) throws(FormatError) -> [UInt8] {
     var st = stat()
     guard fstat(fd, &st) == 0 else { throw FormatError(file: path, "", "cannot stat: \(errnoMessage())") }
     guard (st.st_mode & S_IFMT) != S_IFDIR else { throw FormatError(file: path, "", "is a directory") }
+    // A device never ends (/dev/zero, /dev/urandom): reading it would take all memory. Regular
+    // files and pipes (`-i <(xz -dc K.btf.xz)`) are read to their end.
+    guard (st.st_mode & S_IFMT) != S_IFCHR && (st.st_mode & S_IFMT) != S_IFBLK else {
+        throw FormatError(file: path, "", "is a device, not a file")
+    }
     // Read straight into an array of the size stat reports; files that report no size or grow
     // meanwhile (procfs, pipes) go on in chunks.
     let hint = max(Int(st.st_size), 0)

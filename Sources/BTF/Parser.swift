@@ -153,6 +153,7 @@ extension BTF {
         // to say what is wrong (and are what defines validity).
         if allTypesLookValid() {
             try checkChains()
+            try checkBitfields()
             return
         }
         let count = UInt32(records.count)
@@ -255,6 +256,31 @@ extension BTF {
             }
         }
         try checkChains()
+        try checkBitfields()
+    }
+
+    /// Rejects bitfield members whose type (modifiers and typedefs skipped) is not an int or an
+    /// enum. Mirrors the kernel's `btf_generic_check_kflag_member` ("Invalid member
+    /// bitfield_size"). libbpf would take such a member's byte size from the type's size field,
+    /// which for a pointer holds a type id: a trimmed, renumbered BTF would relocate differently.
+    /// Runs after `checkChains`, so every modifier chain is known to end.
+    private func checkBitfields() throws(FormatError) {
+        for (index, r) in records.enumerated() where r.kflag && (r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue) {
+            let base = Int(r.firstWord)
+            for i in 0..<r.vlen where words[base + 3 * i + 2] >> 24 != 0 {
+                var t = Int(words[base + 3 * i + 1])
+                var k = records[t].kindValue
+                while k == Kind.typedef.rawValue || k == Kind.const.rawValue || k == Kind.volatile.rawValue
+                        || k == Kind.restrict.rawValue || k == Kind.typeTag.rawValue {
+                    t = Int(records[t].sizeOrType)
+                    k = records[t].kindValue
+                }
+                guard k == Kind.int.rawValue || k == Kind.enum.rawValue || k == Kind.enum64.rawValue else {
+                    let kind = Kind(rawValue: k).map { "\($0)" } ?? "void"
+                    throw FormatError("type [\(index)]", "member \(i) is a bitfield of \(kind) [\(t)]: only ints and enums can be bitfields")
+                }
+            }
+        }
     }
 
     /// The checks of `validate()` as one tight pass over the raw words, answering only yes or no.

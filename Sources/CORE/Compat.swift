@@ -3,6 +3,46 @@ import BTF
 /// How deep compatibility checks recurse through func_proto parameters and members (libbpf: 32).
 let maxCompatLevel = 32
 
+/// The comparison steps one relocation may take (type and member comparisons, member and
+/// parameter visits). `type_matches` of each of a 6.12 kernel's structs against itself takes at
+/// most 130k; the cap is 16 times that.
+let maxMatchSteps = 1 << 21
+
+/// The comparison steps all relocations of one object may take against one target: 60 times
+/// what `type_matches` of every struct of a 6.12 kernel against itself takes (8540 relocations).
+let maxObjectMatchSteps = 1 << 27
+
+/// What is left of one relocation's comparison steps.
+///
+/// libbpf bounds the depth of its type comparisons but not their breadth: a struct of four
+/// members of one struct type, 24 levels deep, takes 4^24 comparisons, and so does a tree of
+/// anonymous members searched for a name. libbpf would spin on such BTF; btfgen fails the
+/// relocation instead.
+final class MatchBudget {
+    private let steps: Int
+    /// Whether the object's budget, not the relocation's, set `steps`.
+    private let limitedByObject: Bool
+    private(set) var remaining: Int
+
+    init(steps: Int = maxMatchSteps, limitedByObject: Bool = false) {
+        self.steps = steps
+        self.limitedByObject = limitedByObject
+        remaining = steps
+    }
+
+    /// The steps spent so far.
+    var used: Int { steps - max(remaining, 0) }
+
+    func spend(_ steps: Int = 1) throws(SpecError) {
+        remaining -= steps
+        if remaining < 0 {
+            throw SpecError(message: limitedByObject
+                ? "type comparisons of this object take more than \(maxObjectMatchSteps) steps"
+                : "type comparison takes more than \(maxMatchSteps) steps")
+        }
+    }
+}
+
 /// Whether two names are equal up to their flavor suffixes (`foo` and `foo___v2`).
 func essentialNamesEqual(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool {
     let la = essentialNameLength(a), lb = essentialNameLength(b)
@@ -15,7 +55,7 @@ func essentialNamesEqual(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool
 /// agree, structs/unions/enums/fwds are compatible by kind alone, ints unless they use the
 /// deprecated bit offset, pointers and arrays recursively, func_protos parameter by parameter.
 func typesAreCompatible(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: TypeID,
-                        level: Int = maxCompatLevel) throws(SpecError) -> Bool {
+                        level: Int = maxCompatLevel, budget: MatchBudget = MatchBudget()) throws(SpecError) -> Bool {
     guard local.contains(localID), target.contains(targetID) else { throw SpecError(message: "type out of range") }
     if !kindsAreCoreCompatible(local.kind(localID), target.kind(targetID)) { return false }
     var l = localID, t = targetID
@@ -23,6 +63,7 @@ func typesAreCompatible(_ local: BTF, _ localID: TypeID, _ target: BTF, _ target
     while true {
         depth -= 1
         if depth < 0 { throw SpecError(message: "type compatibility check too deep") }
+        try budget.spend()
         guard let ls = local.skipModsAndTypedefs(l), let ts = target.skipModsAndTypedefs(t) else {
             throw SpecError(message: "cannot resolve type")
         }
@@ -46,7 +87,7 @@ func typesAreCompatible(_ local: BTF, _ localID: TypeID, _ target: BTF, _ target
                 if level <= 0 { throw SpecError(message: "type compatibility check too deep") }
                 guard let lp = local.skipModsAndTypedefs(local.param(ls, i).type),
                       let tp = target.skipModsAndTypedefs(target.param(ts, i).type) else { throw SpecError(message: "cannot resolve type") }
-                if !(try typesAreCompatible(local, lp, target, tp, level: level - 1)) { return false }
+                if !(try typesAreCompatible(local, lp, target, tp, level: level - 1, budget: budget)) { return false }
             }
             guard let lr = local.skipModsAndTypedefs(local.referenced(ls)),
                   let tr = target.skipModsAndTypedefs(target.referenced(ts)) else { throw SpecError(message: "cannot resolve type") }
@@ -103,7 +144,8 @@ func namesMatch(_ local: BTF, _ l: StringOffset, _ target: BTF, _ t: StringOffse
 /// exist by name with matching types, enum values by name, int sizes and signedness must agree,
 /// array lengths must agree.
 func typesMatch(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: TypeID,
-                behindPointer: Bool = false, level: Int = maxCompatLevel) throws(SpecError) -> Bool {
+                behindPointer: Bool = false, level: Int = maxCompatLevel,
+                budget: MatchBudget = MatchBudget()) throws(SpecError) -> Bool {
     if level <= 0 { throw SpecError(message: "type match check too deep") }
     var l = localID, t = targetID
     var behind = behindPointer
@@ -111,6 +153,7 @@ func typesMatch(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: Type
     while true {
         depth -= 1
         if depth < 0 { throw SpecError(message: "type match check too deep") }
+        try budget.spend()
         guard let ls = local.skipModsAndTypedefs(l), let ts = target.skipModsAndTypedefs(t) else {
             throw SpecError(message: "cannot resolve type")
         }
@@ -128,6 +171,8 @@ func typesMatch(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: Type
             return lk == tk && lf == target.kflag(ts)
         case .enum, .enum64:
             guard tk.isEnum else { return false }
+            // At most every local enumerator against every target one.
+            try budget.spend(local.vlen(ls) * target.vlen(ts))
             return enumsMatch(local, ls, target, ts)
         case .struct, .union:
             if behind {
@@ -136,7 +181,7 @@ func typesMatch(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: Type
                 return (lk == .union) == target.kflag(ts)
             }
             if lk != tk { return false }
-            return try compositesMatch(local, ls, target, ts, behindPointer: behind, level: level)
+            return try compositesMatch(local, ls, target, ts, behindPointer: behind, level: level, budget: budget)
         case .int:
             if lk != tk { return false }
             return local.size(ls) == target.size(ts) && local.intEncoding(ls).isSigned == target.intEncoding(ts).isSigned
@@ -157,7 +202,7 @@ func typesMatch(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: Type
             if n != target.vlen(ts) { return false }
             for i in 0..<n {
                 if !(try typesMatch(local, local.param(ls, i).type, target, target.param(ts, i).type,
-                                    behindPointer: behind, level: level - 1)) { return false }
+                                    behindPointer: behind, level: level - 1, budget: budget)) { return false }
             }
             l = local.referenced(ls)
             t = target.referenced(ts)
@@ -186,16 +231,17 @@ func enumsMatch(_ local: BTF, _ l: TypeID, _ target: BTF, _ t: TypeID) -> Bool {
 
 /// Mirrors libbpf `bpf_core_composites_match`.
 func compositesMatch(_ local: BTF, _ l: TypeID, _ target: BTF, _ t: TypeID,
-                     behindPointer: Bool, level: Int) throws(SpecError) -> Bool {
+                     behindPointer: Bool, level: Int, budget: MatchBudget = MatchBudget()) throws(SpecError) -> Bool {
     let ln = local.vlen(l), tn = target.vlen(t)
     if ln > tn { return false }
     for i in 0..<ln {
         let lm = local.member(l, i)
         var matched = false
         for j in 0..<tn {
+            try budget.spend()
             let tm = target.member(t, j)
             if !namesMatch(local, lm.name, target, tm.name) { continue }
-            if try typesMatch(local, lm.type, target, tm.type, behindPointer: behindPointer, level: level - 1) {
+            if try typesMatch(local, lm.type, target, tm.type, behindPointer: behindPointer, level: level - 1, budget: budget) {
                 matched = true
                 break
             }

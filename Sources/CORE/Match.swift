@@ -4,12 +4,13 @@ import BTF
 ///
 /// Mirrors libbpf `bpf_core_spec_match`: returns the target spec when the candidate matches,
 /// nil when it does not, and throws where libbpf returns an error (which fails the load).
-func matchSpec(_ localSpec: AccessSpec, local: BTF, target: BTF, candidate: TypeID) throws(SpecError) -> AccessSpec? {
+func matchSpec(_ localSpec: AccessSpec, local: BTF, target: BTF, candidate: TypeID,
+               budget: MatchBudget = MatchBudget()) throws(SpecError) -> AccessSpec? {
     var spec = AccessSpec(root: candidate, kind: localSpec.kind)
     if localSpec.kind.isTypeBased {
         let ok = localSpec.kind == .typeMatches
-            ? try typesMatch(local, localSpec.root, target, candidate)
-            : try typesAreCompatible(local, localSpec.root, target, candidate)
+            ? try typesMatch(local, localSpec.root, target, candidate, budget: budget)
+            : try typesAreCompatible(local, localSpec.root, target, candidate, budget: budget)
         return ok ? spec : nil
     }
     if localSpec.kind.isEnumValueBased {
@@ -33,7 +34,7 @@ func matchSpec(_ localSpec: AccessSpec, local: BTF, target: BTF, candidate: Type
         guard let t = target.skipModsAndTypedefs(targetID) else { throw SpecError(message: "cannot resolve target type \(targetID)") }
         targetID = t
         if acc.name != nil {
-            guard let next = try matchMember(local: local, acc, target: target, t, &spec) else { return nil }
+            guard let next = try matchMember(local: local, acc, target: target, t, &spec, budget: budget) else { return nil }
             targetID = next
         } else {
             if i > 0 {
@@ -63,19 +64,20 @@ func matchSpec(_ localSpec: AccessSpec, local: BTF, target: BTF, candidate: Type
 /// at its level (an enclosing anonymous member's parent goes on looking), and, as in libbpf,
 /// that member's speculative offset is not taken back.
 private func matchMember(local: BTF, _ acc: Accessor, target: BTF, _ targetID: TypeID,
-                         _ spec: inout AccessSpec) throws(SpecError) -> TypeID? {
+                         _ spec: inout AccessSpec, budget: MatchBudget) throws(SpecError) -> TypeID? {
     guard let t = target.skipModsAndTypedefs(targetID) else { throw SpecError(message: "cannot resolve target type \(targetID)") }
     guard target.kind(t).isComposite else { return nil }
     let localMember = local.member(acc.type, acc.index)
     let localName = local.stringBytes(localMember.name)
     for i in 0..<target.vlen(t) {
+        try budget.spend()
         let m = target.member(t, i)
         guard spec.raw.count < maxSpecLength else { throw SpecError(message: "target spec longer than \(maxSpecLength)") }
         spec.bitOffset &+= m.bitOffset
         spec.raw.append(i)
         let name = target.stringBytes(m.name)
         if name.isEmpty {
-            if let found = try matchMember(local: local, acc, target: target, m.type, &spec) { return found }
+            if let found = try matchMember(local: local, acc, target: target, m.type, &spec, budget: budget) { return found }
         } else if name.elementsEqual(localName) {
             guard try fieldsAreCompatible(local, localMember.type, target, m.type) else { return nil }
             spec.accessors.append(Accessor(type: t, index: i, name: m.name))

@@ -30,6 +30,8 @@ public struct Resolver {
     /// libbpf's candidate cache, keyed by local type id: shared by all relocations of the object
     /// and narrowed to the matching candidates after each relocation that matched any.
     private var cache: [TypeID: [TypeID]] = [:]
+    /// Comparison steps left for the relocations still to come (see `MatchBudget`).
+    private var stepsLeft = maxObjectMatchSteps
 
     public init(local: BTF, target: BTF, index: CandidateIndex) {
         self.local = local
@@ -105,11 +107,14 @@ public struct Resolver {
         }
         var kept: [TypeID] = []
         var first: (spec: AccessSpec, value: RelocationValue)?
+        // One budget for all candidates of this relocation, within what the object has left.
+        let budget = MatchBudget(steps: min(maxMatchSteps, stepsLeft), limitedByObject: stepsLeft < maxMatchSteps)
+        defer { stepsLeft -= budget.used }
         do throws(SpecError) {
             for (i, cand) in cands.enumerated() {
                 let matched: AccessSpec?
                 do throws(SpecError) {
-                    matched = try matchSpec(localSpec, local: local, target: target, candidate: cand)
+                    matched = try matchSpec(localSpec, local: local, target: target, candidate: cand, budget: budget)
                 } catch {
                     res.targets.append(AccessSpec(root: cand, kind: record.kind))
                     throw SpecError(message: "error matching candidate #\(i) \(cand): \(error.message)")

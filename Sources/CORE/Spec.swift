@@ -42,27 +42,37 @@ extension AccessSpec {
             guard access == "0" else { throw SpecError(message: "type-based access string '\(access)' is not \"0\"") }
             return
         }
-        // sscanf("%d%n") per element: optional sign, digits; ':' separates.
+        // sscanf("%d%n") per element, as glibc does it: white space, an optional sign, digits read
+        // as a `long` that saturates (strtol), then truncated to `int` — so "4294967295" is -1
+        // and "99999999999" is 1215752191. ':' separates.
         var i = 0
         while i < bytes.count {
             if bytes[i] == UInt8(ascii: ":") { i += 1 }
             var j = i
             var negative = false
-            while j < bytes.count, bytes[j] == UInt8(ascii: " ") { j += 1 }
+            while j < bytes.count, bytes[j] == 0x20 || (bytes[j] >= 0x09 && bytes[j] <= 0x0d) { j += 1 }
             if j < bytes.count, bytes[j] == UInt8(ascii: "-") || bytes[j] == UInt8(ascii: "+") {
                 negative = bytes[j] == UInt8(ascii: "-")
                 j += 1
             }
             let digitsStart = j
-            var value: Int64 = 0
+            var magnitude: UInt64 = 0
+            var saturated = false
             while j < bytes.count, bytes[j] >= 0x30, bytes[j] <= 0x39 {
-                value = min(value * 10 + Int64(bytes[j] - 0x30), Int64(Int32.max) + 1)
+                let (times10, o1) = magnitude.multipliedReportingOverflow(by: 10)
+                let (sum, o2) = times10.addingReportingOverflow(UInt64(bytes[j] - 0x30))
+                if o1 || o2 { saturated = true } else { magnitude = sum }
                 j += 1
             }
             guard j > digitsStart else { throw SpecError(message: "malformed access string '\(access)'") }
             guard raw.count < maxSpecLength else { throw SpecError(message: "access string '\(access)' longer than \(maxSpecLength)") }
-            let v = negative ? -value : value
-            raw.append(Int(Int32(truncatingIfNeeded: v)))
+            let long: Int64
+            if negative {
+                long = saturated || magnitude > UInt64(Int64.max) ? Int64.min : -Int64(magnitude)
+            } else {
+                long = saturated || magnitude > UInt64(Int64.max) ? Int64.max : Int64(magnitude)
+            }
+            raw.append(Int(Int32(truncatingIfNeeded: long)))
             i = j
         }
         guard !raw.isEmpty else { throw SpecError(message: "empty access string") }

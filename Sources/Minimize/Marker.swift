@@ -16,12 +16,15 @@ public struct Marker {
     private(set) var slots: [Bool]
     /// Types whose members or enumerators are all kept.
     private(set) var whole: [Bool]
+    /// `markMatch` visits per type: bit 0 behind a pointer, bit 1 not.
+    private var matchVisited: [UInt8]
 
     public init(target: BTF) {
         self.target = target
         types = [Bool](repeating: false, count: target.typeCount)
         slots = [Bool](repeating: false, count: target.words.count)
         whole = [Bool](repeating: false, count: target.typeCount)
+        matchVisited = [UInt8](repeating: 0, count: target.typeCount)
         // Pointer sizes come from the BTF's `long`; without one libbpf assumes 8 bytes, so a
         // 32-bit kernel's trimmed BTF must keep its `long`.
         if target.pointerSize != 8, let long = target.longType { markType(long, followPointers: false) }
@@ -42,7 +45,7 @@ public struct Marker {
         if spec.kind.isFieldBased {
             markField(spec)
         } else if spec.kind == .typeMatches {
-            markMatch(spec.root, behindPointer: false, depth: 0)
+            markMatch(spec.root, behindPointer: false)
         } else if spec.kind.isTypeBased {
             markType(spec.root, followPointers: true)
         } else {
@@ -98,6 +101,10 @@ public struct Marker {
             case .funcProto:
                 for i in (0..<target.vlen(id)).reversed() { stack.append(target.param(id, i).type) }
                 stack.append(target.referenced(id))
+            case .func, .var, .declTag:
+                // Not in bpftool (it fails on these kinds); without what they name, a func would
+                // refer to void instead of a func_proto and a var would be of type void: invalid.
+                stack.append(target.referenced(id))
             default:
                 break
             }
@@ -108,7 +115,7 @@ public struct Marker {
     /// embeds, and shells of what its pointers reach. Used where a trimmed candidate must
     /// not change how libbpf matches it.
     public mutating func markWhole(_ id: TypeID) {
-        markMatch(id, behindPointer: false, depth: 0)
+        markMatch(id, behindPointer: false)
     }
 
     /// Keeps a zero-length array member from turning into a flexible array member: libbpf treats
@@ -131,35 +138,48 @@ public struct Marker {
     /// Marks what libbpf's `type_matches` compares. Mirrors bpftool `btfgen_mark_type_match`:
     /// structs and unions with all their members (recursively) unless behind a pointer; enums
     /// whole.
-    private mutating func markMatch(_ id: TypeID, behindPointer: Bool, depth: Int) {
-        guard depth < 64, target.contains(id), id != .void else { return }
-        let k = target.kind(id)
-        let firstVisit = !types[id.index]
-        types[id.index] = true
-        switch k {
-        case .struct, .union:
-            if behindPointer || whole[id.index] { return }
-            whole[id.index] = true
-            for i in 0..<target.vlen(id) {
-                slots[memberSlot(id, i)] = true
-                markMatch(target.member(id, i).type, behindPointer: false, depth: depth + 1)
+    ///
+    /// bpftool recurses; this walks an explicit stack and visits each (type, behind a pointer)
+    /// pair once per marker (a second visit would mark nothing new), so 10000 structs nested by
+    /// value or any pointer cycle are marked in linear time, with no depth limit to cut the
+    /// marks short.
+    private mutating func markMatch(_ start: TypeID, behindPointer: Bool) {
+        var stack = [(start, behindPointer)]
+        while let (id, behindPointer) = stack.popLast() {
+            guard target.contains(id), id != .void else { continue }
+            let bit: UInt8 = behindPointer ? 1 : 2
+            if matchVisited[id.index] & bit != 0 { continue }
+            matchVisited[id.index] |= bit
+            let k = target.kind(id)
+            let firstVisit = !types[id.index]
+            types[id.index] = true
+            // Children are pushed in reverse so that they are visited in bpftool's order.
+            switch k {
+            case .struct, .union:
+                if behindPointer || whole[id.index] { continue }
+                whole[id.index] = true
+                for i in 0..<target.vlen(id) { slots[memberSlot(id, i)] = true }
+                for i in (0..<target.vlen(id)).reversed() { stack.append((target.member(id, i).type, false)) }
+            case .enum, .enum64:
+                whole[id.index] = true
+            case .typedef, .const, .volatile, .restrict, .typeTag:
+                if firstVisit || !behindPointer { stack.append((target.referenced(id), behindPointer)) }
+            case .ptr:
+                if firstVisit { stack.append((target.referenced(id), true)) }
+            case .array:
+                let a = target.array(id)
+                stack.append((a.index, false))
+                stack.append((a.element, false))
+            case .funcProto:
+                if !firstVisit { continue }
+                for i in (0..<target.vlen(id)).reversed() { stack.append((target.param(id, i).type, false)) }
+                stack.append((target.referenced(id), false))
+            case .func, .var, .declTag:
+                // Kept valid as `markType` keeps them (libbpf's match never looks inside).
+                if firstVisit { markType(target.referenced(id), followPointers: false) }
+            default:
+                break
             }
-        case .enum, .enum64:
-            whole[id.index] = true
-        case .typedef, .const, .volatile, .restrict, .typeTag:
-            if firstVisit || !behindPointer { markMatch(target.referenced(id), behindPointer: behindPointer, depth: depth + 1) }
-        case .ptr:
-            if firstVisit { markMatch(target.referenced(id), behindPointer: true, depth: depth + 1) }
-        case .array:
-            let a = target.array(id)
-            markMatch(a.element, behindPointer: false, depth: depth + 1)
-            markMatch(a.index, behindPointer: false, depth: depth + 1)
-        case .funcProto:
-            if !firstVisit { return }
-            markMatch(target.referenced(id), behindPointer: false, depth: depth + 1)
-            for i in 0..<target.vlen(id) { markMatch(target.param(id, i).type, behindPointer: false, depth: depth + 1) }
-        default:
-            break
         }
     }
 
