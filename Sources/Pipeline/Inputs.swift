@@ -23,6 +23,11 @@ public func pathExists(_ path: String) -> Bool {
 public func walkFiles(_ root: String) throws(FormatError) -> [String] {
     var out: [String] = []
     var pending = [""]
+    // Directory symlinks are followed, but each directory (device, inode) is walked once, so a
+    // link back up the tree (`a -> .`) neither loops nor lists a file twice.
+    var visited = Set<DirectoryID>()
+    var rootStat = stat()
+    if stat(root, &rootStat) == 0 { visited.insert(DirectoryID(rootStat)) }
     while let rel = pending.popLast() {
         let dirPath = rel.isEmpty ? root : "\(root)/\(rel)"
         guard let dir = opendir(dirPath) else { throw FormatError(file: dirPath, "", "cannot open directory: \(String(cString: strerror(errno)))") }
@@ -37,13 +42,18 @@ public func walkFiles(_ root: String) throws(FormatError) -> [String] {
             var st = stat()
             guard stat(childPath, &st) == 0 else { continue }
             switch st.st_mode & S_IFMT {
-            case S_IFDIR: pending.append(childRel)
+            case S_IFDIR: if visited.insert(DirectoryID(st)).inserted { pending.append(childRel) }
             case S_IFREG: out.append(childRel)
             default: break
             }
         }
     }
     return out.sorted()
+}
+
+private struct DirectoryID: Hashable {
+    let device: UInt64, inode: UInt64
+    init(_ st: stat) { device = UInt64(st.st_dev); inode = UInt64(st.st_ino) }
 }
 
 /// Loads the BPF objects named on the command line: files, or directories whose `*.o` files are
