@@ -37,8 +37,14 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
     archive_read_support_format_tar(a)
     archive_read_support_format_empty(a)
     archive_read_support_format_raw(a)
-    var candidates: [(name: String, data: [UInt8])] = []
-    var regular: [(name: String, data: [UInt8])] = []
+    // Only what can become the answer is kept in memory: the first regular member (the answer
+    // when it is the only one) and the first `*.btf` member. Other members' data is skipped, so
+    // a tarball full of large files costs no more than two of them.
+    var regularCount = 0
+    var first: (name: String, data: [UInt8])?
+    var candidate: (name: String, data: [UInt8])?
+    var candidateNames: [String] = []
+    var otherNames: [String] = []
     let result: Result<Void, FormatError> = bytes.withUnsafeBytes { buf in
         guard archive_read_open_memory(a, buf.baseAddress, buf.count) == ARCHIVE_OK else {
             return .failure(archiveError(a, path, "archive"))
@@ -51,6 +57,13 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
             let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
             let isRaw = archive_format(a) == ARCHIVE_FORMAT_RAW
             guard isRaw || archive_entry_filetype(entry) == 0o100000 else { continue }
+            let member = isRaw ? "" : name
+            let isCandidate = member.hasSuffix(".btf")
+            regularCount += 1
+            if isCandidate { candidateNames.append(member) } else { otherNames.append(member) }
+            if regularCount > 1 && first.map({ !$0.name.hasSuffix(".btf") }) == true { first = nil }
+            let wanted = regularCount == 1 || (isCandidate && candidate == nil)
+            guard wanted else { continue } // libarchive skips the unread data
             // Kernel BTFs are a few MB; refuse members that claim absurd sizes up front.
             let declared = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : -1
             guard declared < 1 << 31 else { return .failure(FormatError(file: path, "member \(name)", "size \(declared) too large")) }
@@ -64,17 +77,16 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
                 data.append(contentsOf: chunk[0..<n])
                 guard data.count < 1 << 31 else { return .failure(FormatError(file: path, "member \(name)", "more than 2 GiB of data")) }
             }
-            let member = isRaw ? "" : name
-            regular.append((member, data))
-            if member.hasSuffix(".btf") { candidates.append((member, data)) }
+            if regularCount == 1 { first = (member, data) }
+            if isCandidate && candidate == nil { candidate = (member, data) }
         }
         return .success(())
     }
     try result.get()
-    if regular.count == 1 { return .data(regular[0].data, member: regular[0].name.isEmpty ? nil : regular[0].name) }
-    if regular.isEmpty { return .skipped("empty archive") }
-    if candidates.count == 1 { return .data(candidates[0].data, member: candidates[0].name) }
-    let names = (candidates.isEmpty ? regular : candidates).map(\.name).joined(separator: ", ")
+    if regularCount == 0 { return .skipped("empty archive") }
+    if regularCount == 1, let first { return .data(first.data, member: first.name.isEmpty ? nil : first.name) }
+    if candidateNames.count == 1, let candidate { return .data(candidate.data, member: candidate.name) }
+    let names = (candidateNames.isEmpty ? otherNames : candidateNames).joined(separator: ", ")
     throw FormatError(file: path, "archive", "several candidate BTF members: \(names)")
 }
 
