@@ -39,6 +39,7 @@ public struct BTF: Sendable {
         self.strings = [0]
     }
 
+    /// A BTF over a parsed type section: `words` holds every type's header and extra words.
     init(order: ByteOrder, headerLength: UInt32, records: [Record], words: [UInt32], strings: [UInt8]) {
         self.order = order
         self.headerLength = headerLength
@@ -46,9 +47,7 @@ public struct BTF: Sendable {
         self.words = words
         self.strings = strings
         self.pointerSize = computePointerSize()
-        var total = 0
-        for r in records.dropFirst() { total += BTF.extraWordCount(kindValue: r.kindValue, vlen: r.vlen) }
-        self.extraWordTotal = total
+        self.extraWordTotal = words.count - 3 * (records.count - 1)
     }
 
     /// Number of type ids, `void` included: valid ids are `0..<typeCount`.

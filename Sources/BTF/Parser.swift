@@ -118,22 +118,43 @@ extension BTF {
                 w += 3 + extraWords
             }
         }
+        // Pass 2 fills an exactly sized table and, over the same words, runs the quick validity
+        // check of `validate()`. A func naming a later type is checked once the table is full.
+        let count = UInt32(typeCount + 1)
+        var looksValid = true
+        var laterFuncs: [Int] = []
         let records = [Record](unsafeUninitializedCapacity: typeCount + 1) { recs, initialized in
             words.withUnsafeBufferPointer { wp in
                 recs[0] = Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)
                 var w = 0
+                var ok = true
                 for i in 1...max(typeCount, 1) where i <= typeCount {
                     let info = wp[w + 1]
                     let perKind = layout[Int((info >> 24) & 0x1f)]
-                    recs[i] = Record(nameOffset: wp[w], info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
+                    let r = Record(nameOffset: wp[w], info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
+                    recs[i] = r
+                    if ok {
+                        if r.kindValue == Kind.func.rawValue && Int(r.sizeOrType) >= i {
+                            laterFuncs.append(i)
+                        }
+                        // A later type's record is not written yet: its check waits in laterFuncs.
+                        ok = BTF.typeLooksValid(r, wp, count: count, strLen: strLimit) {
+                            $0 >= i ? Kind.funcProto.rawValue : recs[$0].kindValue
+                        }
+                    }
                     w += 3 + Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
                 }
+                looksValid = ok
             }
             initialized = typeCount + 1
         }
+        for i in laterFuncs where looksValid {
+            let target = Int(records[i].sizeOrType)
+            looksValid = target < records.count && records[target].kindValue == Kind.funcProto.rawValue
+        }
         let strings = Array(UnsafeRawBufferPointer(rebasing: bytes[strStart..<(strStart + strLen)]))
         self.init(order: order, headerLength: UInt32(hdrLen), records: records, words: words, strings: strings)
-        try validate()
+        try validate(quickCheckPassed: looksValid)
     }
 
     /// Parses and validates a BTF blob held in an array.
@@ -149,9 +170,14 @@ extension BTF {
     /// Mirrors libbpf `btf_validate_type` (ids and string offsets) and part of the kernel's
     /// `btf_check_all_metas` (int encodings, member offsets, modifier loops).
     public func validate() throws(FormatError) {
-        // The common case, valid input, takes the quick boolean pass; the checks below run only
-        // to say what is wrong (and are what defines validity).
-        if allTypesLookValid() {
+        try validate(quickCheckPassed: allTypesLookValid())
+    }
+
+    /// `validate()`, given the outcome of the quick boolean pass (the parser runs it while it
+    /// indexes the types). The common case, valid input, passes it; the checks below run only
+    /// to say what is wrong (and are what defines validity).
+    private func validate(quickCheckPassed: Bool) throws(FormatError) {
+        if quickCheckPassed {
             try checkChains()
             try checkBitfields()
             return
@@ -289,110 +315,125 @@ extension BTF {
         let strLen = UInt32(strings.count)
         return records.withUnsafeBufferPointer { recs in
             words.withUnsafeBufferPointer { w in
-                for i in 1..<recs.count {
-                    let r = recs[i]
-                    let k = r.kindValue
-                    let vlen = r.vlen
-                    let first = Int(r.firstWord)
-                    let st = r.sizeOrType
-                    switch k {
-                    case 4, 5: // struct, union
-                        let sizeBits = UInt64(st) * 8
-                        var base = first
-                        for _ in 0..<vlen {
-                            let offset = w[base + 2]
-                            let bitOffset = r.kflag ? offset & 0xff_ffff : offset
-                            let bitfieldSize = r.kflag ? offset >> 24 : 0
-                            if w[base] >= strLen || w[base + 1] >= count
-                                || UInt64(bitOffset) + UInt64(bitfieldSize) > sizeBits { return false }
-                            base += 3
-                        }
-                    case 6, 19: // enum, enum64
-                        if k == 6 && st != 1 && st != 2 && st != 4 && st != 8 { return false }
-                        let stride = k == 19 ? 3 : 2
-                        var base = first
-                        for _ in 0..<vlen {
-                            if w[base] >= strLen { return false }
-                            base += stride
-                        }
-                    case 13: // func_proto
-                        if st >= count { return false }
-                        var base = first
-                        for _ in 0..<vlen {
-                            if w[base] >= strLen || w[base + 1] >= count { return false }
-                            base += 2
-                        }
-                    case 2, 8, 9, 10, 11, 18: // ptr, typedef, volatile, const, restrict, type_tag
-                        if st >= count || vlen != 0 { return false }
-                    case 12: // func
-                        if st >= count || recs[Int(st)].kindValue != 13 || vlen > 2 { return false }
-                    case 1: // int
-                        let enc = w[first]
-                        let bits = enc & 0xff, off = (enc >> 16) & 0xff
-                        if (st != 1 && st != 2 && st != 4 && st != 8 && st != 16) || bits == 0 || bits > 128
-                            || off + bits > st * 8 || enc & 0xf800_0000 != 0 || (enc >> 24) & 7 == 3 || vlen != 0 { return false }
-                    case 3: // array
-                        if w[first] >= count || w[first + 1] >= count || vlen != 0 { return false }
-                    case 7: // fwd
-                        if vlen != 0 { return false }
-                    case 14: // var
-                        if st >= count || st == 0 || vlen != 0 { return false }
-                    case 15: // datasec
-                        var base = first
-                        for _ in 0..<vlen {
-                            if w[base] >= count { return false }
-                            base += 3
-                        }
-                    case 16: // float
-                        if (st != 2 && st != 4 && st != 8 && st != 12 && st != 16) || vlen != 0 { return false }
-                    case 17: // decl_tag
-                        if st >= count || Int32(bitPattern: w[first]) < -1 || vlen != 0 { return false }
-                    default:
-                        return false
-                    }
+                for i in 1..<recs.count where !BTF.typeLooksValid(recs[i], w, count: count, strLen: strLen, kindOf: { recs[$0].kindValue }) {
+                    return false
                 }
                 return true
             }
         }
     }
 
+    /// Whether one type passes every check of `validate()` that looks at it alone: ids below
+    /// `count`, string offsets below `strLen`, sizes, encodings, member offsets, vlen. `kindOf`
+    /// gives the kind of a type a func refers to (callers make sure it is already known).
+    @inline(__always)
+    static func typeLooksValid(_ r: Record, _ w: UnsafeBufferPointer<UInt32>, count: UInt32, strLen: UInt32,
+                               kindOf: (Int) -> UInt8) -> Bool {
+        let k = r.kindValue
+        let vlen = r.vlen
+        let first = Int(r.firstWord)
+        let st = r.sizeOrType
+        switch k {
+        case 4, 5: // struct, union
+            let sizeBits = UInt64(st) * 8
+            var base = first
+            for _ in 0..<vlen {
+                let offset = w[base + 2]
+                let bitOffset = r.kflag ? offset & 0xff_ffff : offset
+                let bitfieldSize = r.kflag ? offset >> 24 : 0
+                if w[base] >= strLen || w[base + 1] >= count
+                    || UInt64(bitOffset) + UInt64(bitfieldSize) > sizeBits { return false }
+                base += 3
+            }
+        case 6, 19: // enum, enum64
+            if k == 6 && st != 1 && st != 2 && st != 4 && st != 8 { return false }
+            let stride = k == 19 ? 3 : 2
+            var base = first
+            for _ in 0..<vlen {
+                if w[base] >= strLen { return false }
+                base += stride
+            }
+        case 13: // func_proto
+            if st >= count { return false }
+            var base = first
+            for _ in 0..<vlen {
+                if w[base] >= strLen || w[base + 1] >= count { return false }
+                base += 2
+            }
+        case 2, 8, 9, 10, 11, 18: // ptr, typedef, volatile, const, restrict, type_tag
+            if st >= count || vlen != 0 { return false }
+        case 12: // func
+            if st >= count || kindOf(Int(st)) != 13 || vlen > 2 { return false }
+        case 1: // int
+            let enc = w[first]
+            let bits = enc & 0xff, off = (enc >> 16) & 0xff
+            if (st != 1 && st != 2 && st != 4 && st != 8 && st != 16) || bits == 0 || bits > 128
+                || off + bits > st * 8 || enc & 0xf800_0000 != 0 || (enc >> 24) & 7 == 3 || vlen != 0 { return false }
+        case 3: // array
+            if w[first] >= count || w[first + 1] >= count || vlen != 0 { return false }
+        case 7: // fwd
+            if vlen != 0 { return false }
+        case 14: // var
+            if st >= count || st == 0 || vlen != 0 { return false }
+        case 15: // datasec
+            var base = first
+            for _ in 0..<vlen {
+                if w[base] >= count { return false }
+                base += 3
+            }
+        case 16: // float
+            if (st != 2 && st != 4 && st != 8 && st != 12 && st != 16) || vlen != 0 { return false }
+        case 17: // decl_tag
+            if st >= count || Int32(bitPattern: w[first]) < -1 || vlen != 0 { return false }
+        default:
+            return false
+        }
+        return true
+    }
+
     /// Rejects modifier/array chains that loop or run deeper than the kernel resolves.
     private func checkChains() throws(FormatError) {
         // depth[id]: length of the modifier/array chain starting at id; -1 while being walked.
         var depth = [Int8](repeating: 0, count: records.count)
-        var path: [Int] = []
-        path.reserveCapacity(BTFLimits.maxChainDepth + 1)
-        func isChainKind(_ k: UInt8) -> Bool {
-            k == Kind.typedef.rawValue || k == Kind.const.rawValue || k == Kind.volatile.rawValue
-                || k == Kind.restrict.rawValue || k == Kind.typeTag.rawValue || k == Kind.array.rawValue
-        }
-        for start in 1..<records.count where depth[start] == 0 && isChainKind(records[start].kindValue) {
-            if !path.isEmpty { path.removeAll(keepingCapacity: true) }
-            var cur = start
-            var base = 0
-            while true {
-                let k = records[cur].kindValue
-                let isChain = k == Kind.typedef.rawValue || k == Kind.const.rawValue || k == Kind.volatile.rawValue
-                    || k == Kind.restrict.rawValue || k == Kind.typeTag.rawValue || k == Kind.array.rawValue
-                if cur == 0 || !isChain { base = 0; break }
-                if depth[cur] > 0 { base = Int(depth[cur]); break }
-                if depth[cur] == -1 {
-                    throw FormatError("type [\(cur)]", "\(Kind(rawValue: k)!) chain loops back to itself")
+        // The chain being walked; a walk ends by the time it is one longer than the limit.
+        var path = [Int](repeating: 0, count: BTFLimits.maxChainDepth + 1)
+        // Kinds that form chains: typedef, const, volatile, restrict, type_tag and array.
+        let chainKinds: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
+            | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue | 1 << Kind.array.rawValue
+        let failure: FormatError? = records.withUnsafeBufferPointer { recs in
+            depth.withUnsafeMutableBufferPointer { depth in
+                path.withUnsafeMutableBufferPointer { path in
+                    for start in 1..<recs.count where depth[start] == 0 && chainKinds >> recs[start].kindValue & 1 != 0 {
+                        var length = 0
+                        var cur = start
+                        var base = 0
+                        while true {
+                            let k = recs[cur].kindValue
+                            if cur == 0 || chainKinds >> k & 1 == 0 { base = 0; break }
+                            if depth[cur] > 0 { base = Int(depth[cur]); break }
+                            if depth[cur] == -1 {
+                                return FormatError("type [\(cur)]", "\(Kind(rawValue: k)!) chain loops back to itself")
+                            }
+                            depth[cur] = -1
+                            guard length < BTFLimits.maxChainDepth else {
+                                return FormatError("type [\(start)]", "modifier/array chain deeper than \(BTFLimits.maxChainDepth)")
+                            }
+                            path[length] = cur
+                            length += 1
+                            cur = k == Kind.array.rawValue ? Int(words[Int(recs[cur].firstWord)]) : Int(recs[cur].sizeOrType)
+                        }
+                        for i in (0..<length).reversed() {
+                            let d = base + length - i
+                            guard d <= BTFLimits.maxChainDepth else {
+                                return FormatError("type [\(path[i])]", "modifier/array chain deeper than \(BTFLimits.maxChainDepth)")
+                            }
+                            depth[path[i]] = Int8(d)
+                        }
+                    }
+                    return nil
                 }
-                depth[cur] = -1
-                path.append(cur)
-                guard path.count <= BTFLimits.maxChainDepth else {
-                    throw FormatError("type [\(start)]", "modifier/array chain deeper than \(BTFLimits.maxChainDepth)")
-                }
-                cur = k == Kind.array.rawValue ? Int(words[Int(records[cur].firstWord)]) : Int(records[cur].sizeOrType)
             }
-            for (i, id) in path.reversed().enumerated() {
-                let d = base + i + 1
-                guard d <= BTFLimits.maxChainDepth else {
-                    throw FormatError("type [\(id)]", "modifier/array chain deeper than \(BTFLimits.maxChainDepth)")
-                }
-                depth[id] = Int8(d)
-            }
         }
+        if let failure { throw failure }
     }
 }
