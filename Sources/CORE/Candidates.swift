@@ -28,9 +28,15 @@ public struct CandidateIndex: Sendable {
         }
         var byHash: [UInt64: [ArraySlice<UInt8>]] = [:]
         var lengths = [Bool](repeating: false, count: (wanted.map(\.count).max() ?? 0) + 1)
+        // The first two bytes of every wanted name (the second is 0 for a one-byte name): most
+        // kernel type names fail this test, before any strlen or hashing.
+        var prefixes = [UInt64](repeating: 0, count: 65536 / 64)
         for name in wanted {
             byHash[fnv1a(name), default: []].append(name)
             lengths[name.count] = true
+            guard let first = name.first else { continue }
+            let pair = Int(first) << 8 | Int(name.dropFirst().first ?? 0)
+            prefixes[pair >> 6] |= 1 << UInt64(pair & 63)
         }
         var found: [ArraySlice<UInt8>: [TypeID]] = [:]
         target.strings.withUnsafeBufferPointer { strings in
@@ -41,6 +47,10 @@ public struct CandidateIndex: Sendable {
                 if off == 0 || off >= strings.count || !kindMask[Int(records[i].kindValue)] { continue }
                 // The section ends in NUL (validated), so strlen stays inside it.
                 let start = base + off
+                if start[0] == 0 { continue }
+                // start[1] is in the section: a non-empty name is followed by at least its NUL.
+                let pair = Int(start[0]) << 8 | Int(start[1])
+                if prefixes[pair >> 6] >> UInt64(pair & 63) & 1 == 0 { continue }
                 let full = strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self))
                 // Flavored names (`x___y`) are rare: look for the separator only when present.
                 var len = full
