@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import BTF
 
 /// Two output directories side by side: A (the baseline, e.g. bpftool's outputs) and B.
@@ -245,5 +249,5 @@ private func opt(_ v: Int?) -> String { v.map(String.init) ?? "" }
 private func signed(_ v: Int?) -> String { v.map { $0 > 0 ? "+\($0)" : String($0) } ?? "-" }
 private func deltaPercent(_ delta: Int?, _ base: Int?) -> String {
     guard let delta, let base, base > 0 else { return "-" }
-    return String(format: "%+.2f%%", Double(delta) / Double(base) * 100)
+    return cFormat("%+.2f%%", Double(delta) / Double(base) * 100)
 }

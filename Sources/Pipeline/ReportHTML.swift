@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 // One self-contained HTML page: inline CSS, inline SVG, no scripts, fonts or images.
 
@@ -197,7 +201,7 @@ func svgBarChart(groups: [(title: String, rows: [ChartRow])], series: [ChartSeri
     for g in groups { height += (hasTitles ? headH : 0) + Double(g.rows.count) * rowH }
     height += 30
 
-    func f(_ v: Double) -> String { String(format: "%.1f", v) }
+    func f(_ v: Double) -> String { cFormat("%.1f", v) }
     var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" role=\"img\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"system-ui, 'DejaVu Sans', sans-serif\" font-size=\"12\">\n"
     let names = series.map { $0.name }.joined(separator: " vs ")
     svg += "<title>\(htmlEscape(names)) per kernel (\(scaleName))</title>\n"

@@ -4,6 +4,7 @@ public indirect enum JSONValue: Sendable {
     case null
     case bool(Bool)
     case int(Int)
+    case uint(UInt64)
     case double(Double)
     case string(String)
     case array([JSONValue])
@@ -14,6 +15,41 @@ public indirect enum JSONValue: Sendable {
         var out = ""
         write(to: &out, indent: "")
         return out
+    }
+
+    /// On one line, with no spaces: a JSON Lines record.
+    public func renderedCompact() -> String {
+        var out = ""
+        writeCompact(to: &out)
+        return out
+    }
+
+    private func writeCompact(to out: inout String) {
+        switch self {
+        case .array(let items):
+            out += "["
+            for (i, v) in items.enumerated() {
+                if i > 0 { out += "," }
+                v.writeCompact(to: &out)
+            }
+            out += "]"
+        case .object(let fields):
+            out += "{"
+            for (i, (k, v)) in fields.enumerated() {
+                if i > 0 { out += "," }
+                JSONValue.quote(k, into: &out)
+                out += ":"
+                v.writeCompact(to: &out)
+            }
+            out += "}"
+        default:
+            write(to: &out, indent: "")
+        }
+    }
+
+    /// An object from a dictionary, keys in sorted order.
+    public static func sortedObject(_ fields: [String: JSONValue]) -> JSONValue {
+        .object(fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
     }
 
     private var isScalar: Bool {
@@ -28,6 +64,7 @@ public indirect enum JSONValue: Sendable {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .int(let i): out += String(i)
+        case .uint(let u): out += String(u)
         case .double(let d): out += d.isFinite ? "\(d)" : "null"
         case .string(let s): JSONValue.quote(s, into: &out)
         case .array(let items):

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The formats a report is written in.
 public enum ReportFormat: String, Sendable, CaseIterable {
@@ -188,7 +192,7 @@ func shortLabels(_ paths: [String]) -> [String] {
 }
 
 /// `ratio` as a percentage with two decimals ("0.46%"); the exact value is in the JSON.
-func percent(_ ratio: Double) -> String { String(format: "%.2f%%", ratio * 100) }
+func percent(_ ratio: Double) -> String { cFormat("%.2f%%", ratio * 100) }
 
 func renderText(header: [String], tables: [ReportTable]) -> String {
     var out = header.joined(separator: "\n") + "\n"
@@ -213,8 +217,8 @@ func renderText(header: [String], tables: [ReportTable]) -> String {
 
 func renderMarkdown(title: String, header: [String], tables: [ReportTable]) -> String {
     func cell(_ s: String) -> String {
-        s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "|", with: "\\|")
-            .replacingOccurrences(of: "\n", with: " ")
+        s.replacing("\\", with: "\\\\").replacing("|", with: "\\|")
+            .replacing("\n", with: " ")
     }
     var out = "# \(title)\n\n"
     for line in header { out += "- \(cell(line))\n" }
@@ -232,6 +236,6 @@ func renderMarkdown(title: String, header: [String], tables: [ReportTable]) -> S
 func csvRow(_ fields: [String]) -> String {
     fields.map { f in
         f.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" })
-            ? "\"" + f.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : f
+            ? "\"" + f.replacing("\"", with: "\"\"") + "\"" : f
     }.joined(separator: ",") + "\r\n"
 }

@@ -1,4 +1,5 @@
-import Foundation
+import Dispatch
+import Synchronization
 import BTF
 import BPFObject
 import CORE
@@ -230,35 +231,35 @@ public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptio
     return state.finished()
 }
 
-private final class RunState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var nextIndex = 0
-    private var stopped = false
-    private var done = 0
-    private var reports: [KernelReport?]
+private final class RunState: Sendable {
+    private struct Shared {
+        var nextIndex = 0
+        var stopped = false
+        var done = 0
+        var reports: [KernelReport?]
+    }
+    private let shared: Mutex<Shared>
 
-    init(count: Int) { reports = Array(repeating: nil, count: count) }
+    init(count: Int) { shared = Mutex(Shared(reports: Array(repeating: nil, count: count))) }
 
     func next() -> Int? {
-        lock.lock()
-        defer { lock.unlock() }
-        guard !stopped, nextIndex < reports.count else { return nil }
-        nextIndex += 1
-        return nextIndex - 1
+        shared.withLock { s in
+            guard !s.stopped, s.nextIndex < s.reports.count else { return nil }
+            s.nextIndex += 1
+            return s.nextIndex - 1
+        }
     }
 
     func finish(_ i: Int, _ report: KernelReport, stop: Bool, progress: (KernelReport, Int) -> Void) {
-        lock.lock()
-        defer { lock.unlock() }
-        reports[i] = report
-        done += 1
-        if stop { stopped = true }
-        progress(report, done)
+        shared.withLock { s in
+            s.reports[i] = report
+            s.done += 1
+            if stop { s.stopped = true }
+            progress(report, s.done)
+        }
     }
 
     func finished() -> [KernelReport] {
-        lock.lock()
-        defer { lock.unlock() }
-        return reports.compactMap { $0 }
+        shared.withLock { s in s.reports.compactMap { $0 } }
     }
 }

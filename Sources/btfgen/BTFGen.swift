@@ -1,8 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
 import BPFObject
 import BTF
 import CORE
-import Foundation
+import Dispatch
 import Pipeline
 
 /// Exit codes, documented in README.md.
@@ -15,7 +20,7 @@ enum Exit {
 }
 
 func warn(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    writeStandardError(message + "\n")
 }
 
 @main
@@ -75,7 +80,7 @@ struct Gen: ParsableCommand {
     var output: String
 
     @Option(name: [.short, .long], help: "Kernels processed at once (default: number of cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    var jobs: Int = availableProcessorCount()
 
     @Flag(name: .long, help: "Stop at the first kernel that fails.")
     var failFast = false
@@ -230,42 +235,42 @@ struct Relocs: ParsableCommand {
             let index = CandidateIndex(target: kernel, wanted: Resolver.wantedNames(local: obj.btf, records: obj.relocations))
             resolutions = Resolver.resolve(local: obj.btf, records: obj.relocations, target: kernel, index: index)
         }
-        var jsonRows: [[String: Any]] = []
+        var jsonRows: [JSONValue] = []
         for (i, r) in obj.relocations.enumerated() {
             let spec = (try? AccessSpec(parsing: r.accessString, root: r.type, kind: r.kind, in: obj.btf))
                 .map { $0.formatted(in: obj.btf, withOffset: false) } ?? "\(r.type) \(r.accessString)"
             var line = "\(r.section) insn \(r.insn): <\(r.kind)> \(spec)"
-            var row: [String: Any] = ["section": r.section, "relo": r.index, "insn": r.insn, "kind": r.kind.description,
-                                      "type_id": Int(r.type.rawValue), "access": r.accessString, "spec": spec]
+            var row: [String: JSONValue] = ["section": .string(r.section), "relo": .int(r.index), "insn": .int(r.insn),
+                                            "kind": .string(r.kind.description), "type_id": .int(Int(r.type.rawValue)),
+                                            "access": .string(r.accessString), "spec": .string(spec)]
             if let kernel {
                 let res = resolutions[i]
                 let result: String
                 switch res.outcome {
                 case .error(let m):
                     result = "error: \(m)"
-                    row["status"] = "error"
-                    row["error"] = m
+                    row["status"] = .string("error")
+                    row["error"] = .string(m)
                 case .value(let v):
                     if v.poison {
                         result = "poisoned: no matching target"
-                        row["status"] = "unresolved"
+                        row["status"] = .string("unresolved")
                     } else {
                         let matched = res.targets.first.map { " matched \($0.formatted(in: kernel)):" } ?? " no target:"
                         result = "\(matched.dropFirst()) \(res.describe(targetBTF: kernel))"
-                        row["status"] = "resolved"
-                        row["original"] = v.original
-                        row["value"] = v.new
-                        if let t = res.targets.first { row["target"] = t.formatted(in: kernel) }
+                        row["status"] = .string("resolved")
+                        row["original"] = .uint(v.original)
+                        row["value"] = .uint(v.new)
+                        if let t = res.targets.first { row["target"] = .string(t.formatted(in: kernel)) }
                     }
                 }
-                row["result"] = result
+                row["result"] = .string(result)
                 line += " => \(result)"
             }
-            if json { jsonRows.append(row) } else { print(line) }
+            if json { jsonRows.append(.sortedObject(row)) } else { print(line) }
         }
         if json {
-            let data = try JSONSerialization.data(withJSONObject: jsonRows, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            print(JSONValue.array(jsonRows).rendered())
         }
     }
 }
@@ -284,12 +289,12 @@ struct BenchParse: ParsableCommand {
         // Read + parse + validate, as libbpf's btf__parse opens, reads and checks the file.
         var times: [Double] = []
         for _ in 0..<max(1, iterations) {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let start = monotonicNanoseconds()
             _ = try parseBTFFile(try readFile(file), path: file)
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            times.append(Double(monotonicNanoseconds() - start) / 1e6)
         }
         let mean = times.reduce(0, +) / Double(times.count)
-        print(String(format: "btfgen parse: %d iters, %.3f ms/iter, min %.3f ms", times.count, mean, times.min() ?? 0))
+        print(cFormat("btfgen parse: %d iters, %.3f ms/iter, min %.3f ms", times.count, mean, times.min() ?? 0))
     }
 }
 
@@ -297,7 +302,7 @@ struct BenchParse: ParsableCommand {
 final class Progress: @unchecked Sendable {
     private let total: Int
     private let enabled: Bool
-    private let start = DispatchTime.now().uptimeNanoseconds
+    private let start = monotonicNanoseconds()
     private var shown = false
 
     init(total: Int, enabled: Bool) {
@@ -307,10 +312,10 @@ final class Progress: @unchecked Sendable {
 
     func update(done: Int) {
         guard enabled else { return }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        print(String(format: "\r[%d/%d] %.1f kernels/s, ETA %.0fs ", done, total, rate, eta), terminator: "")
+        print(cFormat("\r[%d/%d] %.1f kernels/s, ETA %.0fs ", done, total, rate, eta), terminator: "")
         fflush(nil)
         shown = true
     }
@@ -322,17 +327,19 @@ final class Progress: @unchecked Sendable {
 
 /// One kernel as a JSON line: path, output, sizes, relocation counts, status.
 func jsonLine(_ r: KernelReport) -> String {
-    var row: [String: Any] = ["path": r.job.relativePath, "output": r.job.relativeOutput,
-                              "input_bytes": r.inputBytes, "raw_bytes": r.rawBytes, "output_bytes": r.outputBytes,
-                              "input_types": r.inputTypes, "output_types": r.outputTypes]
+    var row: [String: JSONValue] = [
+        "path": .string(r.job.relativePath), "output": .string(r.job.relativeOutput),
+        "input_bytes": .int(r.inputBytes), "raw_bytes": .int(r.rawBytes), "output_bytes": .int(r.outputBytes),
+        "input_types": .int(r.inputTypes), "output_types": .int(r.outputTypes),
+    ]
     switch r.status {
-    case .written: row["status"] = "written"
-    case .failed(let m): row["status"] = "failed"; row["error"] = m
-    case .skipped(let m): row["status"] = "skipped"; row["reason"] = m
+    case .written: row["status"] = .string("written")
+    case .failed(let m): row["status"] = .string("failed"); row["error"] = .string(m)
+    case .skipped(let m): row["status"] = .string("skipped"); row["reason"] = .string(m)
     }
-    row["objects"] = r.objects.map { o in
-        ["object": o.object, "total": o.total, "resolved": o.resolved, "unresolved": o.unresolved, "errors": o.errors] as [String: Any]
-    }
-    let data = (try? JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])) ?? Data()
-    return String(decoding: data, as: UTF8.self)
+    row["objects"] = .array(r.objects.map { o in
+        .sortedObject(["object": .string(o.object), "total": .int(o.total), "resolved": .int(o.resolved),
+                       "unresolved": .int(o.unresolved), "errors": .int(o.errors)])
+    })
+    return JSONValue.sortedObject(row).renderedCompact()
 }

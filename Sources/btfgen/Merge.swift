@@ -1,7 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
 import BPFObject
 import BTF
-import Foundation
 
 /// A `--byte-order` value.
 enum ByteOrderOption: String, ExpressibleByArgument, CaseIterable {
@@ -87,7 +91,7 @@ struct Merge: ParsableCommand {
         enum Family { case composite, enumeration }
         func family(_ k: Kind) -> Family? { k.isComposite ? .composite : k.isEnum ? .enumeration : nil }
         func essential(_ name: String) -> Substring {
-            name.range(of: "___").map { name[..<$0.lowerBound] } ?? Substring(name)
+            name.firstRange(of: "___").map { name[..<$0.lowerBound] } ?? Substring(name)
         }
         var wanted: [Substring: [(family: Family, text: String)]] = [:]
         for id in app.ids {

@@ -1,7 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import ArgumentParser
 import BPFObject
 import BTF
-import Foundation
 import Pipeline
 
 extension Exit {
@@ -79,7 +83,7 @@ struct Report: ParsableCommand {
             if let output {
                 try writeFileAtomically(output, Array(text.utf8))
             } else {
-                FileHandle.standardOutput.write(Data(text.utf8))
+                writeStandardOutput(text)
             }
         } catch {
             warn("btfgen: \(error)")
@@ -93,10 +97,12 @@ struct Report: ParsableCommand {
 private func looksLikeJSON(_ path: String) -> Bool {
     if isDirectory(path) { return false }
     if path.lowercased().hasSuffix(".json") { return true }
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-    defer { try? handle.close() }
-    let head = handle.readData(ofLength: 64)
-    return head.first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) } == UInt8(ascii: "{")
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return false }
+    defer { close(fd) }
+    var head = [UInt8](repeating: 0, count: 64)
+    let n = read(fd, &head, head.count)
+    return head.prefix(max(n, 0)).first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) } == UInt8(ascii: "{")
 }
 
 /// The report format: `--report-format`/`--format` when given, else the file's extension.
