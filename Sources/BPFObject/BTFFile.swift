@@ -26,5 +26,6 @@ public func parseBTFFile(_ bytes: [UInt8], path: String) throws(FormatError) -> 
 
 /// Reads and parses a BTF file; see `parseBTFFile(_:path:)`.
 public func loadBTFFile(_ path: String) throws(FormatError) -> BTF {
-    try parseBTFFile(try readFile(path), path: path).0
+    if let raw = try readRawBTFFile(path) { return raw.btf }
+    return try parseBTFFile(try readFile(path), path: path).0
 }

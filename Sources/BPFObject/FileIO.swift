@@ -88,3 +88,78 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
         throw FormatError(file: path, "", failure)
     }
 }
+
+/// Reads a raw BTF file straight into a `BTF`: the type and string sections go from the file into
+/// the BTF's own storage, without a copy of the whole file in between (a kernel BTF is 4-6 MB,
+/// and a batch reads thousands).
+///
+/// Returns nil, having consumed nothing, when `path` is not a regular file that starts with the
+/// BTF magic (an ELF, an archive, a pipe): the caller reads those whole. Errors name the file
+/// and the offset, as `parseBTFFile` does.
+public func readRawBTFFile(_ path: String) throws(FormatError) -> (btf: BTF, fileSize: Int)? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
+    defer { close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+    let size = Int(st.st_size)
+    // The header, and whatever follows it in the first page; a longer header than that (only
+    // hostile files have one) goes the whole-file way.
+    let head = try readExactly(fd, at: 0, count: min(size, 4096), path: path)
+    guard head.count >= 2, head[0] == 0x9f && head[1] == 0xeb || head[0] == 0xeb && head[1] == 0x9f else { return nil }
+    let at = BTF.locator("")
+    do throws(FormatError) {
+        if head.count >= btfHeaderSize {
+            let declared = head.withUnsafeBytes { ByteReader($0, order: head[0] == 0x9f ? .little : .big).u32(4)! }
+            if Int(declared) > head.count && Int(declared) <= size { return nil }
+        }
+        let layout = try withBytes(head) { buf throws(FormatError) in try BTF.layout(header: buf, blobSize: size, at: at) }
+        var words = try readWords(fd, at: layout.typeStart, count: layout.typeLength / 4, path: path)
+        if layout.order != ByteOrder.host {
+            words.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = w[i].byteSwapped } }
+        }
+        let strings = try readExactly(fd, at: layout.stringStart, count: layout.stringLength, path: path)
+        return (try BTF(layout: layout, words: words, strings: strings, at: at), size)
+    } catch {
+        throw error.in(file: path)
+    }
+}
+
+/// `count` bytes at `offset`, or an error if the file ends first (it shrank while being read).
+private func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {
+    var failure: Int32 = 0
+    let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
+        initialized = preadFully(fd, UnsafeMutableRawBufferPointer(buf), at: offset, failure: &failure)
+    }
+    if failure != 0 { throw FormatError(file: path, "", "read failed: \(errnoMessage(failure))") }
+    guard bytes.count == count else { throw FormatError(file: path, "offset \(hex(offset + bytes.count))", "file ended while being read") }
+    return bytes
+}
+
+private func readWords(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt32] {
+    var failure: Int32 = 0
+    var got = 0
+    let words = [UInt32](unsafeUninitializedCapacity: count) { buf, initialized in
+        got = preadFully(fd, UnsafeMutableRawBufferPointer(buf), at: offset, failure: &failure)
+        initialized = got == count * 4 ? count : 0
+    }
+    if failure != 0 { throw FormatError(file: path, "", "read failed: \(errnoMessage(failure))") }
+    guard words.count == count else { throw FormatError(file: path, "offset \(hex(offset + got))", "file ended while being read") }
+    return words
+}
+
+/// Reads into `buffer` from `offset` until it is full or the file ends; the bytes read.
+private func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, failure: inout Int32) -> Int {
+    var done = 0
+    while done < buffer.count {
+        let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
+        if n < 0 {
+            if errno == EINTR { continue }
+            failure = errno
+            break
+        }
+        if n == 0 { break }
+        done += n
+    }
+    return done
+}

@@ -17,18 +17,28 @@ private let kindLayout: [(valid: Bool, fixedWords: UInt8, vlenWords: UInt8)] = (
 }
 public let btfHeaderSize = 24
 
-extension BTF {
-    /// Parses and validates a BTF blob (a raw `.btf` file or an ELF `.BTF` section).
-    ///
-    /// Validation follows libbpf's `btf_parse_hdr`, `btf_parse_str_sec`, `btf_parse_type_sec` and
-    /// `btf_sanity_check`, plus the kernel's rules for header tails and modifier loops: every type
-    /// id and string offset in range, known kinds only, counts within the section.
-    /// - Parameter section: how error locations name the blob (`.BTF` gives `.BTF+0x18`).
-    public init(parsing bytes: UnsafeRawBufferPointer, section: String = ".BTF") throws(FormatError) {
-        func at(_ offset: Int) -> String { section.isEmpty ? "offset \(hex(offset))" : "\(section)+\(hex(offset))" }
+/// Where a BTF blob's sections lie, as its header declares them (offsets from the blob's start).
+package struct BTFLayout: Sendable {
+    package var order: ByteOrder
+    package var headerLength: Int
+    package var typeStart: Int
+    package var typeLength: Int
+    package var stringStart: Int
+    package var stringLength: Int
+}
 
-        guard bytes.count >= btfHeaderSize else {
-            throw FormatError(at(0), "truncated header: \(bytes.count) bytes, need \(btfHeaderSize)")
+extension BTF {
+    /// How error messages name a place in a blob: `.BTF+0x18`, or `offset 0x18` for a raw file.
+    package static func locator(_ section: String) -> (Int) -> String {
+        { offset in section.isEmpty ? "offset \(hex(offset))" : "\(section)+\(hex(offset))" }
+    }
+
+    /// Reads and checks the header of a blob of `blobSize` bytes; `header` holds at least its
+    /// first `min(blobSize, header length)` bytes.
+    package static func layout(header bytes: UnsafeRawBufferPointer, blobSize: Int,
+                               at: (Int) -> String) throws(FormatError) -> BTFLayout {
+        guard blobSize >= btfHeaderSize, bytes.count >= btfHeaderSize else {
+            throw FormatError(at(0), "truncated header: \(blobSize) bytes, need \(btfHeaderSize)")
         }
         let probe = ByteReader(bytes, order: .little)
         let order: ByteOrder
@@ -43,16 +53,17 @@ extension BTF {
         guard flags == 0 else { throw FormatError(at(3), "unsupported flags 0x\(String(flags, radix: 16))") }
         let hdrLen = Int(r.u32(4)!)
         guard hdrLen >= btfHeaderSize else { throw FormatError(at(4), "header length \(hdrLen) shorter than \(btfHeaderSize)") }
-        guard hdrLen <= bytes.count else {
-            throw FormatError(at(4), "header length \(hdrLen) past the end (\(bytes.count) bytes)")
+        guard hdrLen <= blobSize else {
+            throw FormatError(at(4), "header length \(hdrLen) past the end (\(blobSize) bytes)")
         }
+        precondition(hdrLen <= bytes.count, "BTF.layout needs the whole header")
         // The kernel accepts a longer header only when the fields it does not know are zero.
         for i in btfHeaderSize..<hdrLen where r.u8(i)! != 0 {
             throw FormatError(at(i), "unsupported non-zero header field (header length \(hdrLen))")
         }
         let typeOff = Int(r.u32(8)!), typeLen = Int(r.u32(12)!)
         let strOff = Int(r.u32(16)!), strLen = Int(r.u32(20)!)
-        let body = bytes.count - hdrLen
+        let body = blobSize - hdrLen
         guard typeOff % 4 == 0 else { throw FormatError(at(8), "type section offset \(typeOff) not 4-byte aligned") }
         guard typeLen % 4 == 0 else { throw FormatError(at(12), "type section length \(typeLen) not a multiple of 4") }
         guard typeOff <= body, typeLen <= body - typeOff else {
@@ -65,26 +76,46 @@ extension BTF {
         guard typeOff + typeLen <= strOff || strOff + strLen <= typeOff else {
             throw FormatError(at(16), "type and string sections overlap")
         }
-        let strStart = hdrLen + strOff
-        guard strLen > 0, r.u8(strStart)! == 0 else {
-            throw FormatError(at(strStart), "string section must start with an empty string")
-        }
-        guard r.u8(strStart + strLen - 1)! == 0 else {
-            throw FormatError(at(strStart + strLen - 1), "string section is not NUL-terminated")
-        }
+        return BTFLayout(order: order, headerLength: hdrLen, typeStart: hdrLen + typeOff, typeLength: typeLen,
+                         stringStart: hdrLen + strOff, stringLength: strLen)
+    }
 
-        // Pass 1: decode the whole type section into host-order words at once, then index the
-        // types over those words. Each type's extra words stay where they are: `firstWord`
-        // points just past its 3-word header.
-        let typeStart = hdrLen + typeOff
-        let wordCount = typeLen / 4
-        let swap = order != ByteOrder.host
+    /// Parses and validates a BTF blob (a raw `.btf` file or an ELF `.BTF` section).
+    ///
+    /// Validation follows libbpf's `btf_parse_hdr`, `btf_parse_str_sec`, `btf_parse_type_sec` and
+    /// `btf_sanity_check`, plus the kernel's rules for header tails and modifier loops: every type
+    /// id and string offset in range, known kinds only, counts within the section.
+    /// - Parameter section: how error locations name the blob (`.BTF` gives `.BTF+0x18`).
+    public init(parsing bytes: UnsafeRawBufferPointer, section: String = ".BTF") throws(FormatError) {
+        let at = BTF.locator(section)
+        let layout = try BTF.layout(header: bytes, blobSize: bytes.count, at: at)
+        // Decode the whole type section into host-order words at once.
+        let wordCount = layout.typeLength / 4
+        let swap = layout.order != ByteOrder.host
         let words = [UInt32](unsafeUninitializedCapacity: wordCount) { dst, initialized in
-            let src = UnsafeRawBufferPointer(rebasing: bytes[typeStart..<(typeStart + typeLen)])
+            let src = UnsafeRawBufferPointer(rebasing: bytes[layout.typeStart..<(layout.typeStart + layout.typeLength)])
             UnsafeMutableRawBufferPointer(dst).copyMemory(from: src)
             if swap { for i in 0..<wordCount { dst[i] = dst[i].byteSwapped } }
             initialized = wordCount
         }
+        let strings = Array(UnsafeRawBufferPointer(rebasing: bytes[layout.stringStart..<(layout.stringStart + layout.stringLength)]))
+        try self.init(layout: layout, words: words, strings: strings, at: at)
+    }
+
+    /// Parses and validates the sections of a blob whose header gave `layout`: `words` is the
+    /// type section in host order, `strings` the string section.
+    package init(layout sections: BTFLayout, words: [UInt32], strings: [UInt8], at: (Int) -> String) throws(FormatError) {
+        let strStart = sections.stringStart, strLen = sections.stringLength
+        guard strLen > 0, strings[0] == 0 else {
+            throw FormatError(at(strStart), "string section must start with an empty string")
+        }
+        guard strings[strLen - 1] == 0 else {
+            throw FormatError(at(strStart + strLen - 1), "string section is not NUL-terminated")
+        }
+        // Index the types over the words. Each type's extra words stay where they are:
+        // `firstWord` points just past its 3-word header.
+        let typeStart = sections.typeStart
+        let wordCount = words.count
         // Index pass 1: check every header and count the types; pass 2 fills an exactly sized
         // table without any per-append bookkeeping.
         let strLimit = UInt32(strLen)
@@ -152,8 +183,7 @@ extension BTF {
             let target = Int(records[i].sizeOrType)
             looksValid = target < records.count && records[target].kindValue == Kind.funcProto.rawValue
         }
-        let strings = Array(UnsafeRawBufferPointer(rebasing: bytes[strStart..<(strStart + strLen)]))
-        self.init(order: order, headerLength: UInt32(hdrLen), records: records, words: words, strings: strings)
+        self.init(order: sections.order, headerLength: UInt32(sections.headerLength), records: records, words: words, strings: strings)
         try validate(quickCheckPassed: looksValid)
     }
 

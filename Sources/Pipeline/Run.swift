@@ -152,6 +152,11 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
         }
         // The file's bytes live only inside this closure, so they are freed before trimming.
         let loaded: BTF? = try { () throws(FormatError) -> BTF? in
+            // Raw BTF, the common case, is read section by section straight into the BTF.
+            if let raw = try readRawBTFFile(job.inputPath) {
+                report.inputBytes = raw.fileSize
+                return raw.btf
+            }
             let stored = try readFile(job.inputPath)
             report.inputBytes = stored.count
             let bytes: [UInt8]

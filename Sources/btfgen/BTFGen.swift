@@ -290,7 +290,7 @@ struct BenchParse: ParsableCommand {
         var times: [Double] = []
         for _ in 0..<max(1, iterations) {
             let start = monotonicNanoseconds()
-            _ = try parseBTFFile(try readFile(file), path: file)
+            _ = try loadBTFFile(file)
             times.append(Double(monotonicNanoseconds() - start) / 1e6)
         }
         let mean = times.reduce(0, +) / Double(times.count)

@@ -40,6 +40,9 @@ struct Merge: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
     var quiet = false
 
+    @Flag(name: [.short, .long], help: "List every application type that shares a name with a kernel type (default: the first 10).")
+    var verbose = false
+
     func validate() throws {
         guard !applications.isEmpty else { throw ValidationError("at least one application BTF is required") }
     }
@@ -76,8 +79,13 @@ struct Merge: ParsableCommand {
         for (path, app) in zip(applications, apps) {
             let count = app.typeCount - 1
             print("\(path): types [1..\(count)] -> [\(first)..\(first + count - 1)]")
-            for clash in nameClashes(kernel: kernel, app: app) {
+            // A handful of clashes is news; thousands (a kernel merged onto a kernel) are not.
+            let clashes = nameClashes(kernel: kernel, app: app)
+            for clash in clashes.prefix(verbose ? clashes.count : 10) {
                 warn("btfgen: note: \(path): \(clash) is also a kernel type; CO-RE relocations on it will see candidates from both")
+            }
+            if clashes.count > 10 && !verbose {
+                warn("btfgen: note: \(path): \(clashes.count - 10) more types share a name with a kernel type (-v lists them)")
             }
             first += count
         }

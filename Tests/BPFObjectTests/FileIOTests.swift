@@ -78,3 +78,50 @@ import BTF
         }
     }
 }
+
+/// `readRawBTFFile` reads the sections straight from the file: it must give exactly what
+/// parsing the whole file's bytes gives, in both byte orders, and the same errors.
+@Suite struct RawBTFReadTests {
+    @Test(arguments: TestEnv.kernels)
+    func sameAsParsingTheBytes(_ name: String) throws {
+        let path = TestEnv.kernelPath(name)
+        let bytes = try readFile(path)
+        let parsed = try BTF(parsing: bytes, section: "")
+        let read = try #require(try readRawBTFFile(path))
+        #expect(read.fileSize == bytes.count)
+        #expect(read.btf.serialized() == bytes)
+        #expect(read.btf.records == parsed.records)
+        try withTempDir { dir in
+            let big = dir + "/big.btf"
+            try writeFileAtomically(big, parsed.serialized(order: .big))
+            let readBig = try #require(try readRawBTFFile(big))
+            #expect(readBig.btf.order == .big)
+            #expect(readBig.btf.serialized(order: .little) == bytes)
+        }
+    }
+
+    @Test func otherFilesAreLeftToTheWholeFileReader() throws {
+        try withTempDir { dir in
+            for (name, bytes) in [("empty", [UInt8]()), ("one", [0x9f]), ("elf", [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1, 0])] {
+                try writeFileAtomically(dir + "/" + name, bytes)
+                #expect(try readRawBTFFile(dir + "/" + name) == nil, "\(name)")
+            }
+            #expect(try readRawBTFFile(dir) == nil, "a directory")
+        }
+    }
+
+    @Test func errorsNameTheFileAndOffset() throws {
+        let kernel = try #require(TestEnv.kernels.first)
+        var bytes = try readFile(TestEnv.kernelPath(kernel))
+        try withTempDir { dir in
+            let path = dir + "/cut.btf"
+            try writeFileAtomically(path, Array(bytes.prefix(bytes.count / 2)))
+            let cut = expectFormatError { _ = try readRawBTFFile(path) }
+            expectMessage(cut, contains: [path, "offset 0x", "past the end"])
+            bytes[bytes.count - 1] = 0x41 // the string section's final NUL
+            try writeFileAtomically(path, bytes)
+            let unterminated = expectFormatError { _ = try readRawBTFFile(path) }
+            expectMessage(unterminated, contains: [path, "offset \(hex(bytes.count - 1))", "not NUL-terminated"])
+        }
+    }
+}
