@@ -56,9 +56,11 @@ public func readFile(_ path: String) throws(FormatError) -> [UInt8] {
     return bytes
 }
 
-/// Writes `bytes` to `path` atomically: into a temporary file in the same directory, flushed,
-/// then renamed over `path`. An interrupted run never leaves a truncated file at `path`.
-public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws(FormatError) {
+/// Writes `bytes` to `path` atomically: into a temporary file in the same directory, then
+/// renamed over `path`, so an interrupted run never leaves a truncated file at `path`.
+/// - Parameter sync: also flush the file to the disk before the rename (`fsync`), so that not
+///   even a power loss can leave an empty file at `path`. It costs a disk round trip per file.
+public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, sync: Bool = false) throws(FormatError) {
     let dir: String
     if let slash = path.lastIndex(of: "/") { dir = String(path[..<slash]).isEmpty ? "/" : String(path[..<slash]) } else { dir = "." }
     let base = path.split(separator: "/").last.map(String.init) ?? path
@@ -80,7 +82,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
         }
     }
     if failure == nil && fchmod(fd, mode) != 0 { failure = "chmod failed: \(errnoMessage())" }
-    if failure == nil && fsync(fd) != 0 { failure = "fsync failed: \(errnoMessage())" }
+    if failure == nil && sync && fsync(fd) != 0 { failure = "fsync failed: \(errnoMessage())" }
     if close(fd) != 0 && failure == nil { failure = "close failed: \(errnoMessage())" }
     if failure == nil && rename(tmp, path) != 0 { failure = "cannot rename into place: \(errnoMessage())" }
     if let failure {

@@ -66,6 +66,8 @@ public struct RunOptions: Sendable {
     public var output: String
     public var jobs: Int
     public var failFast = false
+    /// Flush each output to the disk before renaming it into place.
+    public var sync = false
     public var outputFormat: OutputFormat = .raw
     /// Globs on the path relative to the input directory; a kernel is taken when it matches an
     /// include (or there are none) and no exclude.
@@ -143,7 +145,7 @@ func memberCount(_ btf: BTF) -> Int {
 }
 
 /// Trims one kernel for all objects and writes its output atomically.
-public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw) -> KernelReport {
+public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
     do throws(FormatError) {
         if job.relativePath.hasSuffix(".failed") {
@@ -190,7 +192,7 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
         }
         let dir = job.outputPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !dir.isEmpty { try makeDirectories(dir) }
-        try writeFileAtomically(job.outputPath, out)
+        try writeFileAtomically(job.outputPath, out, sync: sync)
         report.outputBytes = out.count
         report.inputTypes = kernel.typeCount - 1
         report.outputTypes = result.btf.typeCount - 1
@@ -227,7 +229,7 @@ public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptio
     let workers = min(options.jobs, max(jobs.count, 1))
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
-            let report = runJob(jobs[i], objects: objects, format: options.outputFormat)
+            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync)
             let failed: Bool
             if case .failed = report.status { failed = true } else { failed = false }
             state.finish(i, report, stop: failed && options.failFast, progress: progress)

@@ -85,6 +85,9 @@ struct Gen: ParsableCommand {
     @Flag(name: .long, help: "Stop at the first kernel that fails.")
     var failFast = false
 
+    @Flag(name: .long, help: "Flush each output to the disk (fsync) before renaming it into place.")
+    var sync = false
+
     @Option(name: .long, help: "Output format: raw (K.btf) or tar.xz (K.btf.tar.xz holding K.btf).")
     var outputFormat: String = "raw"
 
@@ -138,6 +141,7 @@ struct Gen: ParsableCommand {
         }
         var options = RunOptions(input: input, output: output, jobs: jobs)
         options.failFast = failFast
+        options.sync = sync
         guard let format = OutputFormat(rawValue: outputFormat) else {
             throw ValidationError("--output-format must be raw or tar.xz")
         }

@@ -167,6 +167,7 @@ struct Archive {
             defer { try? FileManager.default.removeItem(atPath: out) }
             var options = RunOptions(input: archive.rawDir, output: out, jobs: jobs)
             options.outputFormat = .tarXZ
+            options.sync = jobs == 1 // flushed or not, the same bytes
             _ = runJobs(try planJobs(options), objects: jobs == 1 ? objects : objects.reversed(), options: options)
             outs.append(try tree(out))
             let first = try #require(outs.last?.keys.sorted().first)
