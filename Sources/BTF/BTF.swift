@@ -29,6 +29,8 @@ public struct BTF: Sendable {
     /// The number of words after the type headers, over all types (the type section is
     /// `12 * (typeCount - 1) + 4 * extraWordTotal` bytes).
     public private(set) var extraWordTotal = 0
+    /// The number of struct and union members, over all types.
+    public private(set) var memberTotal = 0
 
     /// An empty BTF: `void` and the empty string.
     public init(order: ByteOrder = .host) {
@@ -40,7 +42,7 @@ public struct BTF: Sendable {
     }
 
     /// A BTF over a parsed type section: `words` holds every type's header and extra words.
-    init(order: ByteOrder, headerLength: UInt32, records: [Record], words: [UInt32], strings: [UInt8]) {
+    init(order: ByteOrder, headerLength: UInt32, records: [Record], words: [UInt32], strings: [UInt8], memberTotal: Int) {
         self.order = order
         self.headerLength = headerLength
         self.records = records
@@ -48,6 +50,7 @@ public struct BTF: Sendable {
         self.strings = strings
         self.pointerSize = computePointerSize()
         self.extraWordTotal = words.count - 3 * (records.count - 1)
+        self.memberTotal = memberTotal
     }
 
     /// Number of type ids, `void` included: valid ids are `0..<typeCount`.
@@ -220,8 +223,14 @@ public struct BTF: Sendable {
         records.append(Record(nameOffset: name.rawValue, info: info, sizeOrType: sizeOrType,
                               firstWord: UInt32(words.count)))
         words.append(contentsOf: extra)
-        extraWordTotal += BTF.extraWordCount(kindValue: records[records.count - 1].kindValue, vlen: records[records.count - 1].vlen)
+        noteAppended()
         return TypeID(UInt32(records.count - 1))
+    }
+
+    private mutating func noteAppended() {
+        let r = records[records.count - 1]
+        extraWordTotal += BTF.extraWordCount(kindValue: r.kindValue, vlen: r.vlen)
+        if r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue { memberTotal += r.vlen }
     }
 
     /// Appends a type copied from another BTF with its header word `info` unchanged.
@@ -231,7 +240,7 @@ public struct BTF: Sendable {
         records.append(Record(nameOffset: name.rawValue, info: info, sizeOrType: sizeOrType,
                               firstWord: UInt32(words.count)))
         words.append(contentsOf: extra)
-        extraWordTotal += BTF.extraWordCount(kindValue: records[records.count - 1].kindValue, vlen: records[records.count - 1].vlen)
+        noteAppended()
         return TypeID(UInt32(records.count - 1))
     }
 

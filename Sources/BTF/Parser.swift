@@ -154,6 +154,7 @@ extension BTF {
         let count = UInt32(typeCount + 1)
         var looksValid = true
         var laterFuncs: [Int] = []
+        var members = 0
         let records = [Record](unsafeUninitializedCapacity: typeCount + 1) { recs, initialized in
             words.withUnsafeBufferPointer { wp in
                 recs[0] = Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)
@@ -164,6 +165,8 @@ extension BTF {
                     let perKind = layout[Int((info >> 24) & 0x1f)]
                     let r = Record(nameOffset: wp[w], info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
                     recs[i] = r
+                    let kindValue = r.kindValue
+                    if kindValue == Kind.struct.rawValue || kindValue == Kind.union.rawValue { members += r.vlen }
                     if ok {
                         if r.kindValue == Kind.func.rawValue && Int(r.sizeOrType) >= i {
                             laterFuncs.append(i)
@@ -183,7 +186,8 @@ extension BTF {
             let target = Int(records[i].sizeOrType)
             looksValid = target < records.count && records[target].kindValue == Kind.funcProto.rawValue
         }
-        self.init(order: sections.order, headerLength: UInt32(sections.headerLength), records: records, words: words, strings: strings)
+        self.init(order: sections.order, headerLength: UInt32(sections.headerLength), records: records, words: words, strings: strings,
+                  memberTotal: members)
         try validate(quickCheckPassed: looksValid)
     }
 

@@ -136,13 +136,7 @@ public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
 }
 
 /// Counts struct/union members in a BTF.
-func memberCount(_ btf: BTF) -> Int {
-    var n = 0
-    for r in btf.records.dropFirst() where r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue {
-        n += r.vlen
-    }
-    return n
-}
+func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 
 /// Trims one kernel for all objects and writes its output atomically.
 public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
