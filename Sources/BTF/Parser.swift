@@ -112,76 +112,75 @@ extension BTF {
         guard strings[strLen - 1] == 0 else {
             throw FormatError(at(strStart + strLen - 1), "string section is not NUL-terminated")
         }
-        // Index the types over the words. Each type's extra words stay where they are:
-        // `firstWord` points just past its 3-word header.
+        // One pass over the words indexes the types and runs the quick validity check of
+        // `validate()`. The table is allocated for the most types the section can hold (a type
+        // is at least 12 bytes); only the pages written are ever touched. Type ids are checked
+        // against the final count through the largest id referenced; a func naming a later type
+        // is checked once the table is full.
         let typeStart = sections.typeStart
         let wordCount = words.count
-        // Index pass 1: check every header and count the types; pass 2 fills an exactly sized
-        // table without any per-append bookkeeping.
         let strLimit = UInt32(strLen)
-        var typeCount = 0
         // Copied out of the global once: each global access costs a lazy-initialization check.
         let layout = kindLayout
-        try words.withUnsafeBufferPointer { (wp: UnsafeBufferPointer<UInt32>) throws(FormatError) in
-            var w = 0
-            while w < wordCount {
-                let id = typeCount + 1
-                guard wordCount - w >= 3 else {
-                    throw FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)")
-                }
-                let nameOff = wp[w], info = wp[w + 1]
-                let kindValue = Int((info >> 24) & 0x1f)
-                let perKind = layout[kindValue]
-                guard perKind.valid else {
-                    throw FormatError(at(typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)")
-                }
-                let extraWords = Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
-                guard extraWords <= wordCount - w - 3, nameOff < strLimit, id <= BTFLimits.maxTypes else {
-                    let pos = typeStart + w * 4
-                    if id > BTFLimits.maxTypes { throw FormatError(at(pos), "too many types") }
-                    if nameOff >= strLimit {
-                        throw FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)")
-                    }
-                    let kind = Kind(rawValue: UInt8(kindValue))!
-                    throw FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section")
-                }
-                typeCount = id
-                w += 3 + extraWords
-            }
-        }
-        // Pass 2 fills an exactly sized table and, over the same words, runs the quick validity
-        // check of `validate()`. A func naming a later type is checked once the table is full.
-        let count = UInt32(typeCount + 1)
+        var typeCount = 0
         var looksValid = true
+        var maxRef: UInt32 = 0
         var laterFuncs: [Int] = []
         var members = 0
-        let records = [Record](unsafeUninitializedCapacity: typeCount + 1) { recs, initialized in
+        var failure: FormatError?
+        let records = [Record](unsafeUninitializedCapacity: wordCount / 3 + 1) { recs, initialized in
+            recs[0] = Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)
+            initialized = 1
             words.withUnsafeBufferPointer { wp in
-                recs[0] = Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)
                 var w = 0
                 var ok = true
-                for i in 1...max(typeCount, 1) where i <= typeCount {
-                    let info = wp[w + 1]
-                    let perKind = layout[Int((info >> 24) & 0x1f)]
-                    let r = Record(nameOffset: wp[w], info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
-                    recs[i] = r
-                    let kindValue = r.kindValue
-                    if kindValue == Kind.struct.rawValue || kindValue == Kind.union.rawValue { members += r.vlen }
+                while w < wordCount {
+                    let id = typeCount + 1
+                    guard wordCount - w >= 3 else {
+                        failure = FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)")
+                        return
+                    }
+                    let nameOff = wp[w], info = wp[w + 1]
+                    let kindValue = Int((info >> 24) & 0x1f)
+                    let perKind = layout[kindValue]
+                    guard perKind.valid else {
+                        failure = FormatError(at(typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)")
+                        return
+                    }
+                    let extraWords = Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
+                    guard extraWords <= wordCount - w - 3, nameOff < strLimit, id <= BTFLimits.maxTypes else {
+                        let pos = typeStart + w * 4
+                        if id > BTFLimits.maxTypes {
+                            failure = FormatError(at(pos), "too many types")
+                        } else if nameOff >= strLimit {
+                            failure = FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)")
+                        } else {
+                            let kind = Kind(rawValue: UInt8(kindValue))!
+                            failure = FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section")
+                        }
+                        return
+                    }
+                    let r = Record(nameOffset: nameOff, info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
+                    recs[id] = r
+                    typeCount = id
+                    initialized = id + 1
+                    if kindValue == Int(Kind.struct.rawValue) || kindValue == Int(Kind.union.rawValue) { members += r.vlen }
                     if ok {
-                        if r.kindValue == Kind.func.rawValue && Int(r.sizeOrType) >= i {
-                            laterFuncs.append(i)
+                        if kindValue == Int(Kind.func.rawValue) && Int(r.sizeOrType) >= id {
+                            laterFuncs.append(id)
                         }
                         // A later type's record is not written yet: its check waits in laterFuncs.
-                        ok = BTF.typeLooksValid(r, wp, count: count, strLen: strLimit) {
-                            $0 >= i ? Kind.funcProto.rawValue : recs[$0].kindValue
+                        ok = BTF.typeLooksValid(r, wp, strLen: strLimit, maxRef: &maxRef) {
+                            $0 >= id ? Kind.funcProto.rawValue : recs[$0].kindValue
                         }
                     }
-                    w += 3 + Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
+                    w += 3 + extraWords
                 }
                 looksValid = ok
             }
-            initialized = typeCount + 1
         }
+        if let failure { throw failure }
+        looksValid = looksValid && Int(maxRef) < records.count
         for i in laterFuncs where looksValid {
             let target = Int(records[i].sizeOrType)
             looksValid = target < records.count && records[target].kindValue == Kind.funcProto.rawValue
@@ -345,23 +344,25 @@ extension BTF {
 
     /// The checks of `validate()` as one tight pass over the raw words, answering only yes or no.
     private func allTypesLookValid() -> Bool {
-        let count = UInt32(records.count)
         let strLen = UInt32(strings.count)
+        var maxRef: UInt32 = 0
         return records.withUnsafeBufferPointer { recs in
             words.withUnsafeBufferPointer { w in
-                for i in 1..<recs.count where !BTF.typeLooksValid(recs[i], w, count: count, strLen: strLen, kindOf: { recs[$0].kindValue }) {
+                for i in 1..<recs.count where !BTF.typeLooksValid(recs[i], w, strLen: strLen, maxRef: &maxRef,
+                                                                  kindOf: { $0 < recs.count ? recs[$0].kindValue : 0 }) {
                     return false
                 }
-                return true
+                return Int(maxRef) < recs.count
             }
         }
     }
 
-    /// Whether one type passes every check of `validate()` that looks at it alone: ids below
-    /// `count`, string offsets below `strLen`, sizes, encodings, member offsets, vlen. `kindOf`
-    /// gives the kind of a type a func refers to (callers make sure it is already known).
+    /// Whether one type passes every check of `validate()` that looks at it alone: string
+    /// offsets below `strLen`, sizes, encodings, member offsets, vlen. The type ids it refers to
+    /// raise `maxRef`, which the caller compares with the type count. `kindOf` gives the kind of
+    /// the type a func refers to (0 when there is none).
     @inline(__always)
-    static func typeLooksValid(_ r: Record, _ w: UnsafeBufferPointer<UInt32>, count: UInt32, strLen: UInt32,
+    static func typeLooksValid(_ r: Record, _ w: UnsafeBufferPointer<UInt32>, strLen: UInt32, maxRef: inout UInt32,
                                kindOf: (Int) -> UInt8) -> Bool {
         let k = r.kindValue
         let vlen = r.vlen
@@ -375,8 +376,8 @@ extension BTF {
                 let offset = w[base + 2]
                 let bitOffset = r.kflag ? offset & 0xff_ffff : offset
                 let bitfieldSize = r.kflag ? offset >> 24 : 0
-                if w[base] >= strLen || w[base + 1] >= count
-                    || UInt64(bitOffset) + UInt64(bitfieldSize) > sizeBits { return false }
+                maxRef = max(maxRef, w[base + 1])
+                if w[base] >= strLen || UInt64(bitOffset) + UInt64(bitfieldSize) > sizeBits { return false }
                 base += 3
             }
         case 6, 19: // enum, enum64
@@ -388,37 +389,43 @@ extension BTF {
                 base += stride
             }
         case 13: // func_proto
-            if st >= count { return false }
+            maxRef = max(maxRef, st)
             var base = first
             for _ in 0..<vlen {
-                if w[base] >= strLen || w[base + 1] >= count { return false }
+                maxRef = max(maxRef, w[base + 1])
+                if w[base] >= strLen { return false }
                 base += 2
             }
         case 2, 8, 9, 10, 11, 18: // ptr, typedef, volatile, const, restrict, type_tag
-            if st >= count || vlen != 0 { return false }
+            maxRef = max(maxRef, st)
+            if vlen != 0 { return false }
         case 12: // func
-            if st >= count || kindOf(Int(st)) != 13 || vlen > 2 { return false }
+            maxRef = max(maxRef, st)
+            if kindOf(Int(st)) != 13 || vlen > 2 { return false }
         case 1: // int
             let enc = w[first]
             let bits = enc & 0xff, off = (enc >> 16) & 0xff
             if (st != 1 && st != 2 && st != 4 && st != 8 && st != 16) || bits == 0 || bits > 128
                 || off + bits > st * 8 || enc & 0xf800_0000 != 0 || (enc >> 24) & 7 == 3 || vlen != 0 { return false }
         case 3: // array
-            if w[first] >= count || w[first + 1] >= count || vlen != 0 { return false }
+            maxRef = max(maxRef, w[first], w[first + 1])
+            if vlen != 0 { return false }
         case 7: // fwd
             if vlen != 0 { return false }
         case 14: // var
-            if st >= count || st == 0 || vlen != 0 { return false }
+            maxRef = max(maxRef, st)
+            if st == 0 || vlen != 0 { return false }
         case 15: // datasec
             var base = first
             for _ in 0..<vlen {
-                if w[base] >= count { return false }
+                maxRef = max(maxRef, w[base])
                 base += 3
             }
         case 16: // float
             if (st != 2 && st != 4 && st != 8 && st != 12 && st != 16) || vlen != 0 { return false }
         case 17: // decl_tag
-            if st >= count || Int32(bitPattern: w[first]) < -1 || vlen != 0 { return false }
+            maxRef = max(maxRef, st)
+            if Int32(bitPattern: w[first]) < -1 || vlen != 0 { return false }
         default:
             return false
         }
