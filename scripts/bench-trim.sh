@@ -32,6 +32,7 @@ best_ms() {
     done
     awk -v us="$best" 'BEGIN { printf "%.1f", us / 1000 }'
 }
+bpftool_times=()
 peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
 {
@@ -59,6 +60,23 @@ for k in "$kernels"/*.btf /sys/kernel/btf/vmlinux "$work/big.btf"; do
     speed=$(awk -v b="$b" -v g="$g" 'BEGIN { printf "%.1fx", b / g }')
     name=$(basename "$k"); [[ $k == "$work/big.btf" ]] && name="merged (non-dedup) kernel"
     echo "| $name | $size | $types | $b | $g | $speed | $bsize | $gsize | $(awk -v kb="$mem" 'BEGIN { printf "%.1f", kb / 1024 }') |"
+    [[ $k == "$kernels"/* ]] && bpftool_times+=("$b")
     rm -f "$work/b.btf" "$work/g.btf"
 done
+
+# Per kernel, the way each tool is used on many kernels: bpftool is one process per kernel,
+# btfgen one process for all of them. Both on one core (--jobs 1), the test kernels replicated
+# to 20 files so that btfgen's start-up is paid once, as in a real archive.
+mkdir -p "$work/many"
+for c in 1 2 3 4; do for k in "$kernels"/*.btf; do cp "$k" "$work/many/$c-$(basename "$k")"; done; done
+n=$(ls "$work/many" | wc -l)
+batch=$(best_ms "$btfgen" -q --jobs 1 -i "$work/many" "${objects[@]/#/--object=}" -o "$work/many-out")
+bmean=$(printf '%s\n' "${bpftool_times[@]}" | awk '{ s += $1 } END { printf "%.1f", s / NR }')
+echo
+echo "Per kernel over many kernels, one core: bpftool (one process per kernel, mean of the test"
+echo "kernels above) against btfgen over $n copies of them in one process (\`--jobs 1\`, best of $runs)."
+echo
+echo "| bpftool ms per kernel | btfgen ms per kernel | speed-up |"
+echo "|---:|---:|---:|"
+awk -v b="$bmean" -v t="$batch" -v n="$n" 'BEGIN { printf "| %.1f | %.1f | %.1fx |\n", b, t / n, b / (t / n) }'
 } | tee "$out"
