@@ -75,10 +75,9 @@ private func matchMember(local: BTF, _ acc: Accessor, target: BTF, _ targetID: T
         guard spec.raw.count < maxSpecLength else { throw SpecError(message: "target spec longer than \(maxSpecLength)") }
         spec.bitOffset &+= m.bitOffset
         spec.raw.append(i)
-        let name = target.stringBytes(m.name)
-        if name.isEmpty {
+        if target.stringIsEmpty(m.name) {
             if let found = try matchMember(local: local, acc, target: target, m.type, &spec, budget: budget) { return found }
-        } else if name.elementsEqual(localName) {
+        } else if target.string(m.name, equals: localName) {
             guard try fieldsAreCompatible(local, localMember.type, target, m.type) else { return nil }
             spec.accessors.append(Accessor(type: t, index: i, name: m.name))
             return m.type

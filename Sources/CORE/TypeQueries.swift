@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import BTF
 
 /// The deepest modifier/typedef/array chain followed, as libbpf's `MAX_RESOLVE_DEPTH`.
@@ -11,6 +16,25 @@ extension BTF {
         guard start < strings.count else { return [] }
         let len = stringLength(at: offset)
         return strings[start..<(start + len)]
+    }
+
+    /// Whether the string at `offset` is empty (or past the section).
+    @inline(__always)
+    public func stringIsEmpty(_ offset: StringOffset) -> Bool {
+        let start = Int(offset.rawValue)
+        return start >= strings.count || strings[start] == 0
+    }
+
+    /// Whether the string at `offset` is exactly `bytes`, compared in place (no slice is made:
+    /// member matching asks this for every member it walks past).
+    public func string(_ offset: StringOffset, equals bytes: ArraySlice<UInt8>) -> Bool {
+        let start = Int(offset.rawValue)
+        return strings.withUnsafeBufferPointer { s in
+            guard start + bytes.count < s.count, s[start + bytes.count] == 0 else { return false }
+            return bytes.withUnsafeBufferPointer { b in
+                b.isEmpty || memcmp(s.baseAddress! + start, b.baseAddress!, b.count) == 0
+            }
+        }
     }
 
     /// Follows modifiers (const, volatile, restrict, type_tag) and typedefs to the type they name.
