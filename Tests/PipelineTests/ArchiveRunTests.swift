@@ -108,7 +108,8 @@ struct Archive {
             expected.append("\(sub)/\(name).btf")
         }
         try sh(["tar", "-cJf", "\(dir)/debian/12/x86_64/empty.btf.tar.xz", "-T", "/dev/null"])
-        FileManager.default.createFile(atPath: "\(dir)/debian/12/x86_64/broken-kernel.failed", contents: Data())
+        let marker = "\(dir)/debian/12/x86_64/broken-kernel.failed"
+        guard FileManager.default.createFile(atPath: marker, contents: Data()) else { throw Failure("cannot create \(marker)") }
         self.expected = expected.sorted()
     }
 
@@ -269,7 +270,7 @@ struct Archive {
             try? FileManager.default.removeItem(atPath: out)
         }
         // A regular file where a directory must go: fails even for root, unlike chmod.
-        FileManager.default.createFile(atPath: out + "/blocked", contents: Data("x".utf8))
+        try #require(FileManager.default.createFile(atPath: out + "/blocked", contents: Data("x".utf8)))
         let options = RunOptions(input: Env.kernelsDir + "/" + kernel, output: out + "/blocked/k.btf", jobs: 1)
         let reports = runJobs(try planJobs(options), objects: objects, options: options)
         guard case .failed(let message) = reports.first?.status else {
