@@ -33,6 +33,7 @@ struct BTFGen: ParsableCommand {
             types and members of each kernel BTF that the objects' CO-RE relocations use, so that \
             libbpf computes the same relocations from the small file as from the full one.
             """,
+        version: btfgenVersion,
         subcommands: [Gen.self, Merge.self, Relocs.self, Report.self, BenchParse.self],
         defaultSubcommand: Gen.self
     )

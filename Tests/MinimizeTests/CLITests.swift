@@ -83,4 +83,15 @@ struct CLITests {
             }
         }
     }
+
+    /// `--version` is answered by the root command, not taken for the default command's missing
+    /// `--input`.
+    @Test("--version prints the version and exits 0")
+    func version() throws {
+        let out = try runProcess(TestEnv.btfgen, ["--version"])
+        #expect(out.status == 0, "btfgen --version exited \(out.status): \(out.stderr)")
+        let printed = out.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(printed.split(separator: ".").count == 3 && printed.allSatisfy { $0.isNumber || $0 == "." },
+                "btfgen --version printed \(printed)")
+    }
 }
