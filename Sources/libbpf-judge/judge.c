@@ -11,8 +11,10 @@
  *
  * libbpf-judge relos OBJ [--btf BTF_PATH] [--log]
  *   Loads OBJ with bpf_object_open_opts.btf_custom_path = BTF_PATH (default:
- *   the running kernel), all programs set to autoload.  stdout, one line per
- *   CO-RE relocation libbpf processed, sorted by (program name, relo index):
+ *   the running kernel), once per program with only that program autoloaded
+ *   (so that one program's failing relocation does not hide the others').
+ *   stdout, one line per CO-RE relocation libbpf processed in any of these
+ *   loads, sorted by (program name, relo index):
  *
  *     PROG relo #N: KIND SPEC => OUTCOME
  *
@@ -51,9 +53,11 @@
  *          type ids inside it are removed / replaced by "KIND NAME".  If
  *          libbpf logged only its generic failure line, MESSAGE is that
  *          line, e.g. "failed to relocate: -22".
- *   After an error libbpf stops relocating the whole object, so later
- *   relocations are simply absent.
- *   stderr: the LAST line is "load: ok" or "load: failed (E)" (E = positive
+ *   After an error libbpf stops relocating that load, so the program's
+ *   later relocations (and those of sections relocated after it in the same
+ *   load) are simply absent.
+ *   stderr: the LAST line is "load: ok" when every program loaded, or
+ *   "load: failed (E)" with the first failing load's E (positive
  *   errno/libbpf error code).  With --log the whole libbpf log goes to
  *   stderr first.
  *   exit: 0 if OBJ has no CO-RE relocations (nothing printed) or at least one
@@ -94,8 +98,8 @@
  * libbpf 1.1 facts this relies on (checked against libbpf.so.1.1.2):
  *   - bpf_object__load performs ALL CO-RE relocations (section by section,
  *     bpf_object__relocate_core) before any program is loaded, so a
- *     verifier failure never hides relocations; programs with autoload off
- *     are skipped, hence every program is set to autoload.
+ *     verifier failure never hides relocations; relocations of programs
+ *     with autoload off are skipped, those of static subprograms never are.
  *   - messages used ("libbpf: " prefix stripped):
  *       sec '%s': found %d CO-RE relocations
  *       CO-RE relocating [%d] %s %s: found target candidate [%d] %s %s in [%s]
@@ -762,7 +766,8 @@ static int cmd_relos(int argc, char **argv, bool records)
 	struct bpf_object *obj;
 	struct bpf_program *prog;
 	int err, load_err;
-	size_t i, j, captured = 0;
+	char **names = NULL;
+	size_t i, j, nnames = 0, captured = 0;
 
 	if (parse_obj_args(argc, argv, &a)) {
 		fprintf(stderr, "usage: libbpf-judge %s OBJ [--btf BTF_PATH] [--log]\n",
@@ -776,14 +781,38 @@ static int cmd_relos(int argc, char **argv, bool records)
 	if (!obj)
 		return 2;
 	load_core_records(a.obj);
-
-	bpf_object__for_each_program(prog, obj)
-		bpf_program__set_autoload(prog, true);
-
-	load_err = bpf_object__load(obj);
-	err = load_err < 0 ? -load_err : load_err;
+	bpf_object__for_each_program(prog, obj) {
+		names = xrealloc(names, (nnames + 1) * sizeof(*names));
+		names[nnames++] = xstrdup(bpf_program__name(prog));
+	}
 	bpf_object__close(obj);
-	parse_log();
+	clear_log();
+
+	/*
+	 * One load per program, only that one autoloaded: libbpf stops relocating
+	 * the whole object at the first failing relocation, so a single load
+	 * would hide the outcomes of every program after it.  Relocations of
+	 * static subprograms are seen in each load, with the same outcome.
+	 */
+	load_err = 0;
+	for (i = 0; i < nnames; i++) {
+		int e;
+
+		obj = open_obj(&a);
+		if (!obj)
+			return 2;
+		bpf_object__for_each_program(prog, obj)
+			bpf_program__set_autoload(prog, strcmp(bpf_program__name(prog), names[i]) == 0);
+		e = bpf_object__load(obj);
+		if (e && !load_err)
+			load_err = e;
+		bpf_object__close(obj);
+		parse_log();
+		clear_log();
+		free(names[i]);
+	}
+	free(names);
+	err = load_err < 0 ? -load_err : load_err;
 
 	for (i = 0; i < g_nrelos; i++)
 		if (g_relos[i].kind || g_relos[i].patched || g_relos[i].poisoned || g_relos[i].failed)
