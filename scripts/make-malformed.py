@@ -408,7 +408,19 @@ def built_btf_cases(c):
     b, i = base()
     a = b.placeholder()
     b.set(a, "ptr", "", 0, a)
-    c.add("ptr_self", b.build(), K, "ok", [], "positive control: a pointer to itself is not a modifier loop")
+    c.add("ptr_self", b.build(), K, "error", ["type [%d]" % a, "loops"], "a pointer to itself: the kernel's \"Loop detected\"")
+
+    b, i = base()
+    a = b.placeholder()
+    t = b.ref("typedef", a, "self_p")
+    b.set(a, "ptr", "", 0, t)
+    c.add("ptr_typedef_loop", b.build(), K, "error", ["loops"], "a pointer to a typedef of itself")
+
+    b, i = base()
+    p = i
+    for _ in range(40):
+        p = b.ref("ptr", p)
+    c.add("ptr_chain_deep", b.build(), K, "error", ["modifier/pointer chain deeper than 32"], "int followed by 40 pointers")
 
     b, i = base()
     node = b.placeholder()

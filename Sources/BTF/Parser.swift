@@ -432,15 +432,24 @@ extension BTF {
         return true
     }
 
-    /// Rejects modifier/array chains that loop or run deeper than the kernel resolves.
+    /// Rejects chains the kernel's resolver refuses: modifier/array chains and modifier/pointer
+    /// chains that loop or run deeper than it resolves. A pointer to a struct ends a pointer
+    /// chain (`struct node { struct node *next; }` is fine); a pointer to itself, or to a typedef
+    /// of itself, is the kernel's "Loop detected".
     private func checkChains() throws(FormatError) {
-        // depth[id]: length of the modifier/array chain starting at id; -1 while being walked.
+        let modifiers: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
+            | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue
+        try checkChains(of: modifiers | 1 << Kind.array.rawValue, named: "modifier/array")
+        try checkChains(of: modifiers | 1 << Kind.ptr.rawValue, named: "modifier/pointer")
+    }
+
+    /// One pass over the chains made of `chainKinds` (a bit per kind), memoising each type's chain
+    /// length so every type is walked once.
+    private func checkChains(of chainKinds: UInt32, named what: String) throws(FormatError) {
+        // depth[id]: length of the chain starting at id; -1 while being walked.
         var depth = [Int8](repeating: 0, count: records.count)
         // The chain being walked; a walk ends by the time it is one longer than the limit.
         var path = [Int](repeating: 0, count: BTFLimits.maxChainDepth + 1)
-        // Kinds that form chains: typedef, const, volatile, restrict, type_tag and array.
-        let chainKinds: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
-            | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue | 1 << Kind.array.rawValue
         let failure: FormatError? = records.withUnsafeBufferPointer { recs in
             depth.withUnsafeMutableBufferPointer { depth in
                 path.withUnsafeMutableBufferPointer { path in
@@ -457,7 +466,7 @@ extension BTF {
                             }
                             depth[cur] = -1
                             guard length < BTFLimits.maxChainDepth else {
-                                return FormatError("type [\(start)]", "modifier/array chain deeper than \(BTFLimits.maxChainDepth)")
+                                return FormatError("type [\(start)]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
                             }
                             path[length] = cur
                             length += 1
@@ -466,7 +475,7 @@ extension BTF {
                         for i in (0..<length).reversed() {
                             let d = base + length - i
                             guard d <= BTFLimits.maxChainDepth else {
-                                return FormatError("type [\(path[i])]", "modifier/array chain deeper than \(BTFLimits.maxChainDepth)")
+                                return FormatError("type [\(path[i])]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
                             }
                             depth[path[i]] = Int8(d)
                         }
