@@ -95,6 +95,11 @@
  *   btf_custom_path = BTF_PATH; prints "PROG: ok" or "PROG: failed (E)".
  *   exit 0 if all loaded, 1 otherwise, 2 if OBJ cannot be opened.
  *
+ * libbpf-judge probe
+ *   Whether bpf() works here (libbpf_probe_bpf_prog_type on a socket
+ *   filter): stdout "bpf: ok", exit 0; or "bpf: unavailable (REASON)",
+ *   exit 1.  Every subcommand but parse and bench-parse needs it.
+ *
  * libbpf 1.1 facts this relies on (checked against libbpf.so.1.1.2):
  *   - bpf_object__load performs ALL CO-RE relocations (section by section,
  *     bpf_object__relocate_core) before any program is loaded, so a
@@ -990,6 +995,26 @@ static int cmd_bench_parse(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * libbpf relocates only inside bpf_object__load, which first checks that a
+ * trivial program loads: without a working bpf() (not root, unprivileged BPF
+ * disabled, seccomp) there is no oracle at all.  Tests ask here and skip.
+ */
+static int cmd_probe(void)
+{
+	int r;
+
+	g_quiet = true;
+	r = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SOCKET_FILTER, NULL);
+	g_quiet = false;
+	if (r == 1) {
+		printf("bpf: ok\n");
+		return 0;
+	}
+	printf("bpf: unavailable (%s)\n", r < 0 ? libbpf_err_str(r) : "a trivial program does not load: not root, or BPF disabled");
+	return 1;
+}
+
 static void usage(void)
 {
 	fprintf(stderr,
@@ -997,7 +1022,8 @@ static void usage(void)
 		"       libbpf-judge records OBJ [--btf BTF_PATH] [--log]\n"
 		"       libbpf-judge parse BTF_PATH\n"
 		"       libbpf-judge bench-parse BTF_PATH ITERS\n"
-		"       libbpf-judge load OBJ [--btf BTF_PATH] [--log]\n");
+		"       libbpf-judge load OBJ [--btf BTF_PATH] [--log]\n"
+		"       libbpf-judge probe\n");
 }
 
 int main(int argc, char **argv)
@@ -1018,6 +1044,8 @@ int main(int argc, char **argv)
 		return cmd_bench_parse(argc - 2, argv + 2);
 	if (strcmp(argv[1], "load") == 0)
 		return cmd_load(argc - 2, argv + 2);
+	if (strcmp(argv[1], "probe") == 0 && argc == 2)
+		return cmd_probe();
 	usage();
 	return EXIT_USAGE;
 }

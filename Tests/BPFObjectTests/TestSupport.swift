@@ -26,6 +26,10 @@ enum TestEnv {
 
     /// The libbpf oracle: `$BTFGEN_JUDGE`, else `.build/debug/libbpf-judge`.
     static let judge = path(env: "BTFGEN_JUDGE", default: ".build/debug/libbpf-judge")
+    /// Whether bpf() works here (`libbpf-judge probe`). libbpf relocates only inside
+    /// `bpf_object__load`, which first loads a trivial program: without bpf() (not root, BPF
+    /// disabled) there is no oracle, and the tests that need one skip, saying so.
+    static let bpfWorks: Bool = (try? runProcess(judge, ["probe"]))?.status == 0
 
     /// File names of the test kernels (`*.btf`), sorted; empty when `make testdata` has not run.
     static let kernels: [String] = {

@@ -28,6 +28,10 @@ enum TestEnv {
 
     /// The libbpf oracle: `$BTFGEN_JUDGE`, else `.build/debug/libbpf-judge`.
     static let judge = path(env: "BTFGEN_JUDGE", default: ".build/debug/libbpf-judge")
+    /// Whether bpf() works here (`libbpf-judge probe`). libbpf relocates only inside
+    /// `bpf_object__load`, which first loads a trivial program: without bpf() (not root, BPF
+    /// disabled) there is no oracle, and the tests that need one skip, saying so.
+    static let bpfWorks: Bool = (try? runProcess(judge, ["probe"]))?.status == 0
 
     /// The btfgen CLI: `$BTFGEN_BIN`, else the one built beside this test binary (`swift test`
     /// builds every product into the same directory), else `.build/debug/btfgen`.
@@ -44,8 +48,6 @@ enum TestEnv {
 
     /// The running kernel's BTF, when the kernel exposes it.
     static let runningKernelBTF = "/sys/kernel/btf/vmlinux"
-
-    static var isRoot: Bool { geteuid() == 0 }
 
     /// An executable named `name` on PATH or in the sbin directories (bpftool lives in /usr/sbin).
     static func tool(_ name: String) -> String? {

@@ -37,6 +37,10 @@ enum TestEnv {
     static let btfgen = product("btfgen", env: "BTFGEN_BIN")
     /// The libbpf oracle: `$BTFGEN_JUDGE`, else the one built beside this test binary.
     static let judge = product("libbpf-judge", env: "BTFGEN_JUDGE")
+    /// Whether bpf() works here (`libbpf-judge probe`). libbpf relocates only inside
+    /// `bpf_object__load`, which first loads a trivial program: without bpf() (not root, BPF
+    /// disabled) there is no oracle, and the tests that need one skip, saying so.
+    static let bpfWorks: Bool = (try? runProcess(judge, ["probe"]))?.status == 0
 
     /// Decompressed kernel BTFs: `$BTFGEN_TEST_KERNELS`, else `.build/testdata/kernels`.
     static let kernelsDir: String = {

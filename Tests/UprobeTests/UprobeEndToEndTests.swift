@@ -61,7 +61,8 @@ import Pipeline
         return Run(printed: printed, sum: sum, hits: hits)
     }
 
-    @Test func coreUprobeReadsTheRightFieldsInEveryVersion() throws {
+    @Test(.enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): nothing can be loaded"))
+    func coreUprobeReadsTheRightFieldsInEveryVersion() throws {
         try withTempDir { dir in
             let f = try Self.build(into: dir)
             let merged = dir + "/merged", trimmed = dir + "/trimmed"
@@ -114,7 +115,8 @@ import Pipeline
 
     /// Without the application's types, the CO-RE program does not load at all: the kernel has
     /// no `struct data`, so libbpf poisons the relocated instructions and the verifier refuses them.
-    @Test func coreUprobeNeedsTheApplicationBTF() throws {
+    @Test(.enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"))
+    func coreUprobeNeedsTheApplicationBTF() throws {
         try withTempDir { dir in
             let f = try Self.build(into: dir)
             let judged = try runJudge(["relos", f.coreObject])
@@ -128,7 +130,8 @@ import Pipeline
     /// Two layouts of `struct data` in one merged file: btfgen reports libbpf's ambiguity error
     /// for the relocation whose candidates disagree, trimming still writes a file, and btfgen
     /// merge notes the name clash when the base already has the type.
-    @Test func nameClashesGiveLibbpfsAmbiguityError() throws {
+    @Test(.enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"))
+    func nameClashesGiveLibbpfsAmbiguityError() throws {
         try withTempDir { dir in
             let f = try Self.build(into: dir)
             let both = dir + "/both.btf"
