@@ -47,4 +47,34 @@ struct DeterminismTests {
         #expect(trimWithLibrary(btf, [be]).serialized() == trimWithLibrary(btf, [le]).serialized(),
                 "\(kernel) \(fixture): the big-endian object gives a different trimmed BTF")
     }
+
+    /// A big-endian kernel (a test kernel rewritten in big-endian order) gives, through the CLI,
+    /// a big-endian trimmed file whose bytes are the little-endian output's, byte-swapped; and
+    /// libbpf, which reads either order, relocates every object the same with it.
+    @Test("a big-endian kernel gives a big-endian output that relocates the same",
+          .enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"),
+          arguments: Array(TestKernel.testKernels.prefix(1)))
+    func bigEndianKernel(kernel: TestKernel) throws {
+        let btf = try Inputs.btf(kernel)
+        #expect(btf.order == .little)
+        try withTempDir { dir in
+            let bigKernel = dir + "/big.btf"
+            try writeBytes(btf.serialized(order: .big), to: bigKernel)
+            let objects = Fixture.littleEndian.map(\.path)
+            _ = try CLI.run(input: bigKernel, objects: objects, output: dir + "/big-out.btf")
+            _ = try CLI.run(input: kernel.path, objects: objects, output: dir + "/little-out.btf")
+            let big = try readBytes(dir + "/big-out.btf"), little = try readBytes(dir + "/little-out.btf")
+            #expect(Array(big.prefix(2)) == [0xEB, 0x9F], "the output of a big-endian kernel is not big-endian")
+            let reread = try BTF(parsing: big)
+            #expect(reread.order == .big)
+            #expect(reread.serialized(order: .little) == little, "the big-endian output is not the little-endian one byte-swapped")
+            for fixture in Fixture.littleEndian {
+                let fromBig = try Judge.relos(fixture.path, btf: dir + "/big-out.btf")
+                let fromLittle = try Judge.relos(fixture.path, btf: dir + "/little-out.btf")
+                #expect(!fromBig.lines.isEmpty)
+                #expect(fromBig.lines == fromLittle.lines,
+                        "\(fixture): relocations differ (expected: little-endian output, actual: big-endian)\n\(lineDiff(fromLittle.lines, fromBig.lines))")
+            }
+        }
+    }
 }
