@@ -97,4 +97,51 @@ struct CLITests {
         #expect(printed.split(separator: ".").count == 3 && printed.allSatisfy { $0.isNumber || $0 == "." },
                 "btfgen --version printed \(printed)")
     }
+
+    /// A kernel whose `struct pglist_data` is only a forward declaration: core_types.bpf.o's
+    /// `pg_data_t` relocations then match the kernel's typedef of a FWD (with the full struct they
+    /// match nothing). bpftool 7.1 gives up on such a kernel ("unsupported kind: fwd"); btfgen
+    /// keeps the FWD, and libbpf relocates with its file as with the full one.
+    @Test("a typedef of a forward declaration in the kernel: kept, where bpftool gives up",
+          .enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"))
+    func forwardDeclarationInTheKernel() throws {
+        let kernel = try #require(TestKernel.testKernels.first, "no test kernels: run make testdata")
+        let fixture = try #require(Fixture.littleEndian.first { $0.file == "core_types.bpf.o" })
+        let btf = try Inputs.btf(kernel)
+        let target = try #require(btf.ids.first { btf.kind($0) == .struct && btf.name($0) == "pglist_data" })
+        var withFwd = BTF(order: btf.order)
+        for id in btf.ids {
+            if id == target {
+                withFwd.append(kind: .fwd, name: btf.nameOffset(id), vlen: 0, kflag: false, sizeOrType: 0, extra: [UInt32]())
+            } else {
+                withFwd.append(kind: btf.kind(id), name: btf.nameOffset(id), vlen: btf.vlen(id), kflag: btf.kflag(id),
+                               sizeOrType: btf.size(id), extra: btf.extraWords(id))
+            }
+        }
+        withFwd.setStrings(btf.strings)
+        try withTempDir { dir in
+            let full = dir + "/fwd-kernel.btf", trimmed = dir + "/fwd-trimmed.btf"
+            try writeBytes(withFwd.serialized(), to: full)
+            try expectValidBTF(full, "kernel with a FWD")
+            _ = try CLI.run(input: full, objects: [fixture.path], output: trimmed)
+            try expectValidBTF(trimmed, "trimmed kernel with a FWD")
+            let out = try BTF(parsing: try readBytes(trimmed))
+            #expect(out.ids.contains { out.kind($0) == .fwd && out.name($0) == "pglist_data" }, "the FWD was not kept")
+
+            let withFull = try Judge.relos(fixture.path, btf: full)
+            let withTrimmed = try Judge.relos(fixture.path, btf: trimmed)
+            #expect(withTrimmed.lines == withFull.lines,
+                    "relocations differ (expected: full BTF with a FWD, actual: trimmed)\n\(lineDiff(withFull.lines, withTrimmed.lines))")
+            let original = try Judge.relos(fixture, kernel: kernel)
+            #expect(withFull.lines != original.lines, "the FWD changed no relocation, so this proves nothing")
+            #expect(withFull.lines.contains { $0.contains("type_exists [") && $0.contains(" typedef pg_data_t => patched") && $0.hasSuffix(" -> 1") },
+                    "pg_data_t does not exist against the FWD: \(withFull.lines.filter { $0.contains("pg_data_t") })")
+
+            if let bpftool = TestEnv.bpftool {
+                let theirs = try runProcess(bpftool, ["gen", "min_core_btf", full, dir + "/bpftool.btf", fixture.path])
+                let why = theirs.stderr.split(separator: "\n").first { $0.contains("unsupported") } ?? Substring(theirs.lastStderrLine)
+                print("bpftool gen min_core_btf on a kernel with a FWD: status \(theirs.status): \(why)")
+            }
+        }
+    }
 }
