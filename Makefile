@@ -7,7 +7,7 @@
 #   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
 #   make bench      parse, trim and archive benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
-#   make fuzz       libFuzzer targets (btf, ext, elf, trim), FUZZ_SECONDS each (default 60)
+#   make fuzz       libFuzzer targets (btf, ext, elf, trim), FUZZ_RUNS executions each (default 1M)
 #   make clean      remove build products, decompressed test data and out/
 #
 # SWIFT_FLAGS is passed to every swift build/test, e.g. SWIFT_FLAGS="--scratch-path .build-x".
@@ -88,10 +88,12 @@ bench: deps testdata
 	cat bench/parse.md <(echo) bench/trim.md <(echo) bench/archive.md > bench/results.md
 	scripts/update-readme-bench.py
 
-# Each fuzz target runs for FUZZ_SECONDS; a crash leaves its input in .build-fuzz/fuzz/artifacts.
-FUZZ_SECONDS ?= 60
+# Each fuzz target runs FUZZ_RUNS executions, at most FUZZ_SECONDS; a crash leaves its input in
+# .build-fuzz/fuzz/artifacts.
+FUZZ_RUNS ?= 1000000
+FUZZ_SECONDS ?= 1800
 fuzz: deps
-	FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT="$(SWIFT)" scripts/fuzz.sh
+	FUZZ_RUNS=$(FUZZ_RUNS) FUZZ_SECONDS=$(FUZZ_SECONDS) SWIFT="$(SWIFT)" scripts/fuzz.sh
 
 clean:
 	-$(SWIFT) package $(SWIFT_FLAGS) clean

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Build btfgen's libFuzzer targets and run each for a bounded time.
+# Build btfgen's libFuzzer targets and run each for a bounded number of executions and time.
 #
 #   scripts/fuzz.sh [TARGET...]        targets: btf ext elf trim (default: all four)
 #
 # Environment:
-#   FUZZ_SECONDS   seconds per target (default 60)
+#   FUZZ_RUNS      executions per target (default 1000000)
+#   FUZZ_SECONDS   time cap per target, in seconds (default 1800); a target that hits it before
+#                  FUZZ_RUNS executions is reported as short
 #   FUZZ_SCRATCH   build and work directory (default .build-fuzz)
 #   FUZZ_ARGS      extra libFuzzer flags, e.g. "-max_len=4096 -dict=..."
 #   SWIFT, SWIFTC  the toolchain (default: swift/swiftc on PATH, else /opt/swift/usr/bin)
@@ -29,7 +31,8 @@ if [[ -x /opt/swift/usr/bin/swift ]] && ! command -v swift >/dev/null 2>&1; then
 fi
 SWIFT=${SWIFT:-swift}
 SWIFTC=${SWIFTC:-swiftc}
-SECONDS_PER_TARGET=${FUZZ_SECONDS:-60}
+RUNS_PER_TARGET=${FUZZ_RUNS:-1000000}
+SECONDS_PER_TARGET=${FUZZ_SECONDS:-1800}
 SCRATCH=${FUZZ_SCRATCH:-.build-fuzz}
 TARGETS=("$@")
 (( ${#TARGETS[@]} )) || TARGETS=(btf ext elf trim)
@@ -75,10 +78,11 @@ summary=()
 for t in "${TARGETS[@]}"; do
     mkdir -p "$WORK/corpus/$t"
     log=$WORK/fuzz-$t.log
-    echo "fuzz: running fuzz-$t for ${SECONDS_PER_TARGET}s (log: $log)" >&2
+    echo "fuzz: running fuzz-$t for $RUNS_PER_TARGET executions, at most ${SECONDS_PER_TARGET}s (log: $log)" >&2
+    start=$SECONDS
     before=$(find "$WORK/artifacts" -name "$t-*" | wc -l)
     # shellcheck disable=SC2086
-    "$WORK/bin/fuzz-$t" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
+    "$WORK/bin/fuzz-$t" -runs="$RUNS_PER_TARGET" -max_total_time="$SECONDS_PER_TARGET" -timeout=10 -rss_limit_mb=2048 \
         -print_final_stats=1 -artifact_prefix="$WORK/artifacts/$t-" ${FUZZ_ARGS:-} \
         "$WORK/corpus/$t" "$WORK/seeds/$t" >"$log" 2>&1 || true
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
@@ -86,7 +90,10 @@ for t in "${TARGETS[@]}"; do
     corpus=$(find "$WORK/corpus/$t" -type f | wc -l)
     after=$(find "$WORK/artifacts" -name "$t-*" | wc -l)
     found=$((after - before))
-    line="fuzz-$t: ${runs:-0} executions (${rate:-0}/s) in ${SECONDS_PER_TARGET}s, corpus $corpus, new crashes $found"
+    line="fuzz-$t: ${runs:-0} executions (${rate:-0}/s) in $((SECONDS - start))s, corpus $corpus, new crashes $found"
+    if (( ${runs:-0} < RUNS_PER_TARGET )); then
+        line+=" — short of $RUNS_PER_TARGET executions (time cap FUZZ_SECONDS=$SECONDS_PER_TARGET)"
+    fi
     if (( found > 0 )) || grep -q "^==[0-9]*==ERROR\|^SUMMARY: libFuzzer\|deadly signal" "$log"; then
         line+=" — see $log and $WORK/artifacts/"
         status=1
