@@ -6,6 +6,7 @@ import Darwin
 import ArgumentParser
 import BPFObject
 import BTF
+import Pipeline
 
 /// A `--byte-order` value.
 enum ByteOrderOption: String, ExpressibleByArgument, CaseIterable {
@@ -70,7 +71,13 @@ struct Merge: ParsableCommand {
             throw ExitCode(Exit.kernelFailed)
         }
         let bytes = merged.serialized(order: byteOrder?.order)
-        do { try writeFileAtomically(output, bytes) } catch {
+        do {
+            // Like `gen`'s outputs: missing parent directories are created.
+            if let slash = output.lastIndex(of: "/"), slash != output.startIndex {
+                try makeDirectories(String(output[..<slash]))
+            }
+            try writeFileAtomically(output, bytes)
+        } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.kernelFailed)
         }
