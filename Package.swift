@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject"]),
         .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "Pipeline"]),
+        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"]),
         .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject"]),
         .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"],
                     exclude: ["Regressions"]),

@@ -151,26 +151,86 @@ extension RunReport {
         return ReportTable(title: "Totals", note: nil, headers: ["", ""], rows: rows)
     }
 
-    /// One row per kernel × object (one row with empty object columns for a kernel without
-    /// objects): the kernel table and the compatibility matrix in long form.
+    /// The CSV report's columns, in order. Every row has all of them; `record` says which of
+    /// the others it fills (see `csv`).
+    static let csvColumns = [
+        "record", "path", "output", "status", "message", "member",
+        "input_bytes", "raw_bytes", "output_bytes", "raw_output_bytes", "ratio",
+        "input_types", "output_types", "input_members", "output_members", "duplicate_group",
+        "object", "total", "resolved", "unresolved", "errors", "compat",
+        "section", "relo", "kind", "access", "outcome", "reason",
+        "kernels", "outputs", "skipped", "failed", "compat_ok", "compat_unresolved", "compat_errors",
+        "unique_outputs", "identical_outputs", "duplicate_outputs", "dedup_saved_bytes",
+        "packed_bytes", "packed_error", "source", "output_format",
+    ]
+
+    /// Everything the JSON report holds, as one table with a fixed header (`csvColumns`), one
+    /// record per row, told apart by the first column:
+    ///
+    /// - `kernel`, one per kernel: the kernel table, and `duplicate_group`, the 1-based index of
+    ///   the kernel's output in `totals.duplicate_groups` (empty when its bytes are unique);
+    /// - `object`, one per kernel × object, in matrix order: the relocation counts (empty
+    ///   when the kernel was not written) and `compat`, the matrix cell;
+    /// - `problem`, one per unresolved or failing relocation;
+    /// - `total`, one, last: the totals (`total` … `errors` count relocations), with `path` and
+    ///   `output` the directories the other rows' paths are relative to.
+    ///
+    /// Columns a record does not use are empty, as are values JSON has as `null`.
     var csv: String {
-        var out = csvRow(["path", "output", "status", "message", "input_bytes", "raw_bytes", "output_bytes", "raw_output_bytes",
-                          "ratio", "input_types", "output_types", "input_members", "output_members",
-                          "object", "total", "resolved", "unresolved", "errors", "compat"])
-        for k in kernels {
-            func opt(_ v: Int?) -> String { v.map { String($0) } ?? "" }
-            let ratio: String = k.ratio.map { "\($0)" } ?? ""
-            let kernel: [String] = [k.path, k.output, k.status.rawValue, k.message ?? "", opt(k.inputBytes), opt(k.rawBytes),
-                                    String(k.outputBytes), String(k.rawOutputBytes), ratio, opt(k.inputTypes),
-                                    String(k.outputTypes), opt(k.inputMembers), String(k.outputMembers)]
-            if k.objects.isEmpty {
-                let cell = k.status == .written ? "" : k.status.rawValue
-                out += csvRow(kernel + ["", "", "", "", "", cell])
+        let columns = Self.csvColumns
+        let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+        var out = csvRow(columns)
+        func row(_ record: String, _ fields: KeyValuePairs<String, String?>) {
+            var cells = [String](repeating: "", count: columns.count)
+            cells[0] = record
+            for (key, value) in fields {
+                guard let i = index[key] else { preconditionFailure("no CSV column \(key)") }
+                cells[i] = value ?? ""
             }
-            for o in k.objects {
-                out += csvRow(kernel + [o.object, String(o.total), String(o.resolved), String(o.unresolved), String(o.errors), o.compat])
+            out += csvRow(cells)
+        }
+        func num(_ v: Int?) -> String? { v.map { String($0) } }
+        func real(_ v: Double?) -> String? { v.map { "\($0)" } }
+
+        var groupOf: [String: Int] = [:]
+        for (n, group) in totals.duplicateGroups.enumerated() { for name in group { groupOf[name] = n + 1 } }
+        for k in kernels {
+            let written = k.status == .written
+            row("kernel", ["path": k.path, "output": k.output, "status": k.status.rawValue, "message": k.message,
+                           "member": k.member, "input_bytes": num(k.inputBytes), "raw_bytes": num(k.rawBytes),
+                           "output_bytes": num(k.outputBytes), "raw_output_bytes": num(k.rawOutputBytes),
+                           "ratio": real(k.ratio), "input_types": num(k.inputTypes), "output_types": num(k.outputTypes),
+                           "input_members": num(k.inputMembers), "output_members": num(k.outputMembers),
+                           "duplicate_group": written ? num(groupOf[k.output]) : nil])
+        }
+        for (k, matrixRow) in zip(kernels, matrix.rows) {
+            for (name, cell) in zip(matrix.objects, matrixRow.cells) {
+                let o = k.objects.first { $0.object == name }
+                row("object", ["path": k.path, "object": name, "total": num(o?.total), "resolved": num(o?.resolved),
+                               "unresolved": num(o?.unresolved), "errors": num(o?.errors), "compat": cell])
             }
         }
+        for k in kernels {
+            for o in k.objects {
+                for p in o.problems {
+                    row("problem", ["path": k.path, "object": o.object, "section": p.section, "relo": num(p.relo),
+                                    "kind": p.kind, "access": p.access, "outcome": p.outcome.rawValue, "reason": p.reason])
+                }
+            }
+        }
+        let t = totals
+        row("total", ["path": input, "output": output, "input_bytes": num(t.inputBytes), "raw_bytes": num(t.rawBytes),
+                      "output_bytes": num(t.outputBytes), "raw_output_bytes": num(t.rawOutputBytes), "ratio": real(t.ratio),
+                      "input_types": num(t.inputTypes), "output_types": num(t.outputTypes),
+                      "input_members": num(t.inputMembers), "output_members": num(t.outputMembers),
+                      "total": num(t.relocations.total), "resolved": num(t.relocations.resolved),
+                      "unresolved": num(t.relocations.unresolved), "errors": num(t.relocations.errors),
+                      "kernels": num(t.kernels), "outputs": num(t.outputs), "skipped": num(t.skipped), "failed": num(t.failed),
+                      "compat_ok": num(t.compat.ok), "compat_unresolved": num(t.compat.unresolved),
+                      "compat_errors": num(t.compat.errors), "unique_outputs": num(t.uniqueOutputs),
+                      "identical_outputs": num(t.identicalOutputs), "duplicate_outputs": num(t.duplicateOutputs),
+                      "dedup_saved_bytes": num(t.dedupSavedBytes), "packed_bytes": num(t.packedBytes),
+                      "packed_error": t.packedError, "source": source.rawValue, "output_format": outputFormat])
         return out
     }
 }

@@ -6,6 +6,8 @@ import Darwin
 import ArgumentParser
 import BPFObject
 import BTF
+import CORE
+import Pipeline
 
 /// A `--byte-order` value.
 enum ByteOrderOption: String, ExpressibleByArgument, CaseIterable {
@@ -40,7 +42,7 @@ struct Merge: ParsableCommand {
     @Flag(name: [.short, .long], help: "Print nothing but errors.")
     var quiet = false
 
-    @Flag(name: [.short, .long], help: "List every application type that shares a name with a kernel type (default: the first 10).")
+    @Flag(name: [.short, .long], help: "List every application type that shares a name with a kernel type or an earlier application's (default: the first 10 per application).")
     var verbose = false
 
     func validate() throws {
@@ -70,49 +72,41 @@ struct Merge: ParsableCommand {
             throw ExitCode(Exit.kernelFailed)
         }
         let bytes = merged.serialized(order: byteOrder?.order)
-        do { try writeFileAtomically(output, bytes) } catch {
+        do {
+            // Like `gen`'s outputs: missing parent directories are created.
+            if let slash = output.lastIndex(of: "/"), slash != output.startIndex {
+                try makeDirectories(String(output[..<slash]))
+            }
+            try writeFileAtomically(output, bytes)
+        } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.kernelFailed)
         }
         guard !quiet else { return }
         var first = kernel.typeCount
-        for (path, app) in zip(applications, apps) {
+        let clashes = mergeNameClashes(base: kernel, applications: apps)
+        for (n, (path, app)) in zip(applications, apps).enumerated() {
             let count = app.typeCount - 1
             print("\(path): types [1..\(count)] -> [\(first)..\(first + count - 1)]")
             // A handful of clashes is news; thousands (a kernel merged onto a kernel) are not.
-            let clashes = nameClashes(kernel: kernel, app: app)
-            for clash in clashes.prefix(verbose ? clashes.count : 10) {
-                warn("btfgen: note: \(path): \(clash) is also a kernel type; CO-RE relocations on it will see candidates from both")
+            let mine = clashes[n]
+            for clash in mine.prefix(verbose ? mine.count : 10) {
+                let sources = clash.applications.map { applications[$0] }
+                var also: [String] = []
+                if clash.kernel { also.append("a kernel type") }
+                if !sources.isEmpty { also.append("a type of " + sources.joined(separator: ", ")) }
+                let whose = (clash.kernel ? 1 : 0) + sources.count == 1 ? "both" : "all of them"
+                warn("btfgen: note: \(path): \(clash.type) is also \(also.joined(separator: " and ")); "
+                     + "CO-RE relocations on it will see candidates from \(whose)")
             }
-            if clashes.count > 10 && !verbose {
-                warn("btfgen: note: \(path): \(clashes.count - 10) more types share a name with a kernel type (-v lists them)")
+            if mine.count > 10 && !verbose {
+                let rest = mine.dropFirst(10)
+                let with = rest.allSatisfy(\.applications.isEmpty) ? "a kernel type" : "a kernel type or an earlier application's type"
+                warn("btfgen: note: \(path): \(rest.count) more types share a name with \(with) (-v lists them)")
             }
             first += count
         }
         print("btfgen: merged \(base) (\(kernel.typeCount - 1) types) and \(apps.count) application\(apps.count == 1 ? "" : "s") "
               + "into \(output): \(merged.typeCount - 1) types, \(bytes.count) bytes, \(byteOrder?.order ?? merged.order)-endian")
-    }
-
-    /// Named structs, unions and enums of `app` whose essential name (`___flavor` dropped) and
-    /// kind family also name a kernel type: CO-RE candidate searches will find both.
-    func nameClashes(kernel: BTF, app: BTF) -> [String] {
-        enum Family { case composite, enumeration }
-        func family(_ k: Kind) -> Family? { k.isComposite ? .composite : k.isEnum ? .enumeration : nil }
-        func essential(_ name: String) -> Substring {
-            name.firstRange(of: "___").map { name[..<$0.lowerBound] } ?? Substring(name)
-        }
-        var wanted: [Substring: [(family: Family, text: String)]] = [:]
-        for id in app.ids {
-            guard let f = family(app.kind(id)) else { continue }
-            let name = app.name(id)
-            if !name.isEmpty { wanted[essential(name), default: []].append((f, "\(app.kind(id)) \(name)")) }
-        }
-        guard !wanted.isEmpty else { return [] }
-        var clashes = Set<String>()
-        for id in kernel.ids {
-            guard let f = family(kernel.kind(id)), let hits = wanted[essential(kernel.name(id))] else { continue }
-            for h in hits where h.family == f { clashes.insert(h.text) }
-        }
-        return clashes.sorted()
     }
 }

@@ -30,8 +30,9 @@ struct Report: ParsableCommand {
             side, totals. Files pair up by path with compression suffixes dropped.
 
             The report goes to stdout as text unless --format or --output says otherwise. With \
-            --fail-on, exit 3 when a relocation is unresolved (or fails); the JSON schema is in \
-            docs/report-schema.md.
+            --fail-on, exit as the run would have: 1 when a kernel failed, else 3 when a relocation \
+            is unresolved (or fails); without it, 0 whatever the report holds. The JSON schema is \
+            in docs/report-schema.md.
             """
     )
 
@@ -132,8 +133,20 @@ func writeReport(_ report: RunReport, to path: String, format: ReportFormat) thr
     }
 }
 
-/// Exits with `Exit.findings` when `report` has relocations `failOn` counts, naming them.
+/// Exits as a run with `--fail-on` exits: with `Exit.kernelFailed` when `report` has a failed
+/// kernel (it takes precedence), else with `Exit.findings` when it has relocations `failOn`
+/// counts, naming them.
+///
+/// `gen` has already printed and exited for its failed kernels; for a saved report this names
+/// them.
 func checkFailOn(_ failOn: FailOn, _ report: RunReport) throws {
+    let failed = report.kernels.filter { $0.status == .failed }
+    if !failed.isEmpty {
+        warn("btfgen: \(failed.count) of \(report.kernels.count) kernels failed (exit status 1 takes precedence over --fail-on)")
+        for k in failed.prefix(20) { warn("btfgen:   " + (k.message ?? "\(k.path): failed")) }
+        if failed.count > 20 { warn("btfgen:   and \(failed.count - 20) more") }
+        throw ExitCode(Exit.kernelFailed)
+    }
     let found = report.findings(failOn)
     guard !found.isEmpty else { return }
     let pairs = report.kernels.reduce(0) { $0 + $1.objects.count }

@@ -67,7 +67,7 @@ struct FailOnTests {
         }
     }
 
-    /// A kernel that fails (exit 1) outranks findings (exit 3).
+    /// A kernel that fails (exit 1) outranks findings (exit 3), in a run and in its saved report.
     @Test func failedKernelOutranksFindings() throws {
         try withTempDir("failon-failed") { dir in
             let input = try Self.kernelDir(dir)
@@ -84,6 +84,18 @@ struct FailOnTests {
             #expect(broken.status == .failed && broken.message != nil)
             #expect(r.matrix.rows.first { $0.path == "broken.btf" }?.cells == ["failed"])
             #expect(try schemaErrors(dir + "/run.json").isEmpty)
+
+            // The saved report gates the same way: the failed kernel (1) before the findings (3).
+            for failOn in FailOn.allCases {
+                let gate = try btfgen(["report", dir + "/run.json", "--fail-on", failOn.rawValue])
+                #expect(gate.status == 1, "report --fail-on \(failOn.rawValue): \(gate.stderr)")
+                #expect(gate.stderr.contains("broken.btf"), "\(gate.stderr)")
+                #expect(!gate.stdout.isEmpty, "the report is printed before the verdict")
+            }
+            // Printing alone succeeds whatever the report holds.
+            let plain = try btfgen(["report", dir + "/run.json"])
+            #expect(plain.status == 0, "\(plain.stderr)")
+            #expect(plain.stdout.contains("broken.btf") && plain.stdout.contains("failed"))
         }
     }
 }

@@ -169,6 +169,20 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
         }
     }
 
+    /// `btfgen merge --output merged/v2/app.btf` creates the missing directories, as trimming does.
+    @Test func theCLICreatesTheOutputsDirectories() throws {
+        try withTempDir { dir in
+            let base = dir + "/base.btf", app = dir + "/app.btf", output = dir + "/merged/v2/app.btf"
+            try writeBytes(base, makeBase().serialized())
+            try writeBytes(app, makeApp().serialized())
+            let out = try runProcess(TestEnv.btfgen, ["merge", "--base", base, app, "--output", output])
+            #expect(out.status == 0, "\(out)")
+            let merged = try BTF(parsing: try readBytes(output))
+            #expect(merged.serialized() == (try BTF.merging(base: makeBase(), [makeApp()])).serialized())
+            #expect(out.stdout.contains("into \(output): "), "\(out)")
+        }
+    }
+
     /// The running kernel's BTF plus an application: libbpf accepts the result, and the kernel's
     /// type and string sections are byte-for-byte a prefix of the merged file's.
     @Test(arguments: [ByteOrder.little, .big])

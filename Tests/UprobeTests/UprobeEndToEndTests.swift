@@ -129,7 +129,7 @@ import Pipeline
 
     /// Two layouts of `struct data` in one merged file: btfgen reports libbpf's ambiguity error
     /// for the relocation whose candidates disagree, trimming still writes a file, and btfgen
-    /// merge notes the name clash when the base already has the type.
+    /// merge notes the name clash when the base or an earlier application already has the type.
     @Test(.enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"))
     func nameClashesGiveLibbpfsAmbiguityError() throws {
         try withTempDir { dir in
@@ -160,6 +160,12 @@ import Pipeline
             try runChecked(TestEnv.btfgen, ["merge", "--base", TestEnv.runningKernelBTF, f.appBTF(2), "-o", v2])
             let clash = try runChecked(TestEnv.btfgen, ["merge", "--base", v2, f.appBTF(1), "-o", dir + "/clash.btf"])
             #expect(clash.stderr.contains("struct data is also a kernel type"), "\(clash)")
+
+            // Two applications defining `struct data`: the later one's note names the earlier.
+            let apps = try runChecked(TestEnv.btfgen, ["merge", "--base", TestEnv.runningKernelBTF, f.appBTF(2), f.appBTF(1),
+                                                       "-o", dir + "/merged/apps.btf"])
+            #expect(apps.stderr.contains("note: \(f.appBTF(1)): struct data is also a type of \(f.appBTF(2)); "), "\(apps)")
+            #expect(!apps.stderr.contains("note: \(f.appBTF(2)): struct data"), "\(apps)")
         }
     }
 }
