@@ -165,8 +165,9 @@ struct Gen: ParsableCommand {
         let verbose = self.verbose, quiet = self.quiet, json = self.json
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
         let reports = runJobs(plan, objects: usable, options: options) { report, done in
+            // Messages go on lines of their own, not after the progress line.
+            progress.clear()
             if json { print(jsonLine(report)) }
-            progress.update(done: done)
             switch report.status {
             case .failed(let message):
                 warn("btfgen: \(message)")
@@ -184,10 +185,11 @@ struct Gen: ParsableCommand {
                     }
                 }
             }
+            progress.update(done: done)
         }
         progress.finish()
         let written = reports.filter { $0.status == .written }
-        let failed = reports.filter { if case .failed = $0.status { return true } else { return false } }
+        let failed = reports.compactMap { r -> String? in if case .failed(let m) = r.status { return m } else { return nil } }
         let skipped = reports.count - written.count - failed.count
         if !quiet && !json {
             let inBytes = written.reduce(0) { $0 + $1.rawBytes }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
@@ -198,6 +200,14 @@ struct Gen: ParsableCommand {
             if skipped > 0 { line += ", \(skipped) skipped" }
             if !failed.isEmpty { line += ", \(failed.count) failed" }
             print(line)
+        }
+        // The failures again, together at the end where they are not lost among a long run's
+        // messages; even with --quiet or --json. A one-kernel run has said it all already.
+        if !failed.isEmpty && plan.count > 1 {
+            fflush(nil)
+            var lines = "btfgen: \(failed.count) of \(plan.count) kernels failed:\n"
+            for message in failed { lines += "btfgen: failed: \(message)\n" }
+            writeStandardError(lines)
         }
         let summary = RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path))
         if let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
@@ -320,13 +330,23 @@ final class Progress: @unchecked Sendable {
         let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        print(cFormat("\r[%d/%d] %.1f kernels/s, ETA %.0fs ", done, total, rate, eta), terminator: "")
+        print(cFormat("\r[%d/%d] %.1f kernels/s, ETA %.0fs\u{1b}[K", done, total, rate, eta), terminator: "")
         fflush(nil)
         shown = true
     }
 
+    /// Erases the progress line (carriage return, erase to end of line) so that the next
+    /// message starts at the beginning of an empty line; `update` draws it again.
+    func clear() {
+        guard shown else { return }
+        print("\r\u{1b}[K", terminator: "")
+        fflush(nil)
+        shown = false
+    }
+
     func finish() {
         if shown { print("") }
+        fflush(nil)
     }
 }
 

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+import BPFObject
+import BTF
+import Pipeline
+
+/// Whole runs of the btfgen command line over directory trees made in each test: what is
+/// written, skipped and failed, the exit code, the messages and `--json` lines.
+@Suite struct CLIRunTests {
+    /// A fresh directory for one test, removed after it.
+    private func scratch(_ tag: String, _ body: (String) throws -> Void) throws {
+        let dir = try tempDir(tag)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try body(dir)
+    }
+
+    /// btfgen trimming `input` for core_fields.bpf.o into `output`, with `extra` options.
+    private func gen(_ input: String, _ output: String, _ extra: [String] = []) throws -> CLI.Run {
+        try CLI.run(["-i", input, "-o", output, "--object", coreFields] + extra)
+    }
+
+    /// The files below `dir`, or none when it does not exist.
+    private func files(_ dir: String) throws -> [String] {
+        FileManager.default.fileExists(atPath: dir) ? try walkFiles(dir) : []
+    }
+
+    // MARK: 7. the failures at the end of a run
+
+    /// A corrupt kernel in the middle of a batch: each failure is printed when it happens and
+    /// again, one line each, after the counts; with --quiet and --json too.
+    @Test(arguments: [[String](), ["-q"], ["--json"]])
+    func failedKernelsAreListedAtTheEnd(_ flags: [String]) throws {
+        try scratch("summary") { dir in
+            let input = dir + "/in"
+            try placeKernel(0, at: input + "/a.btf")
+            try placeKernel(1, at: dir + "/whole.btf")
+            let bytes = try read(dir + "/whole.btf")
+            try Data(bytes[0..<(bytes.count / 2)]).write(to: URL(fileURLWithPath: input + "/b.btf"))
+            try Data(bytes[0..<4096]).write(to: URL(fileURLWithPath: input + "/c.btf"))
+
+            let run = try gen(input, dir + "/out", flags + ["-j", "1"])
+            #expect(run.status == 1, "\(run)")
+            #expect(try files(dir + "/out") == ["a.btf"])
+            let lines = run.stderrLines
+            let head = try #require(lines.firstIndex(of: "btfgen: 2 of 3 kernels failed:"), "\(run)")
+            let listed = Array(lines[(head + 1)...])
+            #expect(listed.count == 2, "\(run)")
+            for (line, name) in zip(listed, ["b.btf", "c.btf"]) {
+                #expect(line.hasPrefix("btfgen: failed: \(input)/\(name): ") && line.contains("past the end"), "\(run)")
+            }
+            // The same lines were printed as the kernels failed.
+            for line in listed {
+                let message = line.dropFirst("btfgen: failed: ".count)
+                #expect(lines[..<head].contains("btfgen: " + message), "\(message) was not printed when it failed")
+            }
+            // Not a terminal: no progress line, nothing to erase.
+            #expect(!(run.stdout + run.stderr).contains("\r") && !(run.stdout + run.stderr).contains("\u{1b}"))
+            if flags == ["-q"] { #expect(run.stdout.isEmpty) }
+            if flags.isEmpty { #expect(run.stdoutLines.last?.hasSuffix(", 2 failed") == true, "\(run)") }
+        }
+    }
+
+    /// On a terminal (through `script`), the progress line is erased before a message, so no
+    /// message starts in the middle of a line.
+    @Test(.enabled(if: CLI.script != nil, "no script(1): cannot run btfgen on a pseudo-terminal"))
+    func messagesAreNotGluedToTheProgressLine() throws {
+        try scratch("tty") { dir in
+            let input = dir + "/in"
+            for (i, name) in ["a.btf", "c.btf", "e.btf"].enumerated() { try placeKernel(i, at: input + "/" + name) }
+            // Two corrupt kernels: their first 4 KB.
+            let bytes = try read(input + "/a.btf")
+            for name in ["b.btf", "d.btf"] { try Data(bytes[0..<4096]).write(to: URL(fileURLWithPath: input + "/" + name)) }
+            let command = [CLI.btfgen, "-i", input, "-o", dir + "/out", "--object", coreFields, "-j", "1"]
+                .map { "'\($0)'" }.joined(separator: " ")
+            let run = try CLI.run(try #require(CLI.script), ["-qec", command, "/dev/null"])
+            #expect(run.status == 1, "\(run)")
+            let transcript = run.stdout
+            #expect(transcript.contains("\r\u{1b}[K"), "no progress line was erased:\n\(transcript.debugDescription)")
+            var messages = 0
+            // By scalars: a String would take the terminal's "\r\n" as one character.
+            for line in transcript.unicodeScalars.split(separator: "\n").map(String.init) {
+                guard let at = line.range(of: "btfgen: ") else { continue }
+                messages += 1
+                let before = line[..<at.lowerBound]
+                #expect(before.isEmpty || before.hasSuffix("\r\u{1b}[K"), "message glued to other output: \(line.debugDescription)")
+            }
+            #expect(messages >= 6, "\(transcript.debugDescription)")
+        }
+    }
+}
+
+/// Whether two scalars from `JSONSerialization` are the same JSON value (null, number or string).
+private func sameJSONValue(_ a: Any?, _ b: Any?) -> Bool {
+    switch (a, b) {
+    case (is NSNull, is NSNull): return true
+    case (let x as String, let y as String): return x == y
+    case (let x as Int, let y as Int): return x == y
+    default: return false
+    }
+}
