@@ -141,6 +141,9 @@ func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 /// Trims one kernel for all objects and writes its output atomically.
 public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
+    // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
+    // until it has been read).
+    report.inputBytes = fileSize(job.inputPath)
     do throws(FormatError) {
         if job.relativePath.hasSuffix(".failed") {
             report.status = .skipped("failure marker")

@@ -163,11 +163,12 @@ struct Gen: ParsableCommand {
             throw ExitCode(Exit.usage)
         }
         let verbose = self.verbose, quiet = self.quiet, json = self.json
+        let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
         let reports = runJobs(plan, objects: usable, options: options) { report, done in
             // Messages go on lines of their own, not after the progress line.
             progress.clear()
-            if json { print(jsonLine(report)) }
+            if json { print(jsonLine(report, inputRoot: roots.input, outputRoot: roots.output)) }
             switch report.status {
             case .failed(let message):
                 warn("btfgen: \(message)")
@@ -350,19 +351,24 @@ final class Progress: @unchecked Sendable {
     }
 }
 
-/// One kernel as a JSON line: path, output, sizes, relocation counts, status.
-func jsonLine(_ r: KernelReport) -> String {
+/// One kernel as a JSON line: the keys of the report's `kernels[]` entry that README's `--json`
+/// row lists, with the same values (paths relative to `inputRoot` and `outputRoot`; for a
+/// skipped or failed kernel `output` is `""` and `raw_bytes` and `input_types` are null), plus
+/// `error` (failed) or `reason` (skipped).
+func jsonLine(_ r: KernelReport, inputRoot: String, outputRoot: String) -> String {
+    let k = RunReport.Kernel(r, inputRoot: inputRoot, outputRoot: outputRoot)
     var row: [String: JSONValue] = [
-        "path": .string(r.job.relativePath), "output": .string(r.job.relativeOutput),
-        "input_bytes": .int(r.inputBytes), "raw_bytes": .int(r.rawBytes), "output_bytes": .int(r.outputBytes),
-        "input_types": .int(r.inputTypes), "output_types": .int(r.outputTypes),
+        "path": .string(k.path), "output": .string(k.output), "status": .string(k.status.rawValue),
+        "input_bytes": k.inputBytes.map(JSONValue.int) ?? .null, "raw_bytes": k.rawBytes.map(JSONValue.int) ?? .null,
+        "output_bytes": .int(k.outputBytes), "input_types": k.inputTypes.map(JSONValue.int) ?? .null,
+        "output_types": .int(k.outputTypes),
     ]
     switch r.status {
-    case .written: row["status"] = .string("written")
-    case .failed(let m): row["status"] = .string("failed"); row["error"] = .string(m)
-    case .skipped(let m): row["status"] = .string("skipped"); row["reason"] = .string(m)
+    case .written: break
+    case .failed(let m): row["error"] = .string(m)
+    case .skipped(let m): row["reason"] = .string(m)
     }
-    row["objects"] = .array(r.objects.map { o in
+    row["objects"] = .array(k.objects.map { o in
         .sortedObject(["object": .string(o.object), "total": .int(o.total), "resolved": .int(o.resolved),
                        "unresolved": .int(o.unresolved), "errors": .int(o.errors)])
     })

@@ -88,6 +88,78 @@ import Pipeline
             #expect(messages >= 6, "\(transcript.debugDescription)")
         }
     }
+
+    // MARK: 8. --json lines
+
+    @Test func jsonLinesHaveTheDocumentedKeysAndTheReportsValues() throws {
+        try scratch("json") { dir in
+            let input = dir + "/in", out = dir + "/out"
+            try placeKernel(0, at: input + "/good.btf")
+            try placeKernel(1, at: dir + "/whole.btf")
+            let bytes = try read(dir + "/whole.btf")
+            try Data(bytes[0..<(bytes.count / 2)]).write(to: URL(fileURLWithPath: input + "/corrupt.btf"))
+            try sh(["tar", "-cJf", input + "/empty.btf.tar.xz", "-T", "/dev/null"])
+
+            let run = try gen(input, out, ["--json", "--report", dir + "/run.json"])
+            #expect(run.status == 1, "\(run)")
+            let lines = try jsonLines(run)
+            #expect(lines.map { $0["path"] as? String } == ["corrupt.btf", "empty.btf.tar.xz", "good.btf"])
+            let common: Set = ["path", "output", "status", "input_bytes", "raw_bytes", "output_bytes", "input_types",
+                               "output_types", "objects"]
+            let byPath = Dictionary(uniqueKeysWithValues: lines.map { ($0["path"] as? String ?? "?", $0) })
+
+            let good = try #require(byPath["good.btf"])
+            #expect(Set(good.keys) == common)
+            #expect(good["status"] as? String == "written")
+            #expect(good["output"] as? String == "good.btf")
+            #expect(good["output_bytes"] as? Int == sizeOf(out + "/good.btf"))
+            #expect(good["input_bytes"] as? Int == sizeOf(input + "/good.btf"))
+            #expect(good["raw_bytes"] as? Int == sizeOf(input + "/good.btf"))
+            let kernel = try BTF(parsing: try read(input + "/good.btf"))
+            let trimmed = try BTF(parsing: try read(out + "/good.btf"))
+            #expect(good["input_types"] as? Int == kernel.typeCount - 1)
+            #expect(good["output_types"] as? Int == trimmed.typeCount - 1)
+            let objects = try #require(good["objects"] as? [[String: Any]])
+            #expect(objects.count == 1)
+            if let o = objects.first {
+                #expect(Set(o.keys) == ["object", "total", "resolved", "unresolved", "errors"])
+                #expect(o["object"] as? String == coreFields)
+                let total = o["total"] as? Int ?? -1
+                #expect(total > 0 && total == (o["resolved"] as? Int ?? 0) + (o["unresolved"] as? Int ?? 0) + (o["errors"] as? Int ?? 0))
+            }
+
+            let corrupt = try #require(byPath["corrupt.btf"])
+            #expect(Set(corrupt.keys) == common.union(["error"]))
+            #expect(corrupt["status"] as? String == "failed")
+            #expect((corrupt["error"] as? String)?.hasPrefix("\(input)/corrupt.btf: ") == true)
+            #expect(corrupt["input_bytes"] as? Int == sizeOf(input + "/corrupt.btf"))
+
+            let empty = try #require(byPath["empty.btf.tar.xz"])
+            #expect(Set(empty.keys) == common.union(["reason"]))
+            #expect(empty["status"] as? String == "skipped")
+            #expect(empty["reason"] as? String == "empty archive")
+            #expect(empty["input_bytes"] as? Int == sizeOf(input + "/empty.btf.tar.xz"))
+
+            for line in [corrupt, empty] {
+                #expect(line["output"] as? String == "")
+                #expect(line["raw_bytes"] is NSNull && line["input_types"] is NSNull)
+                #expect(line["output_bytes"] as? Int == 0 && line["output_types"] as? Int == 0)
+                #expect((line["objects"] as? [Any])?.isEmpty == true)
+            }
+            #expect(try files(out) == ["good.btf"])
+
+            // The same values as the report's kernels[].
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(read(dir + "/run.json"))) as? [String: Any])
+            let kernels = try #require(report["kernels"] as? [[String: Any]])
+            #expect(kernels.count == lines.count)
+            for (line, kernel) in zip(lines, kernels) {
+                for key in common.subtracting(["objects"]) {
+                    #expect(sameJSONValue(line[key], kernel[key]), "\(line["path"] ?? "?") \(key): \(line[key] ?? "?") in the line, \(kernel[key] ?? "?") in the report")
+                }
+                #expect(line["error"] as? String ?? line["reason"] as? String == kernel["message"] as? String)
+            }
+        }
+    }
 }
 
 /// Whether two scalars from `JSONSerialization` are the same JSON value (null, number or string).
