@@ -12,6 +12,9 @@ public struct KernelJob: Sendable {
     public var inputPath: String
     public var outputPath: String
     public var relativeOutput: String
+    /// Why the job is skipped without being read, decided when planning (another input has
+    /// the same output path).
+    public var plannedSkip: String?
 }
 
 /// What happened to one kernel.
@@ -107,20 +110,33 @@ public func outputName(for relative: String) -> String {
 /// Plans the jobs for `options`: a file gives one job; a directory, one per file below it.
 ///
 /// A single input file goes to `--output` itself, or into it when it is an existing directory.
+/// For a directory, inputs whose outputs would have the same path (`x/k.btf`, `x/k.btf.xz`,
+/// `x/k.btf.tar.xz` all give `x/k.btf`) are resolved here, before `--shard`, so the result does
+/// not depend on the slice or on `--jobs`: the first in sorted relative-path order is trimmed,
+/// the others are skipped naming it.
 public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
     guard pathExists(options.input) else { throw FormatError(file: options.input, "", "no such file or directory") }
     let suffix = options.outputFormat == .tarXZ ? ".tar.xz" : ""
     if isDirectory(options.input) {
         let aliases = options.arch.map(archAliases)
-        var jobs = try walkFiles(options.input).filter { rel in
+        let selected = try walkFiles(options.input).filter { rel in
             if !options.include.isEmpty && !options.include.contains(where: { globMatches($0, rel) }) { return false }
             if options.exclude.contains(where: { globMatches($0, rel) }) { return false }
             if let aliases, !pathHasArch(rel, aliases) { return false }
             return true
-        }.map { rel in
+        }
+        // `walkFiles` is sorted, so the first input to claim an output path is the first in order.
+        var claimed: [String: String] = [:]
+        var jobs = selected.map { rel in
             let out = outputName(for: rel) + suffix
-            return KernelJob(relativePath: rel, inputPath: "\(options.input)/\(rel)",
-                             outputPath: "\(options.output)/\(out)", relativeOutput: out)
+            var job = KernelJob(relativePath: rel, inputPath: "\(options.input)/\(rel)",
+                                outputPath: "\(options.output)/\(out)", relativeOutput: out)
+            if let winner = claimed[out] {
+                job.plannedSkip = "same output as \(winner)"
+            } else {
+                claimed[out] = rel
+            }
+            return job
         }
         if let (k, n) = options.shard {
             jobs = shard(jobs, sizes: jobs.map { fileSize($0.inputPath) }, index: k, count: n)
@@ -145,6 +161,10 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
     // until it has been read).
     report.inputBytes = fileSize(job.inputPath)
     do throws(FormatError) {
+        if let why = job.plannedSkip {
+            report.status = .skipped(why)
+            return report
+        }
         if job.relativePath.hasSuffix(".failed") {
             report.status = .skipped("failure marker")
             return report

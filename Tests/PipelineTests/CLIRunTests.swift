@@ -25,6 +25,66 @@ import Pipeline
         FileManager.default.fileExists(atPath: dir) ? try walkFiles(dir) : []
     }
 
+    // MARK: 1. output collisions
+
+    @Test func inputsWithTheSameOutputPathAreResolvedWhenPlanning() throws {
+        try scratch("collide") { dir in
+            let input = dir + "/in"
+            // The compressed inputs hold a different kernel, so the output shows which one won.
+            try placeKernel(0, at: input + "/x/k.btf")
+            try placeKernel(1, at: dir + "/stage/k.btf")
+            try sh(["sh", "-c", "xz -0 -T1 -c '\(dir)/stage/k.btf' > '\(input)/x/k.btf.xz'"])
+            try sh(["tar", "-C", dir + "/stage", "-cJf", input + "/x/k.btf.tar.xz", "k.btf"])
+            let reference = dir + "/reference.btf"
+            #expect(try gen(input + "/x/k.btf", reference).status == 0)
+
+            for jobs in ["1", "2"] {
+                let out = dir + "/out-j\(jobs)"
+                let run = try gen(input, out, ["-j", jobs, "--json"])
+                #expect(run.status == 0, "\(run)")
+                #expect(try files(out) == ["x/k.btf"])
+                #expect(try read(out + "/x/k.btf") == (try read(reference)), "-j \(jobs): the first input in sorted order must win")
+                let lines = try jsonLines(run)
+                let status = Dictionary(uniqueKeysWithValues: lines.map { ($0["path"] as? String ?? "?", $0["status"] as? String ?? "?") })
+                #expect(status == ["x/k.btf": "written", "x/k.btf.xz": "skipped", "x/k.btf.tar.xz": "skipped"])
+                for loser in ["x/k.btf.tar.xz", "x/k.btf.xz"] {
+                    #expect(lines.first { $0["path"] as? String == loser }?["reason"] as? String == "same output as x/k.btf")
+                    #expect(run.stderrLines.contains("btfgen: \(input)/\(loser): skipped: same output as x/k.btf"), "\(run)")
+                }
+            }
+            // Sliced runs agree: the winner is written by exactly one slice, whatever the split.
+            let sliced = dir + "/out-sliced"
+            var written = 0
+            for k in 1...2 {
+                let run = try gen(input, sliced, ["--shard", "\(k)/2", "--json"])
+                #expect(run.status == 0, "\(run)")
+                written += try jsonLines(run).filter { $0["status"] as? String == "written" }.count
+            }
+            #expect(written == 1)
+            #expect(try files(sliced) == ["x/k.btf"])
+            #expect(try read(sliced + "/x/k.btf") == (try read(reference)))
+        }
+    }
+
+    /// The plan decides collisions before `--shard`, so every slice agrees on the winner.
+    @Test func collisionsAreDecidedBeforeSharding() throws {
+        try scratch("collide-plan") { dir in
+            for name in ["x/k.btf", "x/k.btf.gz", "x/k.btf.tar.xz", "x/k.btf.xz", "y/k.btf.zst"] {
+                try writeText(name, to: dir + "/in/" + name)
+            }
+            var options = RunOptions(input: dir + "/in", output: dir + "/out", jobs: 1)
+            let whole = try planJobs(options)
+            #expect(whole.map { $0.plannedSkip ?? "" } == ["", "same output as x/k.btf", "same output as x/k.btf",
+                                                            "same output as x/k.btf", ""])
+            var slices: [String: String] = [:]
+            for k in 1...3 {
+                options.shard = (k, 3)
+                for job in try planJobs(options) { slices[job.relativePath] = job.plannedSkip ?? "" }
+            }
+            #expect(slices == Dictionary(uniqueKeysWithValues: whole.map { ($0.relativePath, $0.plannedSkip ?? "") }))
+        }
+    }
+
     // MARK: 7. the failures at the end of a run
 
     /// A corrupt kernel in the middle of a batch: each failure is printed when it happens and
