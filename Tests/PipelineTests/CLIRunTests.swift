@@ -85,6 +85,48 @@ import Pipeline
         }
     }
 
+    // MARK: 2. decompression bombs
+
+    /// A few KB that decompress to hundreds of MB: a BTF header (24 bytes, empty sections)
+    /// followed by zeros, as `.zst` and inside a `.tar.zst`, and an ELF header whose section
+    /// table ends at byte 128, followed by zeros. Each fails on its own, after reading little
+    /// more than its header: the run's peak memory stays far below the decompressed sizes.
+    @Test func decompressionBombsFailWithBoundedMemory() throws {
+        try scratch("bomb") { dir in
+            let input = dir + "/in"
+            try placeKernel(0, at: input + "/good.btf")
+            let zeros = 512 << 20
+            let btfHeader = "printf '\\237\\353\\001\\000\\030\\000\\000\\000'; head -c 16 /dev/zero"
+            try sh(["sh", "-c", "{ \(btfHeader); head -c \(zeros) /dev/zero; } | zstd -1 -q -c > '\(input)/bomb.btf.zst'"])
+            // ELF64, little-endian, e_shoff 64, e_shentsize 64, e_shnum 1 (the null section).
+            var elf: [UInt8] = [0x7f, 0x45, 0x4c, 0x46, 2, 1, 1] + [UInt8](repeating: 0, count: 121)
+            func put(_ value: Int, at offset: Int, size: Int) {
+                for i in 0..<size { elf[offset + i] = UInt8((value >> (8 * i)) & 0xff) }
+            }
+            put(1, at: 0x10, size: 2); put(247, at: 0x12, size: 2); put(1, at: 0x14, size: 4)
+            put(64, at: 0x28, size: 8); put(64, at: 0x34, size: 2); put(64, at: 0x3a, size: 2); put(1, at: 0x3c, size: 2)
+            try Data(elf).write(to: URL(fileURLWithPath: dir + "/elf-header"))
+            try sh(["sh", "-c", "{ cat '\(dir)/elf-header'; head -c \(zeros) /dev/zero; } | zstd -1 -q -c > '\(input)/vmlinux-bomb.zst'"])
+            // A tar member: a sparse file costs no disk.
+            try FileManager.default.createDirectory(atPath: dir + "/stage", withIntermediateDirectories: true)
+            try sh(["sh", "-c", "cd '\(dir)/stage' && { \(btfHeader); } > k.btf && truncate -s \(zeros) k.btf && tar -cf - k.btf | zstd -1 -q -c > '\(input)/member.btf.tar.zst'"])
+            for bomb in ["bomb.btf.zst", "vmlinux-bomb.zst", "member.btf.tar.zst"] {
+                #expect(sizeOf(input + "/" + bomb) < 1 << 20, "\(bomb) is not small")
+            }
+
+            let run = try gen(input, dir + "/out", ["-j", "1"])
+            #expect(run.status == 1, "\(run)")
+            #expect(try files(dir + "/out") == ["good.btf"])
+            let failures = run.stderrLines.filter { $0.hasPrefix("btfgen: failed: ") }
+            #expect(failures == [
+                "btfgen: failed: \(input)/bomb.btf.zst: offset 0x18: data after the end of the BTF (its header declares 24 bytes)",
+                "btfgen: failed: \(input)/member.btf.tar.zst: member k.btf: offset 0x18: data after the end of the BTF (its header declares 24 bytes)",
+                "btfgen: failed: \(input)/vmlinux-bomb.zst: ELF file has no .BTF section",
+            ], "\(run)")
+            #expect(run.maxRSSKiB < 200 * 1024, "peak memory \(run.maxRSSKiB) KiB for \(zeros >> 20) MiB bombs")
+        }
+    }
+
     // MARK: 7. the failures at the end of a run
 
     /// A corrupt kernel in the middle of a batch: each failure is printed when it happens and
