@@ -12,6 +12,9 @@ public struct KernelJob: Sendable {
     public var inputPath: String
     public var outputPath: String
     public var relativeOutput: String
+    /// Named on the command line (a file `--input`), not found by walking a directory: a file
+    /// that is neither BTF nor ELF then fails instead of being skipped.
+    public var isExplicit = false
     /// Why the job is skipped without being read, decided when planning (another input has
     /// the same output path).
     public var plannedSkip: String?
@@ -144,11 +147,29 @@ public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
         return jobs
     }
     let base = String(options.input.split(separator: "/").last ?? Substring(options.input))
+    var job: KernelJob
     if isDirectory(options.output) || options.output.hasSuffix("/") {
         let out = outputName(for: base) + suffix
-        return [KernelJob(relativePath: base, inputPath: options.input, outputPath: "\(options.output)/\(out)", relativeOutput: out)]
+        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: "\(options.output)/\(out)", relativeOutput: out)
+    } else {
+        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)
     }
-    return [KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)]
+    job.isExplicit = true
+    return [job]
+}
+
+/// Whether a file name looks like a kernel BTF input: `*.btf`, a compressed one (`*.btf.xz`,
+/// `*.btf.gz`, `*.btf.zst`), a tarball (`*.tar`, `*.tar.*`, `*.tgz`) or `vmlinux*`. Such a file
+/// found in a directory fails when it holds neither BTF nor ELF; other files are skipped.
+public func looksLikeKernelFile(_ relativePath: String) -> Bool {
+    let base = String(relativePath.split(separator: "/").last ?? Substring(relativePath))
+    if base.hasPrefix("vmlinux") || base.hasSuffix(".tgz") { return true }
+    var name = base
+    for suffix in [".xz", ".gz", ".zst"] where name.hasSuffix(suffix) {
+        name.removeLast(suffix.count)
+        break
+    }
+    return name.hasSuffix(".btf") || name.hasSuffix(".tar")
 }
 
 /// Counts struct/union members in a BTF.
@@ -191,12 +212,18 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
                 report.status = .skipped("empty file")
                 return nil
             }
-            let looksLikeBTF = bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
-            if !looksLikeBTF && !ELFFile.isELF(bytes) {
+            // A file that is neither BTF nor ELF fails when it was named on the command line or
+            // its name says it is a kernel (`*.btf`, `*.btf.tar.xz`, `vmlinux*`); anything else
+            // in a directory (a README, a checksum list) is skipped.
+            if !looksLikeBTFOrELF(bytes) && !job.isExplicit && !looksLikeKernelFile(job.relativePath) {
                 report.status = .skipped("not a BTF or ELF file")
                 return nil
             }
-            return try parseBTFFile(bytes, path: job.inputPath).0
+            do throws(FormatError) {
+                return try parseBTFFile(bytes, path: job.inputPath).0
+            } catch {
+                throw report.member.map { error.prefixed("member \($0)") } ?? error
+            }
         }()
         guard let kernel = loaded else { return report }
         report.rawBytes = kernel.serializedSize

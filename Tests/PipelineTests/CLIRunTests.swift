@@ -127,6 +127,40 @@ import Pipeline
         }
     }
 
+    // MARK: 3. files that are neither BTF nor ELF
+
+    @Test func filesThatAreNeitherBTFNorELF() throws {
+        try scratch("notbtf") { dir in
+            let input = dir + "/in"
+            try placeKernel(0, at: input + "/a/good.btf")
+            try writeText("hello\n", to: input + "/a/README")
+            try writeText("garbage", to: input + "/a/bad.btf")
+            try writeText("garbage", to: input + "/a/vmlinux-6.1")
+            try sh(["sh", "-c", "printf xx | xz -c > '\(input)/a/small.btf.xz'"])
+            try sh(["tar", "-cJf", input + "/a/empty.btf.tar.xz", "-T", "/dev/null"])
+            try writeText("", to: input + "/a/old.failed")
+
+            let run = try gen(input, dir + "/out", ["-j", "2"])
+            #expect(run.status == 1, "\(run)")
+            #expect(try files(dir + "/out") == ["a/good.btf"])
+            #expect(run.stderrLines.filter { $0.hasPrefix("btfgen: failed: ") } == [
+                "btfgen: failed: \(input)/a/bad.btf: offset 0x0: not a BTF or ELF file (magic 67 61 72 62)",
+                "btfgen: failed: \(input)/a/small.btf.xz: offset 0x0: not a BTF or ELF file (magic 78 78)",
+                "btfgen: failed: \(input)/a/vmlinux-6.1: offset 0x0: not a BTF or ELF file (magic 67 61 72 62)",
+            ], "\(run)")
+            for skipped in ["README: skipped: not a BTF or ELF file", "empty.btf.tar.xz: skipped: empty archive",
+                            "old.failed: skipped: failure marker"] {
+                #expect(run.stderrLines.contains("btfgen: \(input)/a/\(skipped)"), "\(run)")
+            }
+
+            // Named on the command line, any file must be a kernel.
+            let named = try gen(input + "/a/README", dir + "/named.btf")
+            #expect(named.status == 1)
+            #expect(named.stderrLines == ["btfgen: \(input)/a/README: offset 0x0: not a BTF or ELF file (magic 68 65 6c 6c)"], "\(named)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/named.btf"))
+        }
+    }
+
     // MARK: 7. the failures at the end of a run
 
     /// A corrupt kernel in the middle of a batch: each failure is printed when it happens and
