@@ -125,13 +125,14 @@ struct Gen: ParsableCommand {
     func run() throws {
         guard !object.isEmpty else { throw ValidationError("at least one --object is required") }
         let reportAs = try resolveReportFormat(path: report, explicit: reportFormat)
-        let objects: [BPFObject]
-        do { objects = try loadObjects(object) } catch {
+        let loaded: LoadedObjects
+        do { loaded = try loadObjects(object) } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)
         }
+        for line in loaded.skipped { warn("btfgen: warning: \(line)") }
         var usable: [BPFObject] = []
-        for o in objects {
+        for o in loaded.objects {
             if o.ext == nil {
                 warn("btfgen: \(o.path): no .BTF.ext section, skipped")
             } else if o.relocations.isEmpty {

@@ -161,6 +161,37 @@ import Pipeline
         }
     }
 
+    // MARK: 4. objects in a directory that are not BPF objects
+
+    @Test(.enabled(if: CLI.cc != nil, "no cc on PATH: cannot build a host object to put among the BPF objects"))
+    func objectDirectoriesSkipHostObjects() throws {
+        let cc = try #require(CLI.cc)
+        try scratch("objects") { dir in
+            let objects = dir + "/objects"
+            try FileManager.default.createDirectory(atPath: objects, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: coreFields, toPath: objects + "/core_fields.bpf.o")
+            try writeText("int answer(void) { return 42; }\n", to: dir + "/host.c")
+            try sh([cc, "-c", dir + "/host.c", "-o", objects + "/host.o"])
+            try writeText("not an object", to: objects + "/junk.o")
+            try placeKernel(0, at: dir + "/k.btf")
+
+            let run = try CLI.run(["-i", dir + "/k.btf", "-o", dir + "/dir.btf", "--object", objects])
+            #expect(run.status == 0, "\(run)")
+            #expect(run.stderrLines == [
+                "btfgen: warning: \(objects)/host.o: no .BTF section (not a BPF object), skipped",
+                "btfgen: warning: \(objects)/junk.o: not an ELF file, skipped",
+            ], "\(run)")
+            let direct = try gen(dir + "/k.btf", dir + "/direct.btf")
+            #expect(direct.status == 0)
+            #expect(try read(dir + "/dir.btf") == (try read(dir + "/direct.btf")))
+
+            // Named explicitly, an object that cannot be read stops the run.
+            let named = try CLI.run(["-i", dir + "/k.btf", "-o", dir + "/named.btf", "--object", objects + "/host.o"])
+            #expect(named.status == 2, "\(named)")
+            #expect(named.stderrLines.count == 1 && named.stderr.contains("\(objects)/host.o: no .BTF section"), "\(named)")
+        }
+    }
+
     // MARK: 7. the failures at the end of a run
 
     /// A corrupt kernel in the middle of a batch: each failure is printed when it happens and
