@@ -18,14 +18,27 @@ public func pathExists(_ path: String) -> Bool {
     return stat(path, &st) == 0
 }
 
+/// Whether `a` and `b` name the same file (device and inode), following symlinks.
+public func sameFile(_ a: String, _ b: String) -> Bool {
+    var sa = stat(), sb = stat()
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && DirectoryID(sa) == DirectoryID(sb)
+}
+
 /// Every regular file below `root`, as paths relative to it, sorted so runs are reproducible.
-/// Hidden files (a name starting with `.`) are skipped.
-public func walkFiles(_ root: String) throws(FormatError) -> [String] {
+/// Hidden files (a name starting with `.`) are skipped, and so are the directories in
+/// `excluding` (compared by device and inode, so any spelling of the path, or a symlink to it,
+/// is recognized; paths that do not exist are ignored).
+public func walkFiles(_ root: String, excluding: [String] = []) throws(FormatError) -> [String] {
     var out: [String] = []
     var pending = [""]
     // Directory symlinks are followed, but each directory (device, inode) is walked once, so a
-    // link back up the tree (`a -> .`) neither loops nor lists a file twice.
+    // link back up the tree (`a -> .`) neither loops nor lists a file twice. Excluded
+    // directories count as already visited.
     var visited = Set<DirectoryID>()
+    for path in excluding {
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { visited.insert(DirectoryID(st)) }
+    }
     var rootStat = stat()
     if stat(root, &rootStat) == 0 { visited.insert(DirectoryID(rootStat)) }
     while let rel = pending.popLast() {

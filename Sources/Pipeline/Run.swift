@@ -113,16 +113,20 @@ public func outputName(for relative: String) -> String {
 /// Plans the jobs for `options`: a file gives one job; a directory, one per file below it.
 ///
 /// A single input file goes to `--output` itself, or into it when it is an existing directory.
-/// For a directory, inputs whose outputs would have the same path (`x/k.btf`, `x/k.btf.xz`,
-/// `x/k.btf.tar.xz` all give `x/k.btf`) are resolved here, before `--shard`, so the result does
-/// not depend on the slice or on `--jobs`: the first in sorted relative-path order is trimmed,
-/// the others are skipped naming it.
+/// For a directory, the output directory is left out of the walk when it lies inside the input
+/// (a second run must not read the first one's outputs). Inputs whose outputs would have the same
+/// path (`x/k.btf`, `x/k.btf.xz`, `x/k.btf.tar.xz` all give `x/k.btf`) are resolved here, before
+/// `--shard`, so the result does not depend on the slice or on `--jobs`: the first in sorted
+/// relative-path order is trimmed, the others are skipped naming it.
 public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
     guard pathExists(options.input) else { throw FormatError(file: options.input, "", "no such file or directory") }
     let suffix = options.outputFormat == .tarXZ ? ".tar.xz" : ""
     if isDirectory(options.input) {
+        if isDirectory(options.output) && sameFile(options.input, options.output) {
+            throw FormatError(file: options.output, "", "the output directory is the input directory")
+        }
         let aliases = options.arch.map(archAliases)
-        let selected = try walkFiles(options.input).filter { rel in
+        let selected = try walkFiles(options.input, excluding: [options.output]).filter { rel in
             if !options.include.isEmpty && !options.include.contains(where: { globMatches($0, rel) }) { return false }
             if options.exclude.contains(where: { globMatches($0, rel) }) { return false }
             if let aliases, !pathHasArch(rel, aliases) { return false }

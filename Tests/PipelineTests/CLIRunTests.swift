@@ -192,6 +192,26 @@ import Pipeline
         }
     }
 
+    // MARK: 5. output directory inside the input directory
+
+    @Test func anOutputDirectoryInsideTheInputIsNotRead() throws {
+        try scratch("nest") { dir in
+            let nest = dir + "/nest"
+            try placeKernel(0, at: nest + "/debian/12/x86_64/k.btf")
+            for output in [nest + "/out", nest + "/./out", nest + "/out"] {
+                let run = try gen(nest, output, ["--json"])
+                #expect(run.status == 0, "\(run)")
+                #expect(try jsonLines(run).map { $0["path"] as? String } == ["debian/12/x86_64/k.btf"], "\(run)")
+            }
+            #expect(try files(nest) == ["debian/12/x86_64/k.btf", "out/debian/12/x86_64/k.btf"])
+
+            // Outputs over the inputs themselves: refused.
+            let same = try gen(nest, nest + "/")
+            #expect(same.status == 2, "\(same)")
+            #expect(same.stderrLines == ["btfgen: \(nest)/: the output directory is the input directory"], "\(same)")
+        }
+    }
+
     // MARK: 7. the failures at the end of a run
 
     /// A corrupt kernel in the middle of a batch: each failure is printed when it happens and
