@@ -110,6 +110,21 @@ public func outputName(for relative: String) -> String {
     return name
 }
 
+/// The jobs of a run, and how many files the input held before `--include`, `--exclude` and
+/// `--arch` selected among them.
+public struct RunPlan: Sendable {
+    public var jobs: [KernelJob]
+    /// Files found below a directory input (1 for a file input), before any filter.
+    public var found: Int
+    /// Files left after `--include`, `--exclude` and `--arch` (before `--shard`).
+    public var selected: Int
+}
+
+/// Plans the jobs for `options`; see `planRun`.
+public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
+    try planRun(options).jobs
+}
+
 /// Plans the jobs for `options`: a file gives one job; a directory, one per file below it.
 ///
 /// A single input file goes to `--output` itself, or into it when it is an existing directory.
@@ -118,21 +133,28 @@ public func outputName(for relative: String) -> String {
 /// path (`x/k.btf`, `x/k.btf.xz`, `x/k.btf.tar.xz` all give `x/k.btf`) are resolved here, before
 /// `--shard`, so the result does not depend on the slice or on `--jobs`: the first in sorted
 /// relative-path order is trimmed, the others are skipped naming it.
-public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
+public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
     guard pathExists(options.input) else { throw FormatError(file: options.input, "", "no such file or directory") }
     let suffix = options.outputFormat == .tarXZ ? ".tar.xz" : ""
     if isDirectory(options.input) {
         if isDirectory(options.output) && sameFile(options.input, options.output) {
             throw FormatError(file: options.output, "", "the output directory is the input directory")
         }
-        let aliases = options.arch.map(archAliases)
-        let selected = try walkFiles(options.input, excluding: [options.output]).filter { rel in
+        var aliases: Set<String>?
+        if let arch = options.arch {
+            guard let known = archAliases(arch) else {
+                throw FormatError("--arch", "unknown architecture \(arch) (accepted: \(acceptedArchitectureNames.joined(separator: ", ")))")
+            }
+            aliases = known
+        }
+        let files = try walkFiles(options.input, excluding: [options.output])
+        let selected = files.filter { rel in
             if !options.include.isEmpty && !options.include.contains(where: { globMatches($0, rel) }) { return false }
             if options.exclude.contains(where: { globMatches($0, rel) }) { return false }
             if let aliases, !pathHasArch(rel, aliases) { return false }
             return true
         }
-        // `walkFiles` is sorted, so the first input to claim an output path is the first in order.
+        // `files` is sorted, so the first input to claim an output path is the first in order.
         var claimed: [String: String] = [:]
         var jobs = selected.map { rel in
             let out = outputName(for: rel) + suffix
@@ -148,7 +170,7 @@ public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
         if let (k, n) = options.shard {
             jobs = shard(jobs, sizes: jobs.map { fileSize($0.inputPath) }, index: k, count: n)
         }
-        return jobs
+        return RunPlan(jobs: jobs, found: files.count, selected: selected.count)
     }
     let base = String(options.input.split(separator: "/").last ?? Substring(options.input))
     var job: KernelJob
@@ -159,7 +181,7 @@ public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
         job = KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)
     }
     job.isExplicit = true
-    return [job]
+    return RunPlan(jobs: [job], found: 1, selected: 1)
 }
 
 /// Whether a file name looks like a kernel BTF input: `*.btf`, a compressed one (`*.btf.xz`,

@@ -98,7 +98,7 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Skip kernels whose relative path matches this glob ('**/arm64/**'); may be repeated.")
     var exclude: [String] = []
 
-    @Option(name: .long, help: "Only kernels under a directory named for this architecture (x86_64, arm64; aarch64 = arm64).")
+    @Option(name: .long, help: "Only kernels under a directory named for this architecture: x86_64 (= amd64), arm64 (= aarch64), s390x, ppc64le (= ppc64el), riscv64, i386 (= x86, i686), arm (= armhf).")
     var arch: String?
 
     @Option(name: .long, help: "Process the K-th of N deterministic slices of the kernels, balanced by size (e.g. 2/4).")
@@ -121,6 +121,12 @@ struct Gen: ParsableCommand {
 
     @Option(name: .long, help: "Exit with 3 if a relocation is unresolved or fails (unresolved), or fails (errors).")
     var failOn: FailOn?
+
+    func validate() throws {
+        if let arch, archAliases(arch) == nil {
+            throw ValidationError("unknown --arch \(arch); accepted: \(acceptedArchitectureNames.joined(separator: ", "))")
+        }
+    }
 
     func run() throws {
         guard !object.isEmpty else { throw ValidationError("at least one --object is required") }
@@ -158,10 +164,16 @@ struct Gen: ParsableCommand {
             }
             options.shard = (k, n)
         }
-        let plan: [KernelJob]
-        do { plan = try planJobs(options) } catch {
+        let runPlan: RunPlan
+        do { runPlan = try planRun(options) } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)
+        }
+        let plan = runPlan.jobs
+        if runPlan.selected == 0 && runPlan.found > 0 {
+            var filters: [String] = include.map { "--include \($0)" } + exclude.map { "--exclude \($0)" }
+            if let arch { filters.append("--arch \(arch)") }
+            warn("btfgen: warning: \(filters.joined(separator: " ")) selected none of the \(runPlan.found) files in \(input)")
         }
         let verbose = self.verbose, quiet = self.quiet, json = self.json
         let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)

@@ -212,6 +212,34 @@ import Pipeline
         }
     }
 
+    // MARK: 6. --arch
+
+    @Test func archValuesAreCheckedAndEmptySelectionsWarn() throws {
+        try scratch("arch") { dir in
+            let input = dir + "/in"
+            try placeKernel(0, at: input + "/debian/12/x86_64/a.btf")
+            try placeKernel(1, at: input + "/debian/12/arm64/b.btf")
+
+            let unknown = try gen(input, dir + "/out", ["--arch", "x86-64"])
+            #expect(unknown.status == 64, "\(unknown)")
+            #expect(unknown.stderr.contains("unknown --arch x86-64; accepted: x86_64, amd64, arm64, aarch64, s390x, ppc64le"), "\(unknown)")
+            #expect(try files(dir + "/out").isEmpty)
+
+            for (arch, expected) in [("aarch64", ["debian/12/arm64/b.btf"]), ("AMD64", ["debian/12/x86_64/a.btf"])] {
+                let out = dir + "/out-" + arch
+                let run = try gen(input, out, ["--arch", arch])
+                #expect(run.status == 0 && run.stderr.isEmpty, "\(run)")
+                #expect(try files(out) == expected)
+            }
+
+            let none = try gen(input, dir + "/none", ["--arch", "s390x"])
+            #expect(none.status == 0, "\(none)")
+            #expect(none.stderrLines == ["btfgen: warning: --arch s390x selected none of the 2 files in \(input)"], "\(none)")
+            let included = try gen(input, dir + "/none", ["--include", "ubuntu/**", "-q"])
+            #expect(included.stderrLines == ["btfgen: warning: --include ubuntu/** selected none of the 2 files in \(input)"], "\(included)")
+        }
+    }
+
     // MARK: 7. the failures at the end of a run
 
     /// A corrupt kernel in the middle of a batch: each failure is printed when it happens and
