@@ -158,7 +158,7 @@ struct Gen: ParsableCommand {
         options.exclude = exclude
         options.arch = arch
         if let shard {
-            let parts = shard.split(separator: "/")
+            let parts = shard.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
                 throw ValidationError("--shard takes K/N with 1 <= K <= N, e.g. 2/4")
             }

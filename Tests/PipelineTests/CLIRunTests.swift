@@ -375,6 +375,91 @@ import Pipeline
             }
         }
     }
+
+    // MARK: 9. archives and filters through the command line
+
+    @Test func aTarballWithTwoBTFMembersFailsAlone() throws {
+        try scratch("two-members") { dir in
+            let input = dir + "/in"
+            try placeKernel(0, at: input + "/a/good.btf")
+            try placeKernel(1, at: dir + "/stage/one.btf")
+            try placeKernel(2, at: dir + "/stage/two.btf")
+            try sh(["tar", "-C", dir + "/stage", "-cJf", input + "/a/both.btf.tar.xz", "one.btf", "two.btf"])
+            try placeKernel(3, at: input + "/b/other.btf")
+
+            let run = try gen(input, dir + "/out", ["-j", "2"])
+            #expect(run.status == 1, "\(run)")
+            #expect(try files(dir + "/out") == ["a/good.btf", "b/other.btf"])
+            #expect(run.stderrLines.filter { $0.hasPrefix("btfgen: failed: ") }
+                    == ["btfgen: failed: \(input)/a/both.btf.tar.xz: archive: several candidate BTF members: one.btf, two.btf"], "\(run)")
+        }
+    }
+
+    @Test func tarGzAndTarZstInputsGiveTheRawInputsOutputs() throws {
+        try scratch("tar-formats") { dir in
+            let kernels = min(Env.kernels.count, 2)
+            try #require(kernels == 2, "needs two test kernels: run make testdata")
+            for i in 0..<kernels {
+                let name = "k\(i).btf"
+                try placeKernel(i, at: "\(dir)/raw/v/\(name)")
+                try FileManager.default.createDirectory(atPath: dir + "/gz/v", withIntermediateDirectories: true)
+                try FileManager.default.createDirectory(atPath: dir + "/zst/v", withIntermediateDirectories: true)
+                try sh(["tar", "-C", dir + "/raw/v", "-czf", "\(dir)/gz/v/\(name).tar.gz", name])
+                try sh(["sh", "-c", "tar -C '\(dir)/raw/v' -cf - \(name) | zstd -q -c > '\(dir)/zst/v/\(name).tar.zst'"])
+            }
+            var trees: [String: [String: [UInt8]]] = [:]
+            for format in ["raw", "gz", "zst"] {
+                let run = try gen(dir + "/" + format, dir + "/out-" + format)
+                #expect(run.status == 0 && run.stderr.isEmpty, "\(format): \(run)")
+                trees[format] = try tree(dir + "/out-" + format)
+            }
+            #expect(trees["raw"]?.keys.sorted() == ["v/k0.btf", "v/k1.btf"])
+            #expect(trees["gz"] == trees["raw"])
+            #expect(trees["zst"] == trees["raw"])
+        }
+    }
+
+    @Test func includeExcludeArchAndShardThroughTheCommandLine() throws {
+        try scratch("filters") { dir in
+            let input = dir + "/in"
+            let layout = ["ubuntu/20.04/x86_64/a.btf", "ubuntu/20.04/arm64/b.btf", "debian/12/x86_64/c.btf"]
+            for (i, rel) in layout.enumerated() { try placeKernel(i, at: input + "/" + rel) }
+            let cases: [([String], [String])] = [
+                (["--include", "ubuntu/20.04/**"], ["ubuntu/20.04/arm64/b.btf", "ubuntu/20.04/x86_64/a.btf"]),
+                (["--exclude", "**/arm64/**"], ["debian/12/x86_64/c.btf", "ubuntu/20.04/x86_64/a.btf"]),
+                (["--include", "ubuntu/**", "--arch", "amd64"], ["ubuntu/20.04/x86_64/a.btf"]),
+                (["--include", "debian/**", "--include", "**/arm64/**", "--exclude", "debian/12/**"], ["ubuntu/20.04/arm64/b.btf"]),
+            ]
+            for (n, (flags, expected)) in cases.enumerated() {
+                let out = dir + "/out\(n)"
+                let run = try gen(input, out, flags)
+                #expect(run.status == 0, "\(flags): \(run)")
+                #expect(try files(out) == expected, "\(flags)")
+            }
+            // Two slices: disjoint, and together the whole run.
+            let whole = try gen(input, dir + "/whole")
+            #expect(whole.status == 0)
+            var seen: [String] = []
+            for k in 1...2 {
+                let run = try gen(input, dir + "/sliced", ["--shard", "\(k)/2", "--json"])
+                #expect(run.status == 0, "\(run)")
+                seen += try jsonLines(run).compactMap { $0["path"] as? String }
+            }
+            #expect(seen.sorted() == layout.sorted())
+            #expect(try tree(dir + "/sliced") == (try tree(dir + "/whole")))
+        }
+    }
+
+    @Test(arguments: ["0/2", "3/2", "x", "1/0", "2", "1/2/3", "/2", "1/"])
+    func invalidShardValuesAreUsageErrors(_ value: String) throws {
+        try scratch("shard") { dir in
+            try placeKernel(0, at: dir + "/in/k.btf")
+            let run = try gen(dir + "/in", dir + "/out", ["--shard", value])
+            #expect(run.status == 64, "--shard \(value): \(run)")
+            #expect(run.stderr.contains("--shard takes K/N with 1 <= K <= N"), "--shard \(value): \(run)")
+            #expect(try files(dir + "/out").isEmpty)
+        }
+    }
 }
 
 /// Whether two scalars from `JSONSerialization` are the same JSON value (null, number or string).
