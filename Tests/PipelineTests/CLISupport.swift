@@ -4,7 +4,7 @@ import Glibc
 import Foundation
 import Testing
 
-/// The btfgen command line, run as a child process whose own peak memory is measured.
+/// The btfgen command line, run as a child process.
 enum CLI {
     /// `$BTFGEN_BIN`, else the btfgen built beside this test binary (`swift test` builds every
     /// product into the same directory), else `.build/debug/btfgen`.
@@ -23,8 +23,8 @@ enum CLI {
         var status: Int32
         var stdout: String
         var stderr: String
-        /// The child's peak resident set size (`wait4`'s `ru_maxrss`), in KiB.
-        var maxRSSKiB: Int
+        /// btfgen's peak resident set size in KiB, from `runMeasuringMemory` only.
+        var peakRSSKiB: Int?
 
         var stdoutLines: [String] { stdout.split(separator: "\n").map(String.init) }
         var stderrLines: [String] { stderr.split(separator: "\n").map(String.init) }
@@ -35,6 +35,24 @@ enum CLI {
     /// fill a pipe and stall the child.
     static func run(_ arguments: [String]) throws -> Run {
         try run(btfgen, arguments)
+    }
+
+    /// Runs btfgen through a small python3 parent that reports its child's peak RSS
+    /// (`RUSAGE_CHILDREN`). Measuring from this process would not work: a child's `ru_maxrss`
+    /// starts from its parent's RSS when it is forked (exec records the old memory map's high
+    /// water mark), and a test process running many suites is itself hundreds of MB.
+    static func runMeasuringMemory(_ arguments: [String]) throws -> Run {
+        let dir = try tempDir("cli-rss")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let script = """
+            import resource, subprocess, sys
+            r = subprocess.run(sys.argv[2:])
+            open(sys.argv[1], "w").write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+            sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)
+            """
+        var run = try run("/usr/bin/env", ["python3", "-c", script, dir + "/rss", btfgen] + arguments)
+        run.peakRSSKiB = (try? read(dir + "/rss")).flatMap { Int(String(decoding: $0, as: UTF8.self)) }
+        return run
     }
 
     static func run(_ executable: String, _ arguments: [String]) throws -> Run {
@@ -60,14 +78,13 @@ enum CLI {
         guard spawned == 0 else { throw Failure("cannot run \(executable): \(String(cString: strerror(spawned)))") }
 
         var status: Int32 = 0
-        var usage = rusage()
-        while wait4(pid, &status, 0, &usage) < 0 {
-            guard errno == EINTR else { throw Failure("wait4 failed: \(String(cString: strerror(errno)))") }
+        while waitpid(pid, &status, 0) < 0 {
+            guard errno == EINTR else { throw Failure("waitpid failed: \(String(cString: strerror(errno)))") }
         }
         // WIFEXITED / WEXITSTATUS, and 128 + signal otherwise, as a shell reports it.
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         func text(_ path: String) -> String { String(decoding: (try? read(path)) ?? [], as: UTF8.self) }
-        return Run(status: code, stdout: text(outPath), stderr: text(errPath), maxRSSKiB: Int(usage.ru_maxrss))
+        return Run(status: code, stdout: text(outPath), stderr: text(errPath))
     }
 
     /// `cc`, when there is one on PATH.
