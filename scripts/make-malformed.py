@@ -26,6 +26,8 @@ expect  error       one-line error naming the file and the place; exit 1 as a
         ok          succeeds (a positive control)
         relocerror  the object loads, but some of its relocations fail to
                     resolve: reported as results, the trimmed BTF is written
+        skipped     nothing to trim (an empty file): one line saying so, exit 0,
+                    no output written
 where   substrings the error line must contain (its location).
 
 With --fuzz-seeds, OUT_DIR gets the seed corpora of scripts/fuzz.sh instead, one directory per
@@ -281,9 +283,9 @@ def raw_btf_cases(c, kernel):
     for field, at in (("magic", 1), ("version", 2), ("flags", 3), ("hdr_len", 4), ("hdr_len_mid", 6),
                       ("type_off", 8), ("type_len", 12), ("str_off", 16), ("str_len", 20), ("str_len_mid", 23)):
         if at < 2:
-            # One byte: neither BTF magic nor ELF, so the CLI cannot tell what it is.
-            c.add("hdr_trunc_" + field, kernel[:at], K, "skipped", ["skipped"],
-                  "file cut inside the BTF magic: neither BTF nor ELF, skipped as documented")
+            # One byte: neither BTF magic nor ELF. Named as the kernel, it is an error.
+            c.add("hdr_trunc_" + field, kernel[:at], K, "error", ["offset 0x0", "not a BTF or ELF file (magic 9f)"],
+                  "file cut inside the BTF magic: neither BTF nor ELF, an error for a named kernel")
         else:
             c.add("hdr_trunc_" + field, kernel[:at], K, "error", ["offset 0x0", "truncated header"],
                   "file cut at header offset %d (%s)" % (at, field))
@@ -291,8 +293,8 @@ def raw_btf_cases(c, kernel):
     c.add("hdr_only", kernel[:24], K, "error", ["offset 0x"], "header, no sections")
     c.add("body_trunc", kernel[:hl + to + tl // 2], K, "error", ["past the end"], "file cut in the type section")
 
-    c.add("bad_magic", put_bytes(kernel, 0, b"\x9f\xec"), K, "skipped", ["skipped"],
-          "wrong magic: neither BTF nor ELF, skipped as documented")
+    c.add("bad_magic", put_bytes(kernel, 0, b"\x9f\xec"), K, "error", ["offset 0x0", "not a BTF or ELF file (magic 9f ec"],
+          "wrong magic: neither BTF nor ELF, an error for a named kernel")
     c.add("bad_magic_as_object", put_bytes(kernel, 0, b"\x9f\xec"), ["object"], "error", ["offset 0x0", "not an ELF file"])
     c.add("bad_version", put_bytes(kernel, 2, b"\x02"), K, "error", ["offset 0x2", "version"])
     c.add("bad_flags", put_bytes(kernel, 3, b"\x01"), K, "error", ["offset 0x3", "flags"])

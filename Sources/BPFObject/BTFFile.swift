@@ -6,6 +6,11 @@ public enum BTFSource: Sendable, Equatable {
     case elf
 }
 
+/// Whether `bytes` start with the raw BTF magic (either byte order) or the ELF magic.
+public func looksLikeBTFOrELF(_ bytes: [UInt8]) -> Bool {
+    bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f) || ELFFile.isELF(bytes)
+}
+
 /// Parses a kernel (or application) BTF from file bytes: raw BTF, or an ELF file's `.BTF`
 /// section (a vmlinux image, a module, a BPF object).
 public func parseBTFFile(_ bytes: [UInt8], path: String) throws(FormatError) -> (BTF, BTFSource) {
@@ -21,11 +26,18 @@ public func parseBTFFile(_ bytes: [UInt8], path: String) throws(FormatError) -> 
         } catch { throw error.in(file: path) }
     }
     if bytes.isEmpty { throw FormatError(file: path, "", "empty file") }
-    throw FormatError(file: path, "offset 0x0", "neither raw BTF (magic 0xeb9f) nor an ELF file")
+    let magic = bytes.prefix(4).map { hexByte($0) }.joined(separator: " ")
+    throw FormatError(file: path, "offset 0x0", "not a BTF or ELF file (magic \(magic))")
 }
 
 /// Reads and parses a BTF file; see `parseBTFFile(_:path:)`.
 public func loadBTFFile(_ path: String) throws(FormatError) -> BTF {
     if let raw = try readRawBTFFile(path) { return raw.btf }
     return try parseBTFFile(try readFile(path), path: path).0
+}
+
+/// A byte as two lowercase hex digits.
+private func hexByte(_ b: UInt8) -> String {
+    let digits = Array("0123456789abcdef")
+    return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
 }

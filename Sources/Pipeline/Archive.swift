@@ -1,4 +1,5 @@
 import BTF
+import BPFObject
 import CLibArchive
 
 /// What an input file holds once opened.
@@ -66,16 +67,13 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
             guard wanted else { continue } // libarchive skips the unread data
             // Kernel BTFs are a few MB; refuse members that claim absurd sizes up front.
             let declared = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : -1
-            guard declared < 1 << 31 else { return .failure(FormatError(file: path, "member \(name)", "size \(declared) too large")) }
-            var data: [UInt8] = []
-            if declared > 0 { data.reserveCapacity(Int(declared)) }
-            var chunk = [UInt8](repeating: 0, count: 1 << 16)
-            while true {
-                let n = chunk.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
-                if n == 0 { break }
-                guard n > 0 else { return .failure(archiveError(a, path, "member \(name.isEmpty ? "data" : name)")) }
-                data.append(contentsOf: chunk[0..<n])
-                guard data.count < 1 << 31 else { return .failure(FormatError(file: path, "member \(name)", "more than 2 GiB of data")) }
+            guard declared <= archiveMemberLimit else {
+                return .failure(FormatError(file: path, "member \(name)", "size \(declared) larger than the \(archiveMemberLimit >> 30) GiB limit"))
+            }
+            let data: [UInt8]
+            switch readMember(a, path: path, member: member) {
+            case .success(let d): data = d
+            case .failure(let e): return .failure(e)
             }
             if regularCount == 1 { first = (member, data) }
             if isCandidate && candidate == nil { candidate = (member, data) }
@@ -88,6 +86,147 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
     if candidateNames.count == 1, let candidate { return .data(candidate.data, member: candidate.name) }
     let names = (candidateNames.isEmpty ? otherNames : candidateNames).joined(separator: ", ")
     throw FormatError(file: path, "archive", "several candidate BTF members: \(names)")
+}
+
+/// The most bytes read from one decompressed archive member: 1 GiB. A kernel BTF is a few MB;
+/// only an ELF vmlinux with its debug information comes near this.
+public let archiveMemberLimit = 1 << 30
+
+/// How far into a decompressed member its own headers say it extends.
+private enum MemberExtent {
+    /// Not known yet: fewer bytes than a header have been read.
+    case undecided
+    /// Raw BTF, exactly this long (header length plus the furthest section end). Data after it
+    /// is an error: a BTF member is one BTF.
+    case btf(Int)
+    /// ELF, at least this long; `final` once the section header table has been read and every
+    /// section's end is known. Data after it is not read (tools append signatures and padding).
+    case elf(Int, final: Bool)
+    /// Neither BTF nor ELF: only the first bytes are kept, enough for the error to show them.
+    case other
+}
+
+/// Reads the current archive member's data, never more than its format needs: after its first
+/// bytes the extent is known from the BTF header (`hdr_len + max(type_off + type_len, str_off +
+/// str_len)`) or the ELF header (program and section header tables, then every section's end),
+/// always at most `archiveMemberLimit`. A decompression bomb (a small header followed by
+/// gigabytes of zeros) is thus refused after reading a few bytes past its header.
+private func readMember(_ a: OpaquePointer, path: String, member: String) -> Result<[UInt8], FormatError> {
+    func at(_ offset: Int) -> String { (member.isEmpty ? "" : "member \(member): ") + "offset \(hex(offset))" }
+    var data: [UInt8] = []
+    var extent = MemberExtent.undecided
+    var chunk = [UInt8](repeating: 0, count: 1 << 16)
+    while true {
+        // How many bytes to ask for: up to the next decision point, or one past the BTF's end
+        // (to see whether anything follows it).
+        let want: Int
+        switch extent {
+        case .undecided: want = (data.count < btfHeaderSize ? btfHeaderSize : elf64HeaderSize) - data.count
+        case .btf(let end): want = min(chunk.count, end + 1 - data.count)
+        case .elf(let end, let final):
+            if final && data.count >= end { return .success(data) }
+            want = min(chunk.count, end - data.count)
+        case .other: return .success(data)
+        }
+        guard want > 0 else { return .success(data) }
+        let n = chunk.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, want) }
+        if n == 0 { break }
+        guard n > 0 else { return .failure(archiveError(a, path, member.isEmpty ? "data" : "member \(member)")) }
+        if case .btf(let end) = extent, data.count + n > end {
+            return .failure(FormatError(file: path, at(end), "data after the end of the BTF (its header declares \(end) bytes)"))
+        }
+        data.append(contentsOf: chunk[0..<n])
+        do throws(FormatError) {
+            switch extent {
+            case .undecided, .elf(_, final: false):
+                extent = try memberExtent(data, at: at)
+            default: break
+            }
+        } catch {
+            return .failure(error.in(file: path))
+        }
+        if case .btf(let end) = extent {
+            if data.count > end {
+                return .failure(FormatError(file: path, at(end), "data after the end of the BTF (its header declares \(end) bytes)"))
+            }
+            data.reserveCapacity(end)
+        }
+    }
+    return .success(data)
+}
+
+private let elf64HeaderSize = 64
+
+/// Reads header fields of a member's first bytes; a field past the bytes reads as 0 (callers
+/// check the length first).
+private struct HeaderFields {
+    let bytes: [UInt8]
+    let order: ByteOrder
+
+    func u(_ offset: Int, _ size: Int) -> Int {
+        guard offset >= 0, size <= bytes.count, offset <= bytes.count - size else { return 0 }
+        var v: UInt64 = 0
+        for i in 0..<size {
+            let b = UInt64(bytes[offset + (order == .little ? size - 1 - i : i)])
+            v = v << 8 | b
+        }
+        return Int(clamping: v)
+    }
+}
+
+/// The extent of a member from its first bytes; see `MemberExtent`.
+private func memberExtent(_ d: [UInt8], at: (Int) -> String) throws(FormatError) -> MemberExtent {
+    let limit = archiveMemberLimit
+    func tooLarge(_ field: Int, _ what: String, _ end: Int?) -> FormatError {
+        FormatError(at(field), "\(what) ends at \(end.map(String.init) ?? "more than 2^63"), past the \(limit >> 30) GiB limit for an archive member")
+    }
+    if d.count >= 2 && (d[0] == 0x9f && d[1] == 0xeb || d[0] == 0xeb && d[1] == 0x9f) {
+        guard d.count >= btfHeaderSize else { return .undecided }
+        let h = HeaderFields(bytes: d, order: d[0] == 0x9f ? .little : .big)
+        // Four u32 fields: the sums cannot overflow an Int.
+        let typeEnd = h.u(8, 4) + h.u(12, 4), strEnd = h.u(16, 4) + h.u(20, 4)
+        // At least the header itself, so that a short `hdr_len` gets the parser's error for it.
+        let end = max(btfHeaderSize, h.u(4, 4) + max(typeEnd, strEnd))
+        guard end <= limit else { throw tooLarge(typeEnd >= strEnd ? 12 : 20, "BTF", end) }
+        return .btf(end)
+    }
+    guard ELFFile.isELF(d) else { return d.count >= elf64HeaderSize ? .other : .undecided }
+    let is64 = d.count > 4 && d[4] == 2
+    guard d.count >= (is64 ? 64 : 52) else { return .undecided }
+    // An unknown class or byte order: the ELF reader says what is wrong with these bytes.
+    guard d[4] == 1 || d[4] == 2, d[5] == 1 || d[5] == 2 else { return .elf(d.count, final: true) }
+    let h = HeaderFields(bytes: d, order: d[5] == 1 ? .little : .big)
+    let word = is64 ? 8 : 4
+    let phoff = h.u(is64 ? 0x20 : 0x1c, word), shoff = h.u(is64 ? 0x28 : 0x20, word)
+    let shoffField = is64 ? 0x28 : 0x20
+    let phentsize = h.u(is64 ? 0x36 : 0x2a, 2), phnum = h.u(is64 ? 0x38 : 0x2c, 2)
+    let shentsize = h.u(is64 ? 0x3a : 0x2e, 2), minEntry = is64 ? 64 : 40
+    var shnum = h.u(is64 ? 0x3c : 0x30, 2)
+    let (phEnd, o1) = phoff.addingReportingOverflow(phnum * phentsize)
+    guard !o1, phEnd <= limit else { throw tooLarge(is64 ? 0x20 : 0x1c, "program header table", o1 ? nil : phEnd) }
+    var end = max(is64 ? 64 : 52, phEnd)
+    // No section headers, or entries too small to read: the ELF reader refuses those.
+    guard shoff != 0, shentsize >= minEntry else { return .elf(end, final: true) }
+    let (firstEnd, o2) = shoff.addingReportingOverflow(shentsize)
+    guard !o2, firstEnd <= limit else { throw tooLarge(shoffField, "section header table", o2 ? nil : firstEnd) }
+    if shnum == 0 {
+        // Extended numbering: the count is section 0's sh_size.
+        guard d.count >= firstEnd else { return .elf(max(end, firstEnd), final: false) }
+        shnum = h.u(shoff + (is64 ? 0x20 : 0x14), word)
+    }
+    let (tableSize, o3) = shnum.multipliedReportingOverflow(by: shentsize)
+    let (tableEnd, o4) = shoff.addingReportingOverflow(tableSize)
+    guard !o3, !o4, tableEnd <= limit else { throw tooLarge(shoffField, "section header table", o3 || o4 ? nil : tableEnd) }
+    end = max(end, tableEnd)
+    guard d.count >= tableEnd else { return .elf(end, final: false) }
+    for i in 0..<shnum {
+        let entry = shoff + i * shentsize
+        if h.u(entry + 4, 4) == 8 { continue } // SHT_NOBITS: no bytes in the file
+        let (sectionEnd, o) = h.u(entry + (is64 ? 0x18 : 0x10), word).addingReportingOverflow(h.u(entry + (is64 ? 0x20 : 0x14), word))
+        guard !o, sectionEnd <= limit else { throw tooLarge(entry, "section [\(i)]", o ? nil : sectionEnd) }
+        end = max(end, sectionEnd)
+    }
+    return .elf(end, final: true)
 }
 
 /// A deterministic `.tar.xz` holding the given files, in the given order: fixed mtime (0),

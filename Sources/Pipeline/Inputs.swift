@@ -18,14 +18,27 @@ public func pathExists(_ path: String) -> Bool {
     return stat(path, &st) == 0
 }
 
+/// Whether `a` and `b` name the same file (device and inode), following symlinks.
+public func sameFile(_ a: String, _ b: String) -> Bool {
+    var sa = stat(), sb = stat()
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && DirectoryID(sa) == DirectoryID(sb)
+}
+
 /// Every regular file below `root`, as paths relative to it, sorted so runs are reproducible.
-/// Hidden files (a name starting with `.`) are skipped.
-public func walkFiles(_ root: String) throws(FormatError) -> [String] {
+/// Hidden files (a name starting with `.`) are skipped, and so are the directories in
+/// `excluding` (compared by device and inode, so any spelling of the path, or a symlink to it,
+/// is recognized; paths that do not exist are ignored).
+public func walkFiles(_ root: String, excluding: [String] = []) throws(FormatError) -> [String] {
     var out: [String] = []
     var pending = [""]
     // Directory symlinks are followed, but each directory (device, inode) is walked once, so a
-    // link back up the tree (`a -> .`) neither loops nor lists a file twice.
+    // link back up the tree (`a -> .`) neither loops nor lists a file twice. Excluded
+    // directories count as already visited.
     var visited = Set<DirectoryID>()
+    for path in excluding {
+        var st = stat()
+        if stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR { visited.insert(DirectoryID(st)) }
+    }
     var rootStat = stat()
     if stat(root, &rootStat) == 0 { visited.insert(DirectoryID(rootStat)) }
     while let rel = pending.popLast() {
@@ -56,20 +69,42 @@ private struct DirectoryID: Hashable {
     init(_ st: stat) { device = UInt64(st.st_dev); inode = UInt64(st.st_ino) }
 }
 
+/// The BPF objects of a run, and the files found in object directories that are not BPF objects.
+public struct LoadedObjects: Sendable {
+    public var objects: [BPFObject] = []
+    /// One line per `*.o` found by walking a directory and left out because it is not a BPF
+    /// object: not ELF, or no `.BTF` section (a gcc-built object, say).
+    public var skipped: [String] = []
+}
+
 /// Loads the BPF objects named on the command line: files, or directories whose `*.o` files are
-/// taken (those without CO-RE relocations are skipped with a warning by the caller).
-public func loadObjects(_ paths: [String]) throws(FormatError) -> [BPFObject] {
-    var files: [String] = []
+/// taken (those without `.BTF.ext` or CO-RE relocations are skipped with a warning by the caller).
+///
+/// A file named explicitly must be a BPF object: any error is thrown. A `*.o` found in a
+/// directory that is not ELF or has no `.BTF` is listed in `skipped` instead; one that has
+/// `.BTF` but cannot be read is still an error.
+public func loadObjects(_ paths: [String]) throws(FormatError) -> LoadedObjects {
+    var loaded = LoadedObjects()
     for p in paths {
-        if isDirectory(p) {
-            files += try walkFiles(p).filter { $0.hasSuffix(".o") }.map { "\(p)/\($0)" }
-        } else {
-            files.append(p)
+        guard isDirectory(p) else {
+            loaded.objects.append(try BPFObject(path: p))
+            continue
+        }
+        for rel in try walkFiles(p) where rel.hasSuffix(".o") {
+            let path = "\(p)/\(rel)"
+            let bytes = try readFile(path)
+            guard ELFFile.isELF(bytes) else {
+                loaded.skipped.append("\(path): not an ELF file, skipped")
+                continue
+            }
+            guard try ELFFile(path: path, bytes: bytes).section(named: ".BTF") != nil else {
+                loaded.skipped.append("\(path): no .BTF section (not a BPF object), skipped")
+                continue
+            }
+            loaded.objects.append(try BPFObject(path: path, bytes: bytes))
         }
     }
-    var objects: [BPFObject] = []
-    for f in files { objects.append(try BPFObject(path: f)) }
-    return objects
+    return loaded
 }
 
 /// Creates `path` and its missing parents.

@@ -183,6 +183,43 @@ func compatCell(unresolved: Int, errors: Int) -> String {
 
 // MARK: - Building
 
+extension RunReport.Kernel {
+    /// One kernel of a run, with paths relative to `inputRoot` and `outputRoot` (see
+    /// `RunReport.roots`). A kernel that was skipped or failed has no output (`""`) and
+    /// nothing measured from its BTF (`nil`).
+    public init(_ r: KernelReport, inputRoot: String, outputRoot: String) {
+        path = relative(r.job.inputPath, to: inputRoot) ?? r.job.relativePath
+        output = ""
+        status = .written
+        member = r.member
+        inputBytes = r.inputBytes
+        rawBytes = r.rawBytes
+        outputBytes = 0
+        rawOutputBytes = 0
+        inputTypes = r.inputTypes
+        outputTypes = 0
+        inputMembers = r.inputMembers
+        outputMembers = 0
+        objects = []
+        switch r.status {
+        case .written:
+            output = relative(r.job.outputPath, to: outputRoot) ?? r.job.relativeOutput
+            outputBytes = r.outputBytes
+            rawOutputBytes = r.rawOutputBytes
+            outputTypes = r.outputTypes
+            outputMembers = r.outputMembers
+            objects = r.objects.map(RunReport.Object.init(summary:))
+        case .skipped(let why), .failed(let why):
+            if case .skipped = r.status { status = .skipped } else { status = .failed }
+            message = why
+            // Nothing was parsed: no BTF to measure.
+            rawBytes = nil
+            inputTypes = nil
+            inputMembers = nil
+        }
+    }
+}
+
 extension RunReport {
     /// The report of a `gen` run from its per-kernel reports (in job order).
     ///
@@ -190,41 +227,26 @@ extension RunReport {
     /// relative to them (to their directory when they name a file). Output statistics (dedup,
     /// packing) are added by `addOutputStatistics()`.
     public init(run reports: [KernelReport], input: String, output: String, format: OutputFormat, objects: [String]) {
-        let inputRoot = isDirectory(input) ? trimSlashes(input) : dirName(input)
-        var outputRoot = trimSlashes(output)
-        if let first = reports.first, !isInside(first.job.outputPath, outputRoot) { outputRoot = dirName(output) }
+        let roots = RunReport.roots(input: input, output: output, firstJob: reports.first?.job)
         source = .run
-        self.input = inputRoot
-        self.output = outputRoot
+        self.input = roots.input
+        self.output = roots.output
         outputFormat = format.rawValue
         self.objects = objects
-        kernels = reports.map { r in
-            var k = Kernel(path: relative(r.job.inputPath, to: inputRoot) ?? r.job.relativePath,
-                           output: "", status: .written, message: nil, member: r.member,
-                           inputBytes: r.inputBytes, rawBytes: r.rawBytes, outputBytes: 0, rawOutputBytes: 0,
-                           inputTypes: r.inputTypes, outputTypes: 0, inputMembers: r.inputMembers, outputMembers: 0,
-                           objects: [])
-            switch r.status {
-            case .written:
-                k.output = relative(r.job.outputPath, to: outputRoot) ?? r.job.relativeOutput
-                k.outputBytes = r.outputBytes
-                k.rawOutputBytes = r.rawOutputBytes
-                k.outputTypes = r.outputTypes
-                k.outputMembers = r.outputMembers
-                k.objects = r.objects.map(Object.init(summary:))
-            case .skipped(let why), .failed(let why):
-                if case .skipped = r.status { k.status = .skipped } else { k.status = .failed }
-                k.message = why
-                // Nothing was parsed: no BTF to measure.
-                k.rawBytes = nil
-                k.inputTypes = nil
-                k.inputMembers = nil
-            }
-            return k
-        }
+        kernels = reports.map { Kernel($0, inputRoot: roots.input, outputRoot: roots.output) }
         matrix = Matrix(objects: [], rows: [])
         totals = Totals()
         recompute()
+    }
+
+    /// The directories a run's paths are relative to: `--input` (its directory when it names a
+    /// file) and `--output` (its directory when the first output is not inside it, as when it
+    /// names the output file).
+    public static func roots(input: String, output: String, firstJob: KernelJob?) -> (input: String, output: String) {
+        let inputRoot = isDirectory(input) ? trimSlashes(input) : dirName(input)
+        var outputRoot = trimSlashes(output)
+        if let firstJob, !isInside(firstJob.outputPath, outputRoot) { outputRoot = dirName(output) }
+        return (inputRoot, outputRoot)
     }
 
     /// A report of the BTF files below `root` (or of the single file `root`): sizes, type and

@@ -12,6 +12,12 @@ public struct KernelJob: Sendable {
     public var inputPath: String
     public var outputPath: String
     public var relativeOutput: String
+    /// Named on the command line (a file `--input`), not found by walking a directory: a file
+    /// that is neither BTF nor ELF then fails instead of being skipped.
+    public var isExplicit = false
+    /// Why the job is skipped without being read, decided when planning (another input has
+    /// the same output path).
+    public var plannedSkip: String?
 }
 
 /// What happened to one kernel.
@@ -104,35 +110,92 @@ public func outputName(for relative: String) -> String {
     return name
 }
 
+/// The jobs of a run, and how many files the input held before `--include`, `--exclude` and
+/// `--arch` selected among them.
+public struct RunPlan: Sendable {
+    public var jobs: [KernelJob]
+    /// Files found below a directory input (1 for a file input), before any filter.
+    public var found: Int
+    /// Files left after `--include`, `--exclude` and `--arch` (before `--shard`).
+    public var selected: Int
+}
+
+/// Plans the jobs for `options`; see `planRun`.
+public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
+    try planRun(options).jobs
+}
+
 /// Plans the jobs for `options`: a file gives one job; a directory, one per file below it.
 ///
 /// A single input file goes to `--output` itself, or into it when it is an existing directory.
-public func planJobs(_ options: RunOptions) throws(FormatError) -> [KernelJob] {
+/// For a directory, the output directory is left out of the walk when it lies inside the input
+/// (a second run must not read the first one's outputs). Inputs whose outputs would have the same
+/// path (`x/k.btf`, `x/k.btf.xz`, `x/k.btf.tar.xz` all give `x/k.btf`) are resolved here, before
+/// `--shard`, so the result does not depend on the slice or on `--jobs`: the first in sorted
+/// relative-path order is trimmed, the others are skipped naming it.
+public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
     guard pathExists(options.input) else { throw FormatError(file: options.input, "", "no such file or directory") }
     let suffix = options.outputFormat == .tarXZ ? ".tar.xz" : ""
     if isDirectory(options.input) {
-        let aliases = options.arch.map(archAliases)
-        var jobs = try walkFiles(options.input).filter { rel in
+        if isDirectory(options.output) && sameFile(options.input, options.output) {
+            throw FormatError(file: options.output, "", "the output directory is the input directory")
+        }
+        var aliases: Set<String>?
+        if let arch = options.arch {
+            guard let known = archAliases(arch) else {
+                throw FormatError("--arch", "unknown architecture \(arch) (accepted: \(acceptedArchitectureNames.joined(separator: ", ")))")
+            }
+            aliases = known
+        }
+        let files = try walkFiles(options.input, excluding: [options.output])
+        let selected = files.filter { rel in
             if !options.include.isEmpty && !options.include.contains(where: { globMatches($0, rel) }) { return false }
             if options.exclude.contains(where: { globMatches($0, rel) }) { return false }
             if let aliases, !pathHasArch(rel, aliases) { return false }
             return true
-        }.map { rel in
+        }
+        // `files` is sorted, so the first input to claim an output path is the first in order.
+        var claimed: [String: String] = [:]
+        var jobs = selected.map { rel in
             let out = outputName(for: rel) + suffix
-            return KernelJob(relativePath: rel, inputPath: "\(options.input)/\(rel)",
-                             outputPath: "\(options.output)/\(out)", relativeOutput: out)
+            var job = KernelJob(relativePath: rel, inputPath: "\(options.input)/\(rel)",
+                                outputPath: "\(options.output)/\(out)", relativeOutput: out)
+            if let winner = claimed[out] {
+                job.plannedSkip = "same output as \(winner)"
+            } else {
+                claimed[out] = rel
+            }
+            return job
         }
         if let (k, n) = options.shard {
             jobs = shard(jobs, sizes: jobs.map { fileSize($0.inputPath) }, index: k, count: n)
         }
-        return jobs
+        return RunPlan(jobs: jobs, found: files.count, selected: selected.count)
     }
     let base = String(options.input.split(separator: "/").last ?? Substring(options.input))
+    var job: KernelJob
     if isDirectory(options.output) || options.output.hasSuffix("/") {
         let out = outputName(for: base) + suffix
-        return [KernelJob(relativePath: base, inputPath: options.input, outputPath: "\(options.output)/\(out)", relativeOutput: out)]
+        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: "\(options.output)/\(out)", relativeOutput: out)
+    } else {
+        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)
     }
-    return [KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)]
+    job.isExplicit = true
+    return RunPlan(jobs: [job], found: 1, selected: 1)
+}
+
+/// Whether a file name looks like a kernel BTF input: `*.btf`, a compressed one (`*.btf.xz`,
+/// `*.btf.gz`, `*.btf.zst`), a tarball (`*.tar`, `*.tar.*`, `*.tgz`) or `vmlinux*`. Such a file
+/// found in a directory fails when it holds neither BTF nor ELF; other files are skipped.
+public func looksLikeKernelFile(_ relativePath: String) -> Bool {
+    let base = String(relativePath.split(separator: "/").last ?? Substring(relativePath))
+    if base.hasPrefix("vmlinux") || base.hasSuffix(".tgz") { return true }
+    var name = base
+    for suffix in [".xz", ".gz", ".zst"] where name.hasSuffix(suffix) {
+        name.removeLast(suffix.count)
+        break
+    }
+    return name.hasSuffix(".btf") || name.hasSuffix(".tar")
 }
 
 /// Counts struct/union members in a BTF.
@@ -141,7 +204,14 @@ func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 /// Trims one kernel for all objects and writes its output atomically.
 public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
+    // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
+    // until it has been read).
+    report.inputBytes = fileSize(job.inputPath)
     do throws(FormatError) {
+        if let why = job.plannedSkip {
+            report.status = .skipped(why)
+            return report
+        }
         if job.relativePath.hasSuffix(".failed") {
             report.status = .skipped("failure marker")
             return report
@@ -168,12 +238,18 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
                 report.status = .skipped("empty file")
                 return nil
             }
-            let looksLikeBTF = bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
-            if !looksLikeBTF && !ELFFile.isELF(bytes) {
+            // A file that is neither BTF nor ELF fails when it was named on the command line or
+            // its name says it is a kernel (`*.btf`, `*.btf.tar.xz`, `vmlinux*`); anything else
+            // in a directory (a README, a checksum list) is skipped.
+            if !looksLikeBTFOrELF(bytes) && !job.isExplicit && !looksLikeKernelFile(job.relativePath) {
                 report.status = .skipped("not a BTF or ELF file")
                 return nil
             }
-            return try parseBTFFile(bytes, path: job.inputPath).0
+            do throws(FormatError) {
+                return try parseBTFFile(bytes, path: job.inputPath).0
+            } catch {
+                throw report.member.map { error.prefixed("member \($0)") } ?? error
+            }
         }()
         guard let kernel = loaded else { return report }
         report.rawBytes = kernel.serializedSize

@@ -27,13 +27,25 @@ public func globMatches(_ pattern: String, _ path: String) -> Bool {
     return match(0, 0)
 }
 
-/// Architecture names as they appear in archive layouts, by the `--arch` value they mean.
-public func archAliases(_ arch: String) -> Set<String> {
-    switch arch.lowercased() {
-    case "x86_64", "amd64", "x86": return ["x86_64", "amd64"]
-    case "arm64", "aarch64": return ["arm64", "aarch64"]
-    case let other: return [other]
-    }
+/// The `--arch` values btfgen accepts, each with the directory names that mean it in archive
+/// layouts (btfhub uses `x86_64` and `arm64`; Debian-style trees `amd64`, `arm64`, `ppc64el` …).
+public let knownArchitectures: [(names: [String], directories: Set<String>)] = [
+    (["x86_64", "amd64"], ["x86_64", "amd64"]),
+    (["arm64", "aarch64"], ["arm64", "aarch64"]),
+    (["s390x"], ["s390x"]),
+    (["ppc64le", "ppc64el"], ["ppc64le", "ppc64el"]),
+    (["riscv64"], ["riscv64"]),
+    (["i386", "x86", "i686"], ["i386", "x86", "i686"]),
+    (["arm", "armhf"], ["arm", "armhf"]),
+]
+
+/// Every `--arch` value accepted, for usage messages.
+public var acceptedArchitectureNames: [String] { knownArchitectures.flatMap(\.names) }
+
+/// The directory names that mean `arch` in archive layouts; nil for an unknown architecture.
+public func archAliases(_ arch: String) -> Set<String>? {
+    let wanted = arch.lowercased()
+    return knownArchitectures.first { $0.names.contains(wanted) }?.directories
 }
 
 /// Whether one of the path's directory components names the architecture.

@@ -98,7 +98,7 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Skip kernels whose relative path matches this glob ('**/arm64/**'); may be repeated.")
     var exclude: [String] = []
 
-    @Option(name: .long, help: "Only kernels under a directory named for this architecture (x86_64, arm64; aarch64 = arm64).")
+    @Option(name: .long, help: "Only kernels under a directory named for this architecture: x86_64 (= amd64), arm64 (= aarch64), s390x, ppc64le (= ppc64el), riscv64, i386 (= x86, i686), arm (= armhf).")
     var arch: String?
 
     @Option(name: .long, help: "Process the K-th of N deterministic slices of the kernels, balanced by size (e.g. 2/4).")
@@ -122,16 +122,23 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Exit with 3 if a relocation is unresolved or fails (unresolved), or fails (errors).")
     var failOn: FailOn?
 
+    func validate() throws {
+        if let arch, archAliases(arch) == nil {
+            throw ValidationError("unknown --arch \(arch); accepted: \(acceptedArchitectureNames.joined(separator: ", "))")
+        }
+    }
+
     func run() throws {
         guard !object.isEmpty else { throw ValidationError("at least one --object is required") }
         let reportAs = try resolveReportFormat(path: report, explicit: reportFormat)
-        let objects: [BPFObject]
-        do { objects = try loadObjects(object) } catch {
+        let loaded: LoadedObjects
+        do { loaded = try loadObjects(object) } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)
         }
+        for line in loaded.skipped { warn("btfgen: warning: \(line)") }
         var usable: [BPFObject] = []
-        for o in objects {
+        for o in loaded.objects {
             if o.ext == nil {
                 warn("btfgen: \(o.path): no .BTF.ext section, skipped")
             } else if o.relocations.isEmpty {
@@ -151,22 +158,30 @@ struct Gen: ParsableCommand {
         options.exclude = exclude
         options.arch = arch
         if let shard {
-            let parts = shard.split(separator: "/")
+            let parts = shard.split(separator: "/", omittingEmptySubsequences: false)
             guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
                 throw ValidationError("--shard takes K/N with 1 <= K <= N, e.g. 2/4")
             }
             options.shard = (k, n)
         }
-        let plan: [KernelJob]
-        do { plan = try planJobs(options) } catch {
+        let runPlan: RunPlan
+        do { runPlan = try planRun(options) } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)
         }
+        let plan = runPlan.jobs
+        if runPlan.selected == 0 && runPlan.found > 0 {
+            var filters: [String] = include.map { "--include \($0)" } + exclude.map { "--exclude \($0)" }
+            if let arch { filters.append("--arch \(arch)") }
+            warn("btfgen: warning: \(filters.joined(separator: " ")) selected none of the \(runPlan.found) files in \(input)")
+        }
         let verbose = self.verbose, quiet = self.quiet, json = self.json
+        let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
         let reports = runJobs(plan, objects: usable, options: options) { report, done in
-            if json { print(jsonLine(report)) }
-            progress.update(done: done)
+            // Messages go on lines of their own, not after the progress line.
+            progress.clear()
+            if json { print(jsonLine(report, inputRoot: roots.input, outputRoot: roots.output)) }
             switch report.status {
             case .failed(let message):
                 warn("btfgen: \(message)")
@@ -184,10 +199,11 @@ struct Gen: ParsableCommand {
                     }
                 }
             }
+            progress.update(done: done)
         }
         progress.finish()
         let written = reports.filter { $0.status == .written }
-        let failed = reports.filter { if case .failed = $0.status { return true } else { return false } }
+        let failed = reports.compactMap { r -> String? in if case .failed(let m) = r.status { return m } else { return nil } }
         let skipped = reports.count - written.count - failed.count
         if !quiet && !json {
             let inBytes = written.reduce(0) { $0 + $1.rawBytes }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
@@ -198,6 +214,14 @@ struct Gen: ParsableCommand {
             if skipped > 0 { line += ", \(skipped) skipped" }
             if !failed.isEmpty { line += ", \(failed.count) failed" }
             print(line)
+        }
+        // The failures again, together at the end where they are not lost among a long run's
+        // messages; even with --quiet or --json. A one-kernel run has said it all already.
+        if !failed.isEmpty && plan.count > 1 {
+            fflush(nil)
+            var lines = "btfgen: \(failed.count) of \(plan.count) kernels failed:\n"
+            for message in failed { lines += "btfgen: failed: \(message)\n" }
+            writeStandardError(lines)
         }
         let summary = RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path))
         if let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
@@ -320,29 +344,44 @@ final class Progress: @unchecked Sendable {
         let elapsed = Double(monotonicNanoseconds() - start) / 1e9
         let rate = elapsed > 0 ? Double(done) / elapsed : 0
         let eta = rate > 0 ? Double(total - done) / rate : 0
-        print(cFormat("\r[%d/%d] %.1f kernels/s, ETA %.0fs ", done, total, rate, eta), terminator: "")
+        print(cFormat("\r[%d/%d] %.1f kernels/s, ETA %.0fs\u{1b}[K", done, total, rate, eta), terminator: "")
         fflush(nil)
         shown = true
     }
 
+    /// Erases the progress line (carriage return, erase to end of line) so that the next
+    /// message starts at the beginning of an empty line; `update` draws it again.
+    func clear() {
+        guard shown else { return }
+        print("\r\u{1b}[K", terminator: "")
+        fflush(nil)
+        shown = false
+    }
+
     func finish() {
         if shown { print("") }
+        fflush(nil)
     }
 }
 
-/// One kernel as a JSON line: path, output, sizes, relocation counts, status.
-func jsonLine(_ r: KernelReport) -> String {
+/// One kernel as a JSON line: the keys of the report's `kernels[]` entry that README's `--json`
+/// row lists, with the same values (paths relative to `inputRoot` and `outputRoot`; for a
+/// skipped or failed kernel `output` is `""` and `raw_bytes` and `input_types` are null), plus
+/// `error` (failed) or `reason` (skipped).
+func jsonLine(_ r: KernelReport, inputRoot: String, outputRoot: String) -> String {
+    let k = RunReport.Kernel(r, inputRoot: inputRoot, outputRoot: outputRoot)
     var row: [String: JSONValue] = [
-        "path": .string(r.job.relativePath), "output": .string(r.job.relativeOutput),
-        "input_bytes": .int(r.inputBytes), "raw_bytes": .int(r.rawBytes), "output_bytes": .int(r.outputBytes),
-        "input_types": .int(r.inputTypes), "output_types": .int(r.outputTypes),
+        "path": .string(k.path), "output": .string(k.output), "status": .string(k.status.rawValue),
+        "input_bytes": k.inputBytes.map(JSONValue.int) ?? .null, "raw_bytes": k.rawBytes.map(JSONValue.int) ?? .null,
+        "output_bytes": .int(k.outputBytes), "input_types": k.inputTypes.map(JSONValue.int) ?? .null,
+        "output_types": .int(k.outputTypes),
     ]
     switch r.status {
-    case .written: row["status"] = .string("written")
-    case .failed(let m): row["status"] = .string("failed"); row["error"] = .string(m)
-    case .skipped(let m): row["status"] = .string("skipped"); row["reason"] = .string(m)
+    case .written: break
+    case .failed(let m): row["error"] = .string(m)
+    case .skipped(let m): row["reason"] = .string(m)
     }
-    row["objects"] = .array(r.objects.map { o in
+    row["objects"] = .array(k.objects.map { o in
         .sortedObject(["object": .string(o.object), "total": .int(o.total), "resolved": .int(o.resolved),
                        "unresolved": .int(o.unresolved), "errors": .int(o.errors)])
     })

@@ -75,7 +75,9 @@ struct Report: ParsableCommand {
                     text = report.rendered(format)
                 }
             } else {
-                let objects = try loadObjects(object).filter { !$0.relocations.isEmpty }
+                let loaded = try loadObjects(object)
+                for line in loaded.skipped { warn("btfgen: \(line)") }
+                let objects = loaded.objects.filter { !$0.relocations.isEmpty }
                 var report = try RunReport(outputsAt: path, objects: objects)
                 report.addOutputStatistics()
                 findings = report

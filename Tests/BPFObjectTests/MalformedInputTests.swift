@@ -43,7 +43,7 @@ import BTF
         var bytes = try readBytes(TestEnv.kernelPath(kernel))
         bytes[0] = 0x9e
         let error = expectFormatError { try parseBTFFile(bytes, path: "garbage.btf") }
-        expectMessage(error, contains: ["garbage.btf: offset 0x0: neither raw BTF (magic 0xeb9f) nor an ELF file"])
+        expectMessage(error, contains: ["garbage.btf: offset 0x0: not a BTF or ELF file (magic 9e eb 01 00)"])
     }
 
     @Test func badBTFMagicInsideAnObject() throws {
