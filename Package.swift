@@ -15,7 +15,8 @@ let package = Package(
         // System libraries: a module map and a shim header each, nothing else.
         .systemLibrary(name: "CLibELF", pkgConfig: "libelf", providers: [.apt(["libelf-dev"])]),
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
-        .systemLibrary(name: "CLibArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+        // libarchive (headers from libarchive-dev), loaded with dlopen on first use: see its header.
+        .target(name: "CLibArchive", linkerSettings: [.linkedLibrary("dl")]),
 
         // Stages, each depending only on the ones before it.
         .target(name: "BTF"),

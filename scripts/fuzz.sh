@@ -48,7 +48,7 @@ BIN=$SCRATCH/release
 WORK=$SCRATCH/fuzz
 mkdir -p "$WORK/bin" "$WORK/artifacts"
 OBJECTS=()
-for m in BTF BPFObject CORE Minimize Pipeline; do OBJECTS+=("$BIN/$m.build"/*.o); done
+for m in CLibArchive BTF BPFObject CORE Minimize Pipeline; do OBJECTS+=("$BIN/$m.build"/*.o); done
 
 LD=()
 "$SWIFTC" -use-ld=lld -version >/dev/null 2>&1 && LD=(-use-ld=lld)
@@ -57,8 +57,8 @@ for t in "${TARGETS[@]}"; do
     "$SWIFTC" -O -parse-as-library "${LD[@]}" -sanitize=fuzzer,address -sanitize-coverage=$COVERAGE \
         -D "FUZZ_${t^^}" -module-name "Fuzz${t^}" -I "$BIN/Modules" \
         -Xcc -fmodule-map-file=Sources/CLibELF/module.modulemap \
-        -Xcc -fmodule-map-file=Sources/CLibArchive/module.modulemap \
-        Fuzz/FuzzMain.swift Tests/HostileInputTests/FuzzTargets.swift "${OBJECTS[@]}" -lelf -larchive \
+        -Xcc -fmodule-map-file="$BIN/CLibArchive.build/module.modulemap" \
+        Fuzz/FuzzMain.swift Tests/HostileInputTests/FuzzTargets.swift "${OBJECTS[@]}" -lelf -ldl \
         -o "$WORK/bin/fuzz-$t" 2> >(grep -v "Cannot export local symbol" >&2)
 done
 

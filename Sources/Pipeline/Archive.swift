@@ -13,6 +13,14 @@ public enum KernelBytes: Sendable {
 /// Suffixes of the compressed and archived inputs read through libarchive.
 public let compressedSuffixes = [".tar.xz", ".tar.gz", ".tar.zst", ".tgz", ".xz", ".gz", ".zst"]
 
+/// libarchive is loaded on first use (CLibArchive.h): where it cannot be, only the compressed
+/// inputs and tar.xz outputs that need it fail, each with the reason.
+private func requireLibarchive(_ file: String) throws(FormatError) {
+    var reason = [CChar](repeating: 0, count: 512)
+    guard btfgen_archive_load(&reason, reason.count) != 0 else { return }
+    throw FormatError(file: file, "", String(decoding: reason.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self))
+}
+
 private func archiveError(_ a: OpaquePointer?, _ path: String, _ what: String) -> FormatError {
     let message = archive_error_string(a).map { String(cString: $0) } ?? "unknown error"
     return FormatError(file: path, what, message)
@@ -30,6 +38,7 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
         || (bytes.count > 262 && bytes[257..<262].elementsEqual("ustar".utf8)) // plain tar
     guard isCompressed else { return .data(bytes, member: nil) }
 
+    try requireLibarchive(path)
     guard let a = archive_read_new() else { throw FormatError(file: path, "", "libarchive: out of memory") }
     defer { archive_read_free(a) }
     archive_read_support_filter_xz(a)
@@ -232,6 +241,7 @@ private func memberExtent(_ d: [UInt8], at: (Int) -> String) throws(FormatError)
 /// A deterministic `.tar.xz` holding the given files, in the given order: fixed mtime (0),
 /// owner root:root, mode 0644, POSIX ustar headers, so identical inputs give identical bytes.
 public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatError) -> [UInt8] {
+    try requireLibarchive("tar.xz")
     guard let a = archive_write_new() else { throw FormatError("tar.xz", "libarchive: out of memory") }
     archive_write_set_format_ustar(a)
     archive_write_add_filter_xz(a)

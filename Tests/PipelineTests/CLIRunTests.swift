@@ -422,6 +422,30 @@ import Pipeline
         }
     }
 
+    /// libarchive is loaded only when a compressed input or a tar.xz output needs it: where it
+    /// cannot be loaded, raw kernels are still trimmed and each compressed one fails with the
+    /// reason, in one line.
+    @Test func withoutLibarchiveOnlyCompressedInputsFail() throws {
+        try scratch("no-libarchive") { dir in
+            let input = dir + "/in"
+            try placeKernel(0, at: input + "/raw.btf")
+            try placeKernel(1, at: dir + "/stage/packed.btf")
+            try sh(["tar", "-C", dir + "/stage", "-cJf", input + "/packed.btf.tar.xz", "packed.btf"])
+            let missing = dir + "/no/libarchive.so.13"
+            let run = try CLI.run("/usr/bin/env", ["BTFGEN_LIBARCHIVE=" + missing, CLI.btfgen,
+                                                   "-i", input, "-o", dir + "/out", "--object", coreFields, "-j", "1"])
+            #expect(run.status == 1, "\(run)")
+            #expect(try files(dir + "/out") == ["raw.btf"])
+            let failures = run.stderrLines.filter { $0.hasPrefix("btfgen: failed: ") }
+            #expect(failures.count == 1 && failures[0].contains("packed.btf.tar.xz") && failures[0].contains("cannot load libarchive")
+                    && failures[0].contains(missing), "\(run)")
+
+            let normal = try gen(input, dir + "/out2")
+            #expect(normal.status == 0, "\(normal)")
+            #expect(try files(dir + "/out2") == ["packed.btf", "raw.btf"])
+        }
+    }
+
     @Test func includeExcludeArchAndShardThroughTheCommandLine() throws {
         try scratch("filters") { dir in
             let input = dir + "/in"
