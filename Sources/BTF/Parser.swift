@@ -439,13 +439,15 @@ extension BTF {
     private func checkChains() throws(FormatError) {
         let modifiers: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
             | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue
-        try checkChains(of: modifiers | 1 << Kind.array.rawValue, named: "modifier/array")
-        try checkChains(of: modifiers | 1 << Kind.ptr.rawValue, named: "modifier/pointer")
+        let array: UInt32 = 1 << Kind.array.rawValue, ptr: UInt32 = 1 << Kind.ptr.rawValue
+        try checkChains(of: modifiers | array, from: modifiers | array, named: "modifier/array")
+        // Chains of modifiers alone were checked above: only those with a pointer are left.
+        try checkChains(of: modifiers | ptr, from: ptr, named: "modifier/pointer")
     }
 
-    /// One pass over the chains made of `chainKinds` (a bit per kind), memoising each type's chain
-    /// length so every type is walked once.
-    private func checkChains(of chainKinds: UInt32, named what: String) throws(FormatError) {
+    /// One pass over the chains made of `chainKinds` (a bit per kind) that start at a type of
+    /// `startKinds`, memoising each type's chain length so every type is walked once.
+    private func checkChains(of chainKinds: UInt32, from startKinds: UInt32, named what: String) throws(FormatError) {
         // depth[id]: length of the chain starting at id; -1 while being walked.
         var depth = [Int8](repeating: 0, count: records.count)
         // The chain being walked; a walk ends by the time it is one longer than the limit.
@@ -453,7 +455,7 @@ extension BTF {
         let failure: FormatError? = records.withUnsafeBufferPointer { recs in
             depth.withUnsafeMutableBufferPointer { depth in
                 path.withUnsafeMutableBufferPointer { path in
-                    for start in 1..<recs.count where depth[start] == 0 && chainKinds >> recs[start].kindValue & 1 != 0 {
+                    for start in 1..<recs.count where depth[start] == 0 && startKinds >> recs[start].kindValue & 1 != 0 {
                         var length = 0
                         var cur = start
                         var base = 0
