@@ -107,6 +107,15 @@ public func loadObjects(_ paths: [String]) throws(FormatError) -> LoadedObjects 
     return loaded
 }
 
+/// Writes a file the user named (a report, a merged BTF) atomically, creating its missing
+/// parent directories first, as trimming does for its outputs.
+public func writeUserFile(_ path: String, _ bytes: [UInt8]) throws(FormatError) {
+    if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
+        try makeDirectories(String(path[..<slash]))
+    }
+    try writeFileAtomically(path, bytes)
+}
+
 /// Creates `path` and its missing parents.
 public func makeDirectories(_ path: String) throws(FormatError) {
     var current = path.hasPrefix("/") ? "" : "."

@@ -73,11 +73,7 @@ struct Merge: ParsableCommand {
         }
         let bytes = merged.serialized(order: byteOrder?.order)
         do {
-            // Like `gen`'s outputs: missing parent directories are created.
-            if let slash = output.lastIndex(of: "/"), slash != output.startIndex {
-                try makeDirectories(String(output[..<slash]))
-            }
-            try writeFileAtomically(output, bytes)
+            try writeUserFile(output, bytes)
         } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.kernelFailed)

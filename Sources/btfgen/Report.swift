@@ -84,7 +84,7 @@ struct Report: ParsableCommand {
                 text = report.rendered(format)
             }
             if let output {
-                try writeFileAtomically(output, Array(text.utf8))
+                try writeUserFile(output, Array(text.utf8))
             } else {
                 writeStandardOutput(text)
             }
@@ -128,7 +128,7 @@ func writeReport(_ report: RunReport, to path: String, format: ReportFormat) thr
     var report = report
     report.addOutputStatistics()
     do throws(FormatError) {
-        try writeFileAtomically(path, Array(report.rendered(format).utf8))
+        try writeUserFile(path, Array(report.rendered(format).utf8))
     } catch {
         warn("btfgen: \(error)")
         throw ExitCode(Exit.usage)

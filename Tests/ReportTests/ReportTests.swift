@@ -276,6 +276,20 @@ struct ReportTests {
         }
     }
 
+    /// Reports, like trimmed files, go where they are asked to: missing directories are made.
+    @Test func reportsCreateMissingDirectories() throws {
+        let f = try RunFixture.get()
+        try withTempDir("report-dirs") { dir in
+            let run = try btfgen(f.genArguments + ["--report", dir + "/a/b/run.json"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let written = try readText(dir + "/a/b/run.json")
+            #expect(written.hasPrefix("{"))
+            let html = try btfgen(["report", f.reportPath, "--output", dir + "/c/d/report.html"])
+            #expect(html.status == 0, "\(html.stderr)")
+            #expect(try readText(dir + "/c/d/report.html").contains("<svg"))
+        }
+    }
+
     @Test func outputDirectoryReport() throws {
         let f = try RunFixture.get()
         let flavors = TestEnv.fixture("flavors.bpf.o")
