@@ -436,53 +436,69 @@ extension BTF {
     /// chains that loop or run deeper than it resolves. A pointer to a struct ends a pointer
     /// chain (`struct node { struct node *next; }` is fine); a pointer to itself, or to a typedef
     /// of itself, is the kernel's "Loop detected".
+    ///
+    /// One scan over the types; each chain length is memoised (per relation) so every type is
+    /// walked once. Modifier/pointer chains are walked from pointers only: chains of modifiers
+    /// alone are the modifier/array walks'.
     private func checkChains() throws(FormatError) {
         let modifiers: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
             | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue
-        let array: UInt32 = 1 << Kind.array.rawValue, ptr: UInt32 = 1 << Kind.ptr.rawValue
-        try checkChains(of: modifiers | array, from: modifiers | array, named: "modifier/array")
-        // Chains of modifiers alone were checked above: only those with a pointer are left.
-        try checkChains(of: modifiers | ptr, from: ptr, named: "modifier/pointer")
-    }
-
-    /// One pass over the chains made of `chainKinds` (a bit per kind) that start at a type of
-    /// `startKinds`, memoising each type's chain length so every type is walked once.
-    private func checkChains(of chainKinds: UInt32, from startKinds: UInt32, named what: String) throws(FormatError) {
-        // depth[id]: length of the chain starting at id; -1 while being walked.
-        var depth = [Int8](repeating: 0, count: records.count)
+        let ptr: UInt32 = 1 << Kind.ptr.rawValue
+        let arrayChain = modifiers | 1 << Kind.array.rawValue, pointerChain = modifiers | ptr
+        // Chain lengths from each type, one array per relation; -1 while being walked.
+        var arrayDepth = [Int8](repeating: 0, count: records.count)
+        var pointerDepth = [Int8](repeating: 0, count: records.count)
         // The chain being walked; a walk ends by the time it is one longer than the limit.
         var path = [Int](repeating: 0, count: BTFLimits.maxChainDepth + 1)
         let failure: FormatError? = records.withUnsafeBufferPointer { recs in
-            depth.withUnsafeMutableBufferPointer { depth in
+            words.withUnsafeBufferPointer { words in
                 path.withUnsafeMutableBufferPointer { path in
-                    for start in 1..<recs.count where depth[start] == 0 && startKinds >> recs[start].kindValue & 1 != 0 {
-                        var length = 0
-                        var cur = start
-                        var base = 0
-                        while true {
-                            let k = recs[cur].kindValue
-                            if cur == 0 || chainKinds >> k & 1 == 0 { base = 0; break }
-                            if depth[cur] > 0 { base = Int(depth[cur]); break }
-                            if depth[cur] == -1 {
-                                return FormatError("type [\(cur)]", "\(Kind(rawValue: k)!) chain loops back to itself")
+                    arrayDepth.withUnsafeMutableBufferPointer { arrayDepth in
+                        pointerDepth.withUnsafeMutableBufferPointer { pointerDepth in
+                            /// Walks the chain of `chainKinds` from `start`, recording lengths in `depth`.
+                            func walk(_ start: Int, _ chainKinds: UInt32, _ depth: UnsafeMutableBufferPointer<Int8>,
+                                      _ what: String) -> FormatError? {
+                                var length = 0
+                                var cur = start
+                                var base = 0
+                                while true {
+                                    let k = recs[cur].kindValue
+                                    if cur == 0 || chainKinds >> k & 1 == 0 { base = 0; break }
+                                    if depth[cur] > 0 { base = Int(depth[cur]); break }
+                                    if depth[cur] == -1 {
+                                        return FormatError("type [\(cur)]", "\(Kind(rawValue: k)!) chain loops back to itself")
+                                    }
+                                    depth[cur] = -1
+                                    guard length < BTFLimits.maxChainDepth else {
+                                        return FormatError("type [\(start)]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
+                                    }
+                                    path[length] = cur
+                                    length += 1
+                                    cur = k == Kind.array.rawValue ? Int(words[Int(recs[cur].firstWord)]) : Int(recs[cur].sizeOrType)
+                                }
+                                for i in (0..<length).reversed() {
+                                    let d = base + length - i
+                                    guard d <= BTFLimits.maxChainDepth else {
+                                        return FormatError("type [\(path[i])]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
+                                    }
+                                    depth[path[i]] = Int8(d)
+                                }
+                                return nil
                             }
-                            depth[cur] = -1
-                            guard length < BTFLimits.maxChainDepth else {
-                                return FormatError("type [\(start)]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
+                            for start in 1..<recs.count {
+                                let bit: UInt32 = 1 << recs[start].kindValue
+                                if bit & arrayChain != 0 && arrayDepth[start] == 0,
+                                   let failure = walk(start, arrayChain, arrayDepth, "modifier/array") {
+                                    return failure
+                                }
+                                if bit & ptr != 0 && pointerDepth[start] == 0,
+                                   let failure = walk(start, pointerChain, pointerDepth, "modifier/pointer") {
+                                    return failure
+                                }
                             }
-                            path[length] = cur
-                            length += 1
-                            cur = k == Kind.array.rawValue ? Int(words[Int(recs[cur].firstWord)]) : Int(recs[cur].sizeOrType)
-                        }
-                        for i in (0..<length).reversed() {
-                            let d = base + length - i
-                            guard d <= BTFLimits.maxChainDepth else {
-                                return FormatError("type [\(path[i])]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
-                            }
-                            depth[path[i]] = Int8(d)
+                            return nil
                         }
                     }
-                    return nil
                 }
             }
         }
