@@ -35,7 +35,7 @@ let package = Package(
         .testTarget(name: "BTFTests", dependencies: ["BTF"]),
         .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF"]),
         .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject"]),
-        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject"]),
+        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject", "Pipeline"]),
         .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
         .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"]),
         .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject"]),

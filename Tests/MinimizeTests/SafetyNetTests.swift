@@ -1,0 +1,38 @@
+import Foundation
+import Testing
+
+import BPFObject
+import BTF
+import Pipeline
+
+/// Before a trimmed file is written, every relocation is resolved again against it; where an
+/// outcome differs, the candidates of that relocation's local type are kept whole and the file
+/// is built again. The marker has never needed it on real inputs, so the tests make it needed:
+/// the first pass leaves relocations unmarked, and the repaired file must still give libbpf
+/// the full BTF's outcomes.
+@Suite("The check before writing repairs what marking missed")
+struct SafetyNetTests {
+    @Test("relocations left unmarked are repaired",
+          .enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"),
+          arguments: Fixture.littleEndian.filter(\.isLoadable))
+    func unmarkedRelocationsAreRepaired(fixture: Fixture) throws {
+        let kernel = try #require(TestKernel.testKernels.first, "no test kernels: run make testdata")
+        let btf = try Inputs.btf(kernel), object = try Inputs.object(fixture)
+        let normal = trim(kernel: btf, objects: [object])
+        let sabotaged = trim(kernel: btf, objects: [object], leavingUnmarked: Set(object.relocations.indices))
+        #expect(normal.mismatches.isEmpty && sabotaged.mismatches.isEmpty,
+                "\(fixture): still different after the fallback: \(sabotaged.mismatches)")
+        // The repair keeps whole candidates, so it cannot be the normal output.
+        #expect(sabotaged.btf.serialized() != normal.btf.serialized(), "\(fixture): nothing was left unmarked")
+        #expect(sabotaged.btf.typeCount >= normal.btf.typeCount)
+        try withTempDir { dir in
+            let path = dir + "/repaired.btf"
+            try writeBytes(sabotaged.btf.serialized(), to: path)
+            try expectValidBTF(path, "\(fixture) repaired")
+            let full = try Judge.relos(fixture, kernel: kernel)
+            let repaired = try Judge.relos(fixture.path, btf: path)
+            #expect(repaired.lines == full.lines,
+                    "\(fixture): relocations differ (expected: full BTF, actual: repaired)\n\(lineDiff(full.lines, repaired.lines))")
+        }
+    }
+}
