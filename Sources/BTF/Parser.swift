@@ -117,77 +117,104 @@ extension BTF {
         // is at least 12 bytes); only the pages written are ever touched. Type ids are checked
         // against the final count through the largest id referenced; a func naming a later type
         // is checked once the table is full.
-        let typeStart = sections.typeStart
-        let wordCount = words.count
-        let strLimit = UInt32(strLen)
-        // Copied out of the global once: each global access costs a lazy-initialization check.
-        let layout = kindLayout
-        var typeCount = 0
-        var looksValid = true
-        var maxRef: UInt32 = 0
-        var laterFuncs: [Int] = []
-        var members = 0
-        var failure: FormatError?
-        let records = [Record](unsafeUninitializedCapacity: wordCount / 3 + 1) { recs, initialized in
-            recs[0] = Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)
-            initialized = 1
-            words.withUnsafeBufferPointer { wp in
-                var w = 0
-                var ok = true
-                while w < wordCount {
-                    let id = typeCount + 1
-                    guard wordCount - w >= 3 else {
-                        failure = FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)")
-                        return
-                    }
-                    let nameOff = wp[w], info = wp[w + 1]
-                    let kindValue = Int((info >> 24) & 0x1f)
-                    let perKind = layout[kindValue]
-                    guard perKind.valid else {
-                        failure = FormatError(at(typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)")
-                        return
-                    }
-                    let extraWords = Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
-                    guard extraWords <= wordCount - w - 3, nameOff < strLimit, id <= BTFLimits.maxTypes else {
-                        let pos = typeStart + w * 4
-                        if id > BTFLimits.maxTypes {
-                            failure = FormatError(at(pos), "too many types")
-                        } else if nameOff >= strLimit {
-                            failure = FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)")
-                        } else {
-                            let kind = Kind(rawValue: UInt8(kindValue))!
-                            failure = FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section")
-                        }
-                        return
-                    }
-                    let r = Record(nameOffset: nameOff, info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
-                    recs[id] = r
-                    typeCount = id
-                    initialized = id + 1
-                    if kindValue == Int(Kind.struct.rawValue) || kindValue == Int(Kind.union.rawValue) { members += r.vlen }
-                    if ok {
-                        if kindValue == Int(Kind.func.rawValue) && Int(r.sizeOrType) >= id {
-                            laterFuncs.append(id)
-                        }
-                        // A later type's record is not written yet: its check waits in laterFuncs.
-                        ok = BTF.typeLooksValid(r, wp, strLen: strLimit, maxRef: &maxRef) {
-                            $0 >= id ? Kind.funcProto.rawValue : recs[$0].kindValue
-                        }
-                    }
-                    w += 3 + extraWords
+        let capacity = words.count / 3 + 1
+        var pass = IndexPass()
+        var kinds: [UInt8] = []
+        let records = [Record](unsafeUninitializedCapacity: capacity) { recs, initialized in
+            // Filled alongside `records`: only the pages written are touched.
+            kinds = [UInt8](unsafeUninitializedCapacity: capacity) { kindBytes, kindsInitialized in
+                words.withUnsafeBufferPointer { wp in
+                    pass = BTF.indexTypes(wp, into: recs, kinds: kindBytes, strLen: strLen, typeStart: sections.typeStart, at: at)
                 }
-                looksValid = ok
+                kindsInitialized = pass.typeCount + 1
             }
+            initialized = pass.typeCount + 1
         }
-        if let failure { throw failure }
-        looksValid = looksValid && Int(maxRef) < records.count
-        for i in laterFuncs where looksValid {
+        if let failure = pass.failure { throw failure }
+        var looksValid = pass.looksValid && Int(pass.maxRef) < records.count
+        for i in pass.laterFuncs where looksValid {
             let target = Int(records[i].sizeOrType)
             looksValid = target < records.count && records[target].kindValue == Kind.funcProto.rawValue
         }
-        self.init(order: sections.order, headerLength: UInt32(sections.headerLength), records: records, words: words, strings: strings,
-                  memberTotal: members)
+        self.init(order: sections.order, headerLength: UInt32(sections.headerLength), records: records, kinds: kinds,
+                  words: words, strings: strings, memberTotal: pass.members)
         try validate(quickCheckPassed: looksValid)
+    }
+
+    /// What the index pass found.
+    private struct IndexPass {
+        var typeCount = 0
+        /// Whether every type passed `typeLooksValid` (funcs naming later types aside).
+        var looksValid = true
+        /// The largest type id any type refers to.
+        var maxRef: UInt32 = 0
+        /// Funcs naming a type not yet indexed when they were: checked once the table is full.
+        var laterFuncs: [Int] = []
+        /// Struct and union members, over all types.
+        var members = 0
+        var failure: FormatError?
+    }
+
+    /// The index pass: writes each type's record and kind (ids from 1; slot 0 is void's) and
+    /// runs the quick validity check, with its state in locals so that it stays in registers.
+    private static func indexTypes(_ wp: UnsafeBufferPointer<UInt32>, into recs: UnsafeMutableBufferPointer<Record>,
+                                   kinds kindBytes: UnsafeMutableBufferPointer<UInt8>, strLen: Int, typeStart: Int,
+                                   at: (Int) -> String) -> IndexPass {
+        recs[0] = Record(nameOffset: 0, info: 0, sizeOrType: 0, firstWord: 0)
+        kindBytes[0] = 0
+        let wordCount = wp.count
+        let strLimit = UInt32(strLen)
+        var typeCount = 0
+        var ok = true
+        var maxRef: UInt32 = 0
+        var laterFuncs: [Int] = []
+        var members = 0
+        func result(_ failure: FormatError? = nil) -> IndexPass {
+            IndexPass(typeCount: typeCount, looksValid: ok, maxRef: maxRef, laterFuncs: laterFuncs, members: members,
+                      failure: failure)
+        }
+        return kindLayout.withUnsafeBufferPointer { layout in
+            var w = 0
+            while w < wordCount {
+                let id = typeCount + 1
+                guard wordCount - w >= 3 else {
+                    return result(FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)"))
+                }
+                let nameOff = wp[w], info = wp[w + 1]
+                let kindValue = Int((info >> 24) & 0x1f)
+                let perKind = layout[kindValue]
+                guard perKind.valid else {
+                    return result(FormatError(at(typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)"))
+                }
+                let extraWords = Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
+                guard extraWords <= wordCount - w - 3, nameOff < strLimit, id <= BTFLimits.maxTypes else {
+                    let pos = typeStart + w * 4
+                    if id > BTFLimits.maxTypes {
+                        return result(FormatError(at(pos), "too many types"))
+                    } else if nameOff >= strLimit {
+                        return result(FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)"))
+                    }
+                    let kind = Kind(rawValue: UInt8(kindValue))!
+                    return result(FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section"))
+                }
+                let r = Record(nameOffset: nameOff, info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
+                recs[id] = r
+                kindBytes[id] = UInt8(truncatingIfNeeded: kindValue)
+                typeCount = id
+                if kindValue == Int(Kind.struct.rawValue) || kindValue == Int(Kind.union.rawValue) { members += r.vlen }
+                if ok {
+                    if kindValue == Int(Kind.func.rawValue) && Int(r.sizeOrType) >= id {
+                        laterFuncs.append(id)
+                    }
+                    // A later type's record is not written yet: its check waits in laterFuncs.
+                    ok = BTF.typeLooksValid(r, wp, strLen: strLimit, maxRef: &maxRef) {
+                        $0 >= id ? Kind.funcProto.rawValue : recs[$0].kindValue
+                    }
+                }
+                w += 3 + extraWords
+            }
+            return result()
+        }
     }
 
     /// Parses and validates a BTF blob held in an array.
@@ -324,7 +351,9 @@ extension BTF {
     /// which for a pointer holds a type id: a trimmed, renumbered BTF would relocate differently.
     /// Runs after `checkChains`, so every modifier chain is known to end.
     private func checkBitfields() throws(FormatError) {
-        for (index, r) in records.enumerated() where r.kflag && (r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue) {
+        for (index, k) in kinds.enumerated() where k == Kind.struct.rawValue || k == Kind.union.rawValue {
+            let r = records[index]
+            guard r.kflag else { continue }
             let base = Int(r.firstWord)
             for i in 0..<r.vlen where words[base + 3 * i + 2] >> 24 != 0 {
                 var t = Int(words[base + 3 * i + 1])
@@ -441,67 +470,74 @@ extension BTF {
     /// walked once. Modifier/pointer chains are walked from pointers only: chains of modifiers
     /// alone are the modifier/array walks'.
     private func checkChains() throws(FormatError) {
-        let modifiers: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
-            | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue
-        let ptr: UInt32 = 1 << Kind.ptr.rawValue
-        let arrayChain = modifiers | 1 << Kind.array.rawValue, pointerChain = modifiers | ptr
         // Chain lengths from each type, one array per relation; -1 while being walked.
         var arrayDepth = [Int8](repeating: 0, count: records.count)
         var pointerDepth = [Int8](repeating: 0, count: records.count)
-        // The chain being walked; a walk ends by the time it is one longer than the limit.
-        var path = [Int](repeating: 0, count: BTFLimits.maxChainDepth + 1)
         let failure: FormatError? = records.withUnsafeBufferPointer { recs in
-            words.withUnsafeBufferPointer { words in
-                path.withUnsafeMutableBufferPointer { path in
+            kinds.withUnsafeBufferPointer { kinds in
+                words.withUnsafeBufferPointer { words in
                     arrayDepth.withUnsafeMutableBufferPointer { arrayDepth in
                         pointerDepth.withUnsafeMutableBufferPointer { pointerDepth in
-                            /// Walks the chain of `chainKinds` from `start`, recording lengths in `depth`.
-                            func walk(_ start: Int, _ chainKinds: UInt32, _ depth: UnsafeMutableBufferPointer<Int8>,
-                                      _ what: String) -> FormatError? {
-                                var length = 0
-                                var cur = start
-                                var base = 0
-                                while true {
-                                    let k = recs[cur].kindValue
-                                    if cur == 0 || chainKinds >> k & 1 == 0 { base = 0; break }
-                                    if depth[cur] > 0 { base = Int(depth[cur]); break }
-                                    if depth[cur] == -1 {
-                                        return FormatError("type [\(cur)]", "\(Kind(rawValue: k)!) chain loops back to itself")
-                                    }
-                                    depth[cur] = -1
-                                    guard length < BTFLimits.maxChainDepth else {
-                                        return FormatError("type [\(start)]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
-                                    }
-                                    path[length] = cur
-                                    length += 1
-                                    cur = k == Kind.array.rawValue ? Int(words[Int(recs[cur].firstWord)]) : Int(recs[cur].sizeOrType)
-                                }
-                                for i in (0..<length).reversed() {
-                                    let d = base + length - i
-                                    guard d <= BTFLimits.maxChainDepth else {
-                                        return FormatError("type [\(path[i])]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
-                                    }
-                                    depth[path[i]] = Int8(d)
-                                }
-                                return nil
-                            }
-                            for start in 1..<recs.count {
-                                let bit: UInt32 = 1 << recs[start].kindValue
-                                if bit & arrayChain != 0 && arrayDepth[start] == 0,
-                                   let failure = walk(start, arrayChain, arrayDepth, "modifier/array") {
-                                    return failure
-                                }
-                                if bit & ptr != 0 && pointerDepth[start] == 0,
-                                   let failure = walk(start, pointerChain, pointerDepth, "modifier/pointer") {
-                                    return failure
-                                }
-                            }
-                            return nil
+                            BTF.firstBadChain(recs, kinds, words, arrayDepth: arrayDepth, pointerDepth: pointerDepth)
                         }
                     }
                 }
             }
         }
         if let failure { throw failure }
+    }
+
+    /// The work of `checkChains`: walks the chains from every modifier, array and pointer in id
+    /// order and returns what is wrong with the first bad one.
+    private static func firstBadChain(_ recs: UnsafeBufferPointer<Record>, _ kinds: UnsafeBufferPointer<UInt8>,
+                                      _ words: UnsafeBufferPointer<UInt32>, arrayDepth: UnsafeMutableBufferPointer<Int8>,
+                                      pointerDepth: UnsafeMutableBufferPointer<Int8>) -> FormatError? {
+        let modifiers: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
+            | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue
+        let ptr: UInt32 = 1 << Kind.ptr.rawValue
+        let arrayChain = modifiers | 1 << Kind.array.rawValue, pointerChain = modifiers | ptr
+        // The chain being walked; a walk ends by the time it is one longer than the limit.
+        var path = [Int](repeating: 0, count: BTFLimits.maxChainDepth + 1)
+        /// Walks the chain of `chainKinds` from `start`, recording lengths in `depth`.
+        func walk(_ start: Int, _ chainKinds: UInt32, _ depth: UnsafeMutableBufferPointer<Int8>, _ what: String) -> FormatError? {
+            var length = 0
+            var cur = start
+            var base = 0
+            while true {
+                let k = kinds[cur] & 0x1f
+                if cur == 0 || chainKinds >> k & 1 == 0 { base = 0; break }
+                if depth[cur] > 0 { base = Int(depth[cur]); break }
+                if depth[cur] == -1 {
+                    return FormatError("type [\(cur)]", "\(Kind(rawValue: k)!) chain loops back to itself")
+                }
+                depth[cur] = -1
+                guard length < BTFLimits.maxChainDepth else {
+                    return FormatError("type [\(start)]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
+                }
+                path[length] = cur
+                length += 1
+                cur = k == Kind.array.rawValue ? Int(words[Int(recs[cur].firstWord)]) : Int(recs[cur].sizeOrType)
+            }
+            for i in (0..<length).reversed() {
+                let d = base + length - i
+                guard d <= BTFLimits.maxChainDepth else {
+                    return FormatError("type [\(path[i])]", "\(what) chain deeper than \(BTFLimits.maxChainDepth)")
+                }
+                depth[path[i]] = Int8(d)
+            }
+            return nil
+        }
+        for start in 1..<recs.count {
+            let bit: UInt32 = 1 << (kinds[start] & 0x1f)
+            if bit & arrayChain != 0 && arrayDepth[start] == 0,
+               let failure = walk(start, arrayChain, arrayDepth, "modifier/array") {
+                return failure
+            }
+            if bit & ptr != 0 && pointerDepth[start] == 0,
+               let failure = walk(start, pointerChain, pointerDepth, "modifier/pointer") {
+                return failure
+            }
+        }
+        return nil
     }
 }

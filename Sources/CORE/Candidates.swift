@@ -41,10 +41,10 @@ public struct CandidateIndex: Sendable {
         var found: [ArraySlice<UInt8>: [TypeID]] = [:]
         target.strings.withUnsafeBufferPointer { strings in
             guard let base = strings.baseAddress else { return }
-            let records = target.records
-            for i in 1..<records.count {
+            let records = target.records, kinds = target.kinds
+            for i in 1..<records.count where kindMask[Int(kinds[i] & 0x1f)] {
                 let off = Int(records[i].nameOffset)
-                if off == 0 || off >= strings.count || !kindMask[Int(records[i].kindValue)] { continue }
+                if off == 0 || off >= strings.count { continue }
                 // The section ends in NUL (validated), so strlen stays inside it.
                 let start = base + off
                 if start[0] == 0 { continue }

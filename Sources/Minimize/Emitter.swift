@@ -6,18 +6,23 @@ extension Marker {
     /// to unmarked types turned into `void`, strings interned in order of use. The same marks
     /// always give the same bytes; the byte order is the target's.
     public func emit() -> BTF {
-        var newID = [UInt32](repeating: 0, count: target.typeCount)
-        var next: UInt32 = 1
-        for i in 1..<target.typeCount where types[i] {
-            newID[i] = next
-            next += 1
+        // New ids are positions in the sorted list of marked types, plus one.
+        let kept = marked.sorted()
+        func remap(_ id: UInt32) -> UInt32 {
+            let i = Int(id)
+            guard i < types.count, types[i] else { return 0 }
+            var lo = 0, hi = kept.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if kept[mid] < i { lo = mid + 1 } else { hi = mid }
+            }
+            return UInt32(lo + 1)
         }
-        func remap(_ id: UInt32) -> UInt32 { Int(id) < newID.count ? newID[Int(id)] : 0 }
 
         var out = BTF(order: target.order)
         var strings = StringTableBuilder()
         var extra: [UInt32] = []
-        for i in 1..<target.typeCount where types[i] {
+        for i in kept {
             let id = TypeID(UInt32(i))
             let rec = target.records[i]
             let kind = target.kind(id)
@@ -30,7 +35,7 @@ extension Marker {
             switch kind {
             case .struct, .union:
                 vlen = 0
-                for m in 0..<rec.vlen where whole[i] || slots[base + 3 * m] {
+                for m in 0..<rec.vlen where whole[i] || isSlotMarked(base + 3 * m) {
                     let w = base + 3 * m
                     extra.append(strings.add(from: target, StringOffset(target.words[w])).rawValue)
                     extra.append(remap(target.words[w + 1]))
@@ -40,7 +45,7 @@ extension Marker {
             case .enum, .enum64:
                 let stride = kind == .enum64 ? 3 : 2
                 vlen = 0
-                for e in 0..<rec.vlen where whole[i] || slots[base + stride * e] {
+                for e in 0..<rec.vlen where whole[i] || isSlotMarked(base + stride * e) {
                     let w = base + stride * e
                     extra.append(strings.add(from: target, StringOffset(target.words[w])).rawValue)
                     extra.append(target.words[w + 1])

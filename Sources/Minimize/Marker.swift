@@ -11,9 +11,12 @@ import CORE
 public struct Marker {
     public let target: BTF
     private(set) var types: [Bool]
-    /// Marks by word index in `target.words`: member `i` of a struct starts at `firstWord + 3i`,
-    /// an enumerator at `firstWord + 2i` (enum) or `firstWord + 3i` (enum64).
-    private(set) var slots: [Bool]
+    /// The marked types' indexes, in the order they were marked: what `finalize` and `emit`
+    /// walk, so that their cost follows the marks and not the size of the kernel.
+    private(set) var marked: [Int] = []
+    /// Marks by word index in `target.words`, one bit each: member `i` of a struct starts at
+    /// `firstWord + 3i`, an enumerator at `firstWord + 2i` (enum) or `firstWord + 3i` (enum64).
+    private var slots: [UInt64]
     /// Types whose members or enumerators are all kept.
     private(set) var whole: [Bool]
     /// `markMatch` visits per type: bit 0 behind a pointer, bit 1 not.
@@ -22,7 +25,7 @@ public struct Marker {
     public init(target: BTF) {
         self.target = target
         types = [Bool](repeating: false, count: target.typeCount)
-        slots = [Bool](repeating: false, count: target.words.count)
+        slots = [UInt64](repeating: 0, count: target.words.count / 64 + 1)
         whole = [Bool](repeating: false, count: target.typeCount)
         matchVisited = [UInt8](repeating: 0, count: target.typeCount)
         // Pointer sizes come from the BTF's `long`; without one libbpf assumes 8 bytes, so a
@@ -30,7 +33,7 @@ public struct Marker {
         if target.pointerSize != 8, let long = target.longType { markType(long, followPointers: false) }
     }
 
-    public var markedTypeCount: Int { types.lazy.filter { $0 }.count }
+    public var markedTypeCount: Int { marked.count }
 
     public func isMarked(_ id: TypeID) -> Bool { types[id.index] }
 
@@ -52,7 +55,7 @@ public struct Marker {
             markType(spec.root, followPointers: false)
             if let acc = spec.accessors.first, target.contains(acc.type), target.kind(acc.type).isEnum,
                acc.index < target.vlen(acc.type) {
-                slots[enumeratorSlot(acc.type, acc.index)] = true
+                markSlot(enumeratorSlot(acc.type, acc.index))
             }
         }
     }
@@ -69,7 +72,7 @@ public struct Marker {
             case .struct, .union:
                 let idx = spec.raw[i]
                 guard idx >= 0, idx < target.vlen(t) else { return }
-                slots[memberSlot(t, idx)] = true
+                markSlot(memberSlot(t, idx))
                 id = target.member(t, idx).type
                 markType(id, followPointers: false)
             case .array:
@@ -88,7 +91,7 @@ public struct Marker {
         var stack = [start]
         while let id = stack.popLast() {
             guard target.contains(id), id != .void, !types[id.index] else { continue }
-            types[id.index] = true
+            setMarked(id.index)
             switch target.kind(id) {
             case .ptr:
                 if followPointers { stack.append(target.referenced(id)) }
@@ -123,14 +126,20 @@ public struct Marker {
     /// struct is such an array but was not last in the source, the source's last member is kept
     /// too. Call after all relocations are marked.
     public mutating func finalize() {
-        for i in 1..<target.typeCount where types[i] && !whole[i] {
+        // Types marked on the way are shells with no members marked: nothing to do for them,
+        // but walking them too keeps the loop simple (`marked` grows while it runs).
+        var next = 0
+        while next < marked.count {
+            let i = marked[next]
+            next += 1
+            if whole[i] { continue }
             let id = TypeID(UInt32(i))
             guard target.kind(id).isComposite else { continue }
             let n = target.vlen(id)
-            guard n > 1, let last = (0..<n).last(where: { slots[memberSlot(id, $0)] }), last != n - 1 else { continue }
+            guard n > 1, let last = (0..<n).last(where: { isSlotMarked(memberSlot(id, $0)) }), last != n - 1 else { continue }
             guard let t = target.skipModsAndTypedefs(target.member(id, last).type),
                   target.kind(t) == .array, target.array(t).count == 0 else { continue }
-            slots[memberSlot(id, n - 1)] = true
+            markSlot(memberSlot(id, n - 1))
             markType(target.member(id, n - 1).type, followPointers: false)
         }
     }
@@ -152,13 +161,13 @@ public struct Marker {
             matchVisited[id.index] |= bit
             let k = target.kind(id)
             let firstVisit = !types[id.index]
-            types[id.index] = true
+            if firstVisit { setMarked(id.index) }
             // Children are pushed in reverse so that they are visited in bpftool's order.
             switch k {
             case .struct, .union:
                 if behindPointer || whole[id.index] { continue }
                 whole[id.index] = true
-                for i in 0..<target.vlen(id) { slots[memberSlot(id, i)] = true }
+                for i in 0..<target.vlen(id) { markSlot(memberSlot(id, i)) }
                 for i in (0..<target.vlen(id)).reversed() { stack.append((target.member(id, i).type, false)) }
             case .enum, .enum64:
                 whole[id.index] = true
@@ -189,6 +198,13 @@ public struct Marker {
         Int(target.records[id.index].firstWord) + (target.kind(id) == .enum64 ? 3 : 2) * i
     }
 
-    func isSlotMarked(_ slot: Int) -> Bool { slots[slot] }
+    func isSlotMarked(_ slot: Int) -> Bool { slots[slot >> 6] >> UInt64(slot & 63) & 1 != 0 }
+
+    private mutating func markSlot(_ slot: Int) { slots[slot >> 6] |= 1 << UInt64(slot & 63) }
+
+    private mutating func setMarked(_ index: Int) {
+        types[index] = true
+        marked.append(index)
+    }
     func isWhole(_ id: TypeID) -> Bool { whole[id.index] }
 }

@@ -25,17 +25,40 @@ public struct TrimResult: Sendable {
 
 /// What must be equal between the full and the trimmed BTF for one relocation: the outcome
 /// class and value (for `target_type_id`, the kind and name of the target type, since ids are
-/// renumbered), and the load/store size libbpf would patch in.
-func signature(_ r: Resolution, _ target: BTF) -> String {
-    switch r.outcome {
-    case .error: return "error"
-    case .value(let v):
-        if v.poison { return "poison" }
-        if r.record.kind == .typeIDTarget {
-            let id = TypeID(UInt32(truncatingIfNeeded: v.new))
-            return v.new == 0 ? "0" : "\(target.kind(id)) \(target.name(id))"
+/// renumbered), and the load/store size libbpf would patch in. Compared for every relocation
+/// of every kernel, so it holds no strings, only what they would be made of.
+struct Signature: Equatable {
+    enum Outcome: Equatable {
+        case error, poison
+        case targetType(Kind?, ArraySlice<UInt8>)
+        case value(UInt64, UInt32, Bool)
+    }
+    var outcome: Outcome
+
+    init(_ r: Resolution, _ target: BTF) {
+        switch r.outcome {
+        case .error: outcome = .error
+        case .value(let v):
+            if v.poison {
+                outcome = .poison
+            } else if r.record.kind == .typeIDTarget {
+                let id = TypeID(UInt32(truncatingIfNeeded: v.new))
+                outcome = v.new == 0 ? .targetType(nil, []) : .targetType(target.kind(id), target.stringBytes(target.nameOffset(id)))
+            } else {
+                outcome = .value(v.new, v.newSize, v.failMemorySizeAdjust)
+            }
         }
-        return "\(v.new) \(v.newSize) \(v.failMemorySizeAdjust)"
+    }
+
+    /// How a mismatch names the outcome.
+    var text: String {
+        switch outcome {
+        case .error: return "error"
+        case .poison: return "poison"
+        case .targetType(nil, _): return "0"
+        case .targetType(let kind?, let name): return "\(kind) \(String(decoding: name, as: UTF8.self))"
+        case .value(let new, let size, let adjust): return "\(new) \(size) \(adjust)"
+        }
     }
 }
 
@@ -103,8 +126,8 @@ private func verify(_ out: BTF, objects: [BPFObject], results: [ObjectResult], w
     for (i, o) in objects.enumerated() {
         let again = Resolver.resolve(local: o.btf, records: o.relocations, target: out, index: index)
         for (a, b) in zip(results[i].resolutions, again) {
-            let full = signature(a, kernel), trimmed = signature(b, out)
-            if full != trimmed { mismatches.append(Mismatch(object: i, record: a.record, full: full, trimmed: trimmed)) }
+            let full = Signature(a, kernel), trimmed = Signature(b, out)
+            if full != trimmed { mismatches.append(Mismatch(object: i, record: a.record, full: full.text, trimmed: trimmed.text)) }
         }
     }
     return mismatches
