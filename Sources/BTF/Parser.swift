@@ -164,57 +164,59 @@ extension BTF {
         kindBytes[0] = 0
         let wordCount = wp.count
         let strLimit = UInt32(strLen)
+        // Plain locals, captured by no closure, so that they stay in registers.
+        let layout = kindLayout
         var typeCount = 0
         var ok = true
         var maxRef: UInt32 = 0
         var laterFuncs: [Int] = []
         var members = 0
-        func result(_ failure: FormatError? = nil) -> IndexPass {
-            IndexPass(typeCount: typeCount, looksValid: ok, maxRef: maxRef, laterFuncs: laterFuncs, members: members,
-                      failure: failure)
-        }
-        return kindLayout.withUnsafeBufferPointer { layout in
-            var w = 0
-            while w < wordCount {
-                let id = typeCount + 1
-                guard wordCount - w >= 3 else {
-                    return result(FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)"))
-                }
-                let nameOff = wp[w], info = wp[w + 1]
-                let kindValue = Int((info >> 24) & 0x1f)
-                let perKind = layout[kindValue]
-                guard perKind.valid else {
-                    return result(FormatError(at(typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)"))
-                }
-                let extraWords = Int(perKind.fixedWords) + Int(info & 0xffff) * Int(perKind.vlenWords)
-                guard extraWords <= wordCount - w - 3, nameOff < strLimit, id <= BTFLimits.maxTypes else {
-                    let pos = typeStart + w * 4
-                    if id > BTFLimits.maxTypes {
-                        return result(FormatError(at(pos), "too many types"))
-                    } else if nameOff >= strLimit {
-                        return result(FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)"))
-                    }
-                    let kind = Kind(rawValue: UInt8(kindValue))!
-                    return result(FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section"))
-                }
-                let r = Record(nameOffset: nameOff, info: info, sizeOrType: wp[w + 2], firstWord: UInt32(w + 3))
-                recs[id] = r
-                kindBytes[id] = UInt8(truncatingIfNeeded: kindValue)
-                typeCount = id
-                if kindValue == Int(Kind.struct.rawValue) || kindValue == Int(Kind.union.rawValue) { members += r.vlen }
-                if ok {
-                    if kindValue == Int(Kind.func.rawValue) && Int(r.sizeOrType) >= id {
-                        laterFuncs.append(id)
-                    }
-                    // A later type's record is not written yet: its check waits in laterFuncs.
-                    ok = BTF.typeLooksValid(r, wp, strLen: strLimit, maxRef: &maxRef) {
-                        $0 >= id ? Kind.funcProto.rawValue : recs[$0].kindValue
-                    }
-                }
-                w += 3 + extraWords
+        var failure: FormatError?
+        var w = 0
+        while w < wordCount {
+            let id = typeCount &+ 1
+            guard wordCount &- w >= 3 else {
+                failure = FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)")
+                break
             }
-            return result()
+            let nameOff = wp[w], info = wp[w &+ 1]
+            let kindValue = Int((info >> 24) & 0x1f)
+            let perKind = layout[kindValue]
+            guard perKind.valid else {
+                failure = FormatError(at(typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)")
+                break
+            }
+            let extraWords = Int(perKind.fixedWords) &+ Int(info & 0xffff) &* Int(perKind.vlenWords)
+            guard extraWords <= wordCount &- w &- 3, nameOff < strLimit, id <= BTFLimits.maxTypes else {
+                let pos = typeStart + w * 4
+                if id > BTFLimits.maxTypes {
+                    failure = FormatError(at(pos), "too many types")
+                } else if nameOff >= strLimit {
+                    failure = FormatError(at(pos), "type [\(id)]: name offset \(nameOff) out of range (string section is \(strLen) bytes)")
+                } else {
+                    let kind = Kind(rawValue: UInt8(kindValue))!
+                    failure = FormatError(at(pos), "type [\(id)]: \(kind) with vlen \(info & 0xffff) needs \(extraWords * 4) bytes, \((wordCount - w - 3) * 4) left in type section")
+                }
+                break
+            }
+            let r = Record(nameOffset: nameOff, info: info, sizeOrType: wp[w &+ 2], firstWord: UInt32(truncatingIfNeeded: w &+ 3))
+            recs[id] = r
+            kindBytes[id] = UInt8(truncatingIfNeeded: kindValue)
+            typeCount = id
+            if kindValue == Int(Kind.struct.rawValue) || kindValue == Int(Kind.union.rawValue) { members &+= r.vlen }
+            if ok {
+                if kindValue == Int(Kind.func.rawValue) && Int(r.sizeOrType) >= id {
+                    laterFuncs.append(id)
+                }
+                // A later type's record is not written yet: its check waits in laterFuncs.
+                ok = BTF.typeLooksValid(r, wp, strLen: strLimit, maxRef: &maxRef) {
+                    $0 >= id ? Kind.funcProto.rawValue : recs[$0].kindValue
+                }
+            }
+            w &+= 3 &+ extraWords
         }
+        return IndexPass(typeCount: typeCount, looksValid: ok, maxRef: maxRef, laterFuncs: laterFuncs, members: members,
+                         failure: failure)
     }
 
     /// Parses and validates a BTF blob held in an array.
@@ -351,9 +353,14 @@ extension BTF {
     /// which for a pointer holds a type id: a trimmed, renumbered BTF would relocate differently.
     /// Runs after `checkChains`, so every modifier chain is known to end.
     private func checkBitfields() throws(FormatError) {
-        for (index, k) in kinds.enumerated() where k == Kind.struct.rawValue || k == Kind.union.rawValue {
+        let composites: UInt32 = 1 << Kind.struct.rawValue | 1 << Kind.union.rawValue
+        let withBitfields = kinds.withUnsafeBufferPointer { kinds in
+            records.withUnsafeBufferPointer { recs in
+                (1..<recs.count).filter { composites >> (kinds[$0] & 0x1f) & 1 != 0 && recs[$0].kflag }
+            }
+        }
+        for index in withBitfields {
             let r = records[index]
-            guard r.kflag else { continue }
             let base = Int(r.firstWord)
             for i in 0..<r.vlen where words[base + 3 * i + 2] >> 24 != 0 {
                 var t = Int(words[base + 3 * i + 1])

@@ -18,13 +18,11 @@ public struct CandidateIndex: Sendable {
     ///   indexes every kind.
     public init(target: BTF, wanted: Set<ArraySlice<UInt8>>, kinds: Set<Kind>? = nil) {
         guard !wanted.isEmpty else { return }
-        var kindMask = [Bool](repeating: kinds == nil, count: 32)
+        // One bit per kind value.
+        var kindMask: UInt32 = kinds == nil ? ~0 : 0
         for k in kinds ?? [] {
-            kindMask[Int(k.rawValue)] = true
-            if k.isEnum {
-                kindMask[Int(Kind.enum.rawValue)] = true
-                kindMask[Int(Kind.enum64.rawValue)] = true
-            }
+            kindMask |= 1 << k.rawValue
+            if k.isEnum { kindMask |= 1 << Kind.enum.rawValue | 1 << Kind.enum64.rawValue }
         }
         var byHash: [UInt64: [ArraySlice<UInt8>]] = [:]
         var lengths = [Bool](repeating: false, count: (wanted.map(\.count).max() ?? 0) + 1)
@@ -40,30 +38,33 @@ public struct CandidateIndex: Sendable {
         }
         var found: [ArraySlice<UInt8>: [TypeID]] = [:]
         target.strings.withUnsafeBufferPointer { strings in
-            guard let base = strings.baseAddress else { return }
-            let records = target.records, kinds = target.kinds
-            for i in 1..<records.count where kindMask[Int(kinds[i] & 0x1f)] {
-                let off = Int(records[i].nameOffset)
-                if off == 0 || off >= strings.count { continue }
-                // The section ends in NUL (validated), so strlen stays inside it.
-                let start = base + off
-                if start[0] == 0 { continue }
-                // start[1] is in the section: a non-empty name is followed by at least its NUL.
-                let pair = Int(start[0]) << 8 | Int(start[1])
-                if prefixes[pair >> 6] >> UInt64(pair & 63) & 1 == 0 { continue }
-                let full = strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self))
-                // Flavored names (`x___y`) are rare: look for the separator only when present.
-                var len = full
-                if full >= 5, let u = memchr(start, 0x5f, full) {
-                    var j = start.distance(to: u.assumingMemoryBound(to: UInt8.self))
-                    while j + 2 < full && !(start[j] == 0x5f && start[j + 1] == 0x5f && start[j + 2] == 0x5f) { j += 1 }
-                    if j + 2 < full { len = essentialNameLength(UnsafeBufferPointer(start: start, count: full)) }
-                }
-                if len == 0 || len >= lengths.count || !lengths[len] { continue }
-                let key = UnsafeBufferPointer(start: start, count: len)
-                guard let names = byHash[fnv1a(key)] else { continue }
-                for wantedName in names where wantedName.elementsEqual(key) {
-                    found[wantedName, default: []].append(TypeID(UInt32(i)))
+            target.records.withUnsafeBufferPointer { records in
+                target.kinds.withUnsafeBufferPointer { kinds in
+                    guard let base = strings.baseAddress else { return }
+                    for i in 1..<records.count where kindMask >> (kinds[i] & 0x1f) & 1 != 0 {
+                        let off = Int(records[i].nameOffset)
+                        if off == 0 || off >= strings.count { continue }
+                        // The section ends in NUL (validated), so strlen stays inside it.
+                        let start = base + off
+                        if start[0] == 0 { continue }
+                        // start[1] is in the section: a non-empty name is followed by at least its NUL.
+                        let pair = Int(start[0]) << 8 | Int(start[1])
+                        if prefixes[pair >> 6] >> UInt64(pair & 63) & 1 == 0 { continue }
+                        let full = strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self))
+                        // Flavored names (`x___y`) are rare: look for the separator only when present.
+                        var len = full
+                        if full >= 5, let u = memchr(start, 0x5f, full) {
+                            var j = start.distance(to: u.assumingMemoryBound(to: UInt8.self))
+                            while j + 2 < full && !(start[j] == 0x5f && start[j + 1] == 0x5f && start[j + 2] == 0x5f) { j += 1 }
+                            if j + 2 < full { len = essentialNameLength(UnsafeBufferPointer(start: start, count: full)) }
+                        }
+                        if len == 0 || len >= lengths.count || !lengths[len] { continue }
+                        let key = UnsafeBufferPointer(start: start, count: len)
+                        guard let names = byHash[fnv1a(key)] else { continue }
+                        for wantedName in names where wantedName.elementsEqual(key) {
+                            found[wantedName, default: []].append(TypeID(UInt32(i)))
+                        }
+                    }
                 }
             }
         }

@@ -23,6 +23,36 @@ public struct Resolution: Sendable {
 
 /// Resolves CO-RE relocations of one BPF object against one target BTF, as libbpf does at load
 /// time. Pure: no I/O.
+/// An object's relocations with what does not depend on the target worked out once: the
+/// local access specs, and the names and kinds the relocations look up. A run over many kernels
+/// prepares each object once.
+public struct PreparedRelocations: Sendable {
+    public let local: BTF
+    public let records: [RelocationRecord]
+    /// The essential names the relocations look up in a target (for `CandidateIndex`).
+    public let wantedNames: Set<ArraySlice<UInt8>>
+    /// The kinds of the local types they look up (for `CandidateIndex`).
+    public let wantedKinds: Set<Kind>
+    /// Each record's local spec, or why it cannot be parsed; nil where the local type is out of
+    /// range (the resolver says so before it parses).
+    let localSpecs: [Result<AccessSpec, SpecError>?]
+
+    public init(local: BTF, records: [RelocationRecord]) {
+        self.local = local
+        self.records = records
+        wantedNames = Resolver.wantedNames(local: local, records: records)
+        wantedKinds = Resolver.wantedKinds(local: local, records: records)
+        localSpecs = records.map { r in
+            guard local.contains(r.type) else { return nil }
+            do throws(SpecError) {
+                return .success(try AccessSpec(parsing: r.accessString, root: r.type, kind: r.kind, in: local))
+            } catch {
+                return .failure(error)
+            }
+        }
+    }
+}
+
 public struct Resolver {
     public let local: BTF
     public let target: BTF
@@ -61,8 +91,19 @@ public struct Resolver {
         return records.map { resolver.resolve($0) }
     }
 
+    /// `resolve(local:records:target:index:)` for relocations prepared once for many targets.
+    public static func resolve(_ prepared: PreparedRelocations, target: BTF, index: CandidateIndex) -> [Resolution] {
+        var resolver = Resolver(local: prepared.local, target: target, index: index)
+        return prepared.records.indices.map { resolver.resolve(prepared.records[$0], localSpec: prepared.localSpecs[$0]) }
+    }
+
     /// Mirrors libbpf `bpf_core_resolve_relo` + `bpf_core_calc_relo_insn`.
     public mutating func resolve(_ record: RelocationRecord) -> Resolution {
+        resolve(record, localSpec: nil)
+    }
+
+    /// `resolve(_:)`, given the local spec parsed beforehand (nil: parse it here).
+    mutating func resolve(_ record: RelocationRecord, localSpec parsed: Result<AccessSpec, SpecError>?) -> Resolution {
         var res = Resolution(record: record, localSpec: nil, targets: [], outcome: .error(""))
         let localID = record.type
         guard local.contains(localID) else {
@@ -86,7 +127,11 @@ public struct Resolver {
         }
         let localSpec: AccessSpec
         do throws(SpecError) {
-            localSpec = try AccessSpec(parsing: record.accessString, root: localID, kind: record.kind, in: local)
+            switch parsed {
+            case .success(let spec)?: localSpec = spec
+            case .failure(let error)?: throw error
+            case nil: localSpec = try AccessSpec(parsing: record.accessString, root: localID, kind: record.kind, in: local)
+            }
         } catch {
             let n = localName.isEmpty ? "<anon>" : String(decoding: localName, as: UTF8.self)
             res.outcome = .error("parsing \(localID) \(localKind) \(n) + \(record.accessString) failed: \(error.message)")

@@ -203,6 +203,11 @@ func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 
 /// Trims one kernel for all objects and writes its output atomically.
 public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
+    runJob(job, objects: TrimObjects(objects), format: format, sync: sync)
+}
+
+/// `runJob(_:objects:format:sync:)` with the objects prepared once for the run.
+public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
@@ -297,6 +302,7 @@ public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptio
                     progress: @escaping @Sendable (KernelReport, Int) -> Void = { _, _ in }) -> [KernelReport] {
     let state = RunState(count: jobs.count)
     let workers = min(options.jobs, max(jobs.count, 1))
+    let objects = TrimObjects(objects)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
             let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync)

@@ -62,6 +62,22 @@ struct Signature: Equatable {
     }
 }
 
+/// The objects of a run, with what does not depend on the kernel worked out once for all
+/// kernels: each object's local specs, and the names and kinds they look up.
+public struct TrimObjects: Sendable {
+    public let objects: [BPFObject]
+    let prepared: [PreparedRelocations]
+    let wanted: Set<ArraySlice<UInt8>>
+    let kinds: Set<Kind>
+
+    public init(_ objects: [BPFObject]) {
+        self.objects = objects
+        prepared = objects.map { PreparedRelocations(local: $0.btf, records: $0.relocations) }
+        wanted = prepared.reduce(into: []) { $0.formUnion($1.wantedNames) }
+        kinds = prepared.reduce(into: []) { $0.formUnion($1.wantedKinds) }
+    }
+}
+
 /// Resolves every object's relocations against `kernel` and keeps what they need.
 ///
 /// The kernel is indexed once for all objects; each object gets its own candidate cache, as
@@ -69,6 +85,11 @@ struct Signature: Equatable {
 /// relocation against it: where an outcome would differ, the candidates of that local type are
 /// kept whole and the output is built again.
 public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
+    trim(kernel: kernel, objects: TrimObjects(objects))
+}
+
+/// `trim(kernel:objects:)` with the objects prepared once for many kernels.
+public func trim(kernel: BTF, objects: TrimObjects) -> TrimResult {
     trim(kernel: kernel, objects: objects, leavingUnmarked: [])
 }
 
@@ -76,27 +97,25 @@ public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
 /// (indexes into the first object's records) unmarked: how the tests make the check fail and
 /// watch the fallback repair the output.
 package func trim(kernel: BTF, objects: [BPFObject], leavingUnmarked: Set<Int>) -> TrimResult {
-    var wanted = Set<ArraySlice<UInt8>>()
-    var kinds = Set<Kind>()
-    for o in objects {
-        wanted.formUnion(Resolver.wantedNames(local: o.btf, records: o.relocations))
-        kinds.formUnion(Resolver.wantedKinds(local: o.btf, records: o.relocations))
-    }
-    let index = CandidateIndex(target: kernel, wanted: wanted, kinds: kinds)
+    trim(kernel: kernel, objects: TrimObjects(objects), leavingUnmarked: leavingUnmarked)
+}
+
+private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<Int>) -> TrimResult {
+    let objects = run.objects
+    let index = CandidateIndex(target: kernel, wanted: run.wanted, kinds: run.kinds)
     var marker = Marker(target: kernel)
     var results: [ObjectResult] = []
     for (i, o) in objects.enumerated() {
-        let resolutions = Resolver.resolve(local: o.btf, records: o.relocations, target: kernel, index: index)
+        let resolutions = Resolver.resolve(run.prepared[i], target: kernel, index: index)
         for (j, r) in resolutions.enumerated() where i != 0 || !leavingUnmarked.contains(j) { marker.mark(r) }
         results.append(ObjectResult(object: o.path, resolutions: resolutions))
     }
     marker.finalize()
     var out = marker.emit()
-    var mismatches = verify(out, objects: objects, results: results, wanted: wanted, kernel: kernel)
+    var mismatches = verify(out, run: run, results: results, kernel: kernel)
     if !mismatches.isEmpty {
         for m in mismatches {
-            let o = objects[m.object]
-            let local = o.btf
+            let local = objects[m.object].btf
             let name = local.essentialName(m.record.type)
             for cand in index.candidates(essentialName: name, kind: local.kind(m.record.type), in: kernel) {
                 marker.markWhole(cand)
@@ -104,7 +123,7 @@ package func trim(kernel: BTF, objects: [BPFObject], leavingUnmarked: Set<Int>) 
         }
         marker.finalize()
         out = marker.emit()
-        mismatches = verify(out, objects: objects, results: results, wanted: wanted, kernel: kernel)
+        mismatches = verify(out, run: run, results: results, kernel: kernel)
     }
     return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
         "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
@@ -119,12 +138,11 @@ private struct Mismatch {
 }
 
 /// Resolves every relocation against the trimmed BTF and lists those whose outcome differs.
-private func verify(_ out: BTF, objects: [BPFObject], results: [ObjectResult], wanted: Set<ArraySlice<UInt8>>,
-                    kernel: BTF) -> [Mismatch] {
-    let index = CandidateIndex(target: out, wanted: wanted)
+private func verify(_ out: BTF, run: TrimObjects, results: [ObjectResult], kernel: BTF) -> [Mismatch] {
+    let index = CandidateIndex(target: out, wanted: run.wanted)
     var mismatches: [Mismatch] = []
-    for (i, o) in objects.enumerated() {
-        let again = Resolver.resolve(local: o.btf, records: o.relocations, target: out, index: index)
+    for i in run.objects.indices {
+        let again = Resolver.resolve(run.prepared[i], target: out, index: index)
         for (a, b) in zip(results[i].resolutions, again) {
             let full = Signature(a, kernel), trimmed = Signature(b, out)
             if full != trimmed { mismatches.append(Mismatch(object: i, record: a.record, full: full.text, trimmed: trimmed.text)) }
