@@ -206,5 +206,6 @@ public struct Marker {
         types[index] = true
         marked.append(index)
     }
+
     func isWhole(_ id: TypeID) -> Bool { whole[id.index] }
 }

@@ -258,6 +258,7 @@ extension RunReport {
         output = files.root
         outputFormat = nil
         self.objects = objects.map(\.path)
+        let prepared = TrimObjects(objects)
         kernels = files.files.map { f in
             var k = Kernel(path: f.path, output: f.path, status: .written, message: nil, member: f.member,
                            inputBytes: nil, rawBytes: nil, outputBytes: f.bytes, rawOutputBytes: f.rawBytes ?? 0,
@@ -272,7 +273,7 @@ extension RunReport {
             k.outputTypes = btf.typeCount - 1
             k.outputMembers = memberCount(btf)
             if !objects.isEmpty {
-                k.objects = trim(kernel: btf, objects: objects).objects.map { Object(summary: summarize($0, kernel: btf)) }
+                k.objects = trim(kernel: btf, objects: prepared).objects.map { Object(summary: summarize($0, kernel: btf)) }
             }
             return k
         }
