@@ -33,6 +33,7 @@ for c in $(seq 1 "$copies"); do
     done
 done
 
+. scripts/bench-lib.sh
 now() { date +%s%N; }
 ms() { awk -v ns="$1" 'BEGIN { printf "%.0f", ns / 1e6 }'; }
 # timed DIR CMD...: the best of $RUNS runs (default 3), DIR (the run's output) emptied before each.
@@ -69,9 +70,11 @@ for _ in $(seq 1 "${RAW_ROUNDS:-5}"); do
     (( t_btfgen_raw == 0 || t < t_btfgen_raw )) && t_btfgen_raw=$t
 done
 mem_raw=$(/usr/bin/time -f %M "$btfgen" -q --jobs "$jobs" -i "$work/raw" "${objects[@]/#/--object=}" -o "$work/out-raw2" 2>&1 >/dev/null | tail -n1)
+charged_raw=$(charged_kb "$btfgen" -q --jobs "$jobs" -i "$work/raw" "${objects[@]/#/--object=}" -o "$work/out-raw3")
 t_bpftool_tar=$(timed "$work/untar" bash -c "objects=(${objects[*]}); export objects_str='${objects[*]}'; find $work/tar -name '*.tar.xz' -print0 | xargs -0 -P $jobs -I{} bash -c 'objects=(\$objects_str); bpftool_one_tar {}'")
 t_btfgen_tar=$(timed "$work/out-tar" "$btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-tar")
 mem_tar=$(/usr/bin/time -f %M "$btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-tar2" 2>&1 >/dev/null | tail -n1)
+charged_tar=$(charged_kb "$btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-tar3")
 t_xz=$(timed "$work/xz" bash -c "find $work/tar -name '*.tar.xz' -print0 | xargs -0 -P $jobs -n1 sh -c 'xz -dc \"\$0\" >/dev/null'")
 same=$(diff -r "$work/out-raw" "$work/out-tar" >/dev/null && echo yes || echo NO)
 
@@ -91,5 +94,6 @@ row "btfgen, .btf.tar.xz" "$t_btfgen_tar" "$t_btfgen_tar"
 row "untar + bpftool + delete per kernel (xargs -P $jobs)" "$t_bpftool_tar" "$t_btfgen_tar"
 row "floor: xz -dc of the same tarballs (xargs -P $jobs)" "$t_xz" "$t_btfgen_tar"
 echo
-echo "btfgen peak memory (max RSS): $(awk -v kb="$mem_raw" 'BEGIN { printf "%.0f", kb / 1024 }') MB raw, $(awk -v kb="$mem_tar" 'BEGIN { printf "%.0f", kb / 1024 }') MB tar.xz. Outputs from raw and tar.xz inputs identical: $same."
+echo "btfgen peak memory: max RSS $(mb "$mem_raw") MB raw, $(mb "$mem_tar") MB tar.xz; charged to a fresh memory"
+echo "cgroup $(mb "$charged_raw") MB raw, $(mb "$charged_tar") MB tar.xz. Outputs from raw and tar.xz inputs identical: $same."
 } | tee "$out"

@@ -34,15 +34,20 @@ best_ms() {
 }
 peak_kb() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 
+# charged_kb CMD...: peak memory charged to a fresh memory cgroup (see bench-lib.sh).
+. scripts/bench-lib.sh
+
 {
 echo "### Trimming: btfgen vs bpftool gen min_core_btf"
 echo
 echo "One kernel at a time, all ${#objects[@]} little-endian fixture objects at once (not edge.bpf.o, built"
 echo "to be ambiguous: bpftool aborts on it; nor the big-endian copies, which bpftool cannot read); best of $runs runs;"
-echo "$(nproc) cores, $(date -u +%Y-%m-%d). Sizes in bytes, times in ms, peak memory (max RSS) in MB."
+echo "$(nproc) cores, $(date -u +%Y-%m-%d). Sizes in bytes, times in ms, memory in MB: peak RSS, and the"
+echo "peak charged to a fresh memory cgroup (what a container's memory limit counts: RSS less the"
+echo "pages of files already cached, such as the executable's)."
 echo
-echo "| kernel | BTF size | types | bpftool ms | btfgen ms | speed-up | bpftool out | btfgen out | btfgen peak MB |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| kernel | BTF size | types | bpftool ms | btfgen ms | speed-up | bpftool out | btfgen out | btfgen peak RSS | btfgen charged | bpftool charged |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for k in "$kernels"/*.btf /sys/kernel/btf/vmlinux "$work/big.btf"; do
     if [[ $k == "$work/big.btf" ]]; then
         # A vendor-style kernel BTF without deduplication, at least 25 MB: test kernels appended
@@ -65,9 +70,11 @@ for k in "$kernels"/*.btf /sys/kernel/btf/vmlinux "$work/big.btf"; do
     g=$(best_ms "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
     gsize=$(stat -c %s "$work/g.btf")
     mem=$(peak_kb "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
+    charged=$(charged_kb "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
+    bcharged=$(charged_kb bpftool gen min_core_btf "$k" "$work/b.btf" "${objects[@]}")
     speed=$(awk -v b="$b" -v g="$g" 'BEGIN { printf "%.1fx", b / g }')
     name=$(basename "$k"); [[ $k == "$work/big.btf" ]] && name="merged (non-dedup) kernel"
-    echo "| $name | $size | $types | $b | $g | $speed | $bsize | $gsize | $(awk -v kb="$mem" 'BEGIN { printf "%.1f", kb / 1024 }') |"
+    echo "| $name | $size | $types | $b | $g | $speed | $bsize | $gsize | $(mb "$mem") | $(mb "$charged") | $(mb "$bcharged") |"
     rm -f "$work/b.btf" "$work/g.btf"
 done
 
