@@ -29,6 +29,7 @@ public func sameFile(_ a: String, _ b: String) -> Bool {
 /// `excluding` (compared by device and inode, so any spelling of the path, or a symlink to it,
 /// is recognized; paths that do not exist are ignored).
 public func walkFiles(_ root: String, excluding: [String] = []) throws(FormatError) -> [String] {
+    let root = trimSlashes(root)
     var out: [String] = []
     var pending = [""]
     // Directory symlinks are followed, but each directory (device, inode) is walked once, so a
@@ -42,7 +43,7 @@ public func walkFiles(_ root: String, excluding: [String] = []) throws(FormatErr
     var rootStat = stat()
     if stat(root, &rootStat) == 0 { visited.insert(DirectoryID(rootStat)) }
     while let rel = pending.popLast() {
-        let dirPath = rel.isEmpty ? root : "\(root)/\(rel)"
+        let dirPath = rel.isEmpty ? root : joinPath(root, rel)
         guard let dir = opendir(dirPath) else { throw FormatError(file: dirPath, "", "cannot open directory: \(String(cString: strerror(errno)))") }
         defer { closedir(dir) }
         while let entry = readdir(dir) {
@@ -51,7 +52,7 @@ public func walkFiles(_ root: String, excluding: [String] = []) throws(FormatErr
             }
             if name.hasPrefix(".") { continue }
             let childRel = rel.isEmpty ? name : "\(rel)/\(name)"
-            let childPath = "\(root)/\(childRel)"
+            let childPath = joinPath(root, childRel)
             var st = stat()
             guard stat(childPath, &st) == 0 else { continue }
             switch st.st_mode & S_IFMT {
@@ -91,7 +92,7 @@ public func loadObjects(_ paths: [String]) throws(FormatError) -> LoadedObjects 
             continue
         }
         for rel in try walkFiles(p) where rel.hasSuffix(".o") {
-            let path = "\(p)/\(rel)"
+            let path = joinPath(trimSlashes(p), rel)
             let bytes = try readFile(path)
             guard ELFFile.isELF(bytes) else {
                 loaded.skipped.append("\(path): not an ELF file, skipped")

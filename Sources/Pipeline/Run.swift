@@ -158,8 +158,8 @@ public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
         var claimed: [String: String] = [:]
         var jobs = selected.map { rel in
             let out = outputName(for: rel) + suffix
-            var job = KernelJob(relativePath: rel, inputPath: "\(options.input)/\(rel)",
-                                outputPath: "\(options.output)/\(out)", relativeOutput: out)
+            var job = KernelJob(relativePath: rel, inputPath: joinPath(trimSlashes(options.input), rel),
+                                outputPath: joinPath(trimSlashes(options.output), out), relativeOutput: out)
             if let winner = claimed[out] {
                 job.plannedSkip = "same output as \(winner)"
             } else {
@@ -176,7 +176,7 @@ public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
     var job: KernelJob
     if isDirectory(options.output) || options.output.hasSuffix("/") {
         let out = outputName(for: base) + suffix
-        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: "\(options.output)/\(out)", relativeOutput: out)
+        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: joinPath(trimSlashes(options.output), out), relativeOutput: out)
     } else {
         job = KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)
     }

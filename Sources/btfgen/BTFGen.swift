@@ -210,7 +210,7 @@ struct Gen: ParsableCommand {
             let errors = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.errors } }
             let unresolved = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.unresolved } }
             var line = "btfgen: \(written.count) of \(plan.count) kernels written to \(output) (\(inBytes) -> \(outBytes) bytes)"
-            line += ", \(usable.count) objects, \(unresolved) unresolved and \(errors) failing relocations"
+            line += ", \(usable.count) object\(usable.count == 1 ? "" : "s"), \(unresolved) unresolved and \(errors) failing relocations"
             if skipped > 0 { line += ", \(skipped) skipped" }
             if !failed.isEmpty { line += ", \(failed.count) failed" }
             print(line)

@@ -379,6 +379,28 @@ import Pipeline
         }
     }
 
+    /// `-i in/`, `-o out//` and `--object dir/` (as shell completion writes them) name files
+    /// without doubled slashes in messages and reports.
+    @Test func trailingSlashesDoNotDoubleInNames() throws {
+        try scratch("slashes") { dir in
+            let input = dir + "/in", objects = dir + "/objects"
+            try placeKernel(0, at: input + "/a/good.btf")
+            try writeText("not BTF", to: input + "/a/bad.btf")
+            try FileManager.default.createDirectory(atPath: objects, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: coreFields, toPath: objects + "/fields.bpf.o")
+
+            let run = try CLI.run(["-i", input + "/", "-o", dir + "/out//", "--object", objects + "/", "--json"])
+            #expect(run.status == 1, "\(run)")
+            let lines = try jsonLines(run)
+            #expect(lines.map { $0["path"] as? String } == ["a/bad.btf", "a/good.btf"])
+            let names = lines.flatMap { ($0["objects"] as? [[String: Any]] ?? []).map { $0["object"] as? String } }
+            #expect(names == [objects + "/fields.bpf.o"])
+            #expect(run.stderrLines.contains { $0.hasPrefix("btfgen: failed: \(input)/a/bad.btf: ") }, "\(run)")
+            #expect(!(run.stdout + run.stderr).contains("//"), "\(run)")
+            #expect(try files(dir + "/out") == ["a/good.btf"])
+        }
+    }
+
     // MARK: 9. archives and filters through the command line
 
     @Test func aTarballWithTwoBTFMembersFailsAlone() throws {
