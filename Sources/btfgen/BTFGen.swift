@@ -34,19 +34,25 @@ struct BTFGen: ParsableCommand {
             libbpf computes the same relocations from the small file as from the full one.
             """,
         version: btfgenVersion,
-        subcommands: [Gen.self, Merge.self, Relocs.self, Report.self, BenchParse.self],
+        subcommands: [Gen.self, MinCoreBTF.self, Merge.self, Relocs.self, Report.self, BenchParse.self],
         defaultSubcommand: Gen.self
     )
 
     static func main() {
         tuneAllocator()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(bpftoolSpelling(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(withError: error)
         }
     }
+}
+
+/// `gen min_core_btf ...`, as a script written for bpftool spells it, is the `min_core_btf`
+/// command; any other argument list is left as it is.
+func bpftoolSpelling(_ arguments: [String]) -> [String] {
+    arguments.starts(with: ["gen", "min_core_btf"]) ? Array(arguments.dropFirst()) : arguments
 }
 
 /// Keeps the multi-megabyte buffers of one kernel (file bytes, type words, strings) in the heap
@@ -227,6 +233,34 @@ struct Gen: ParsableCommand {
         if let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
         if let failOn { try checkFailOn(failOn, summary) }
+    }
+}
+
+/// `btfgen gen min_core_btf INPUT OUTPUT OBJECT...`: bpftool's syntax, so that a script
+/// written for `bpftool gen min_core_btf` runs with btfgen in bpftool's place. It is the default
+/// command on one input with `--quiet`: silent on success, errors on stderr, the same exit codes.
+struct MinCoreBTF: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "min_core_btf",
+        abstract: "bpftool's syntax: trim INPUT for the OBJECTs into OUTPUT (as 'btfgen -q -i INPUT -o OUTPUT --object OBJECT...')."
+    )
+
+    @Argument(help: "A kernel BTF (any input btfgen reads), or a directory of them.")
+    var input: String
+
+    @Argument(help: "The output file (or directory, for a directory input).")
+    var output: String
+
+    @Argument(help: "BPF objects (at least one).")
+    var objects: [String] = []
+
+    func validate() throws {
+        if objects.isEmpty { throw ValidationError("at least one OBJECT is required, as for bpftool gen min_core_btf") }
+    }
+
+    func run() throws {
+        let gen = try Gen.parse(["--quiet", "--input", input, "--output", output] + objects.flatMap { ["--object", $0] })
+        try gen.run()
     }
 }
 

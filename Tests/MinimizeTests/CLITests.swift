@@ -87,6 +87,44 @@ struct CLITests {
         }
     }
 
+    /// A script written for bpftool runs with btfgen in its place: the same argument list
+    /// (`gen min_core_btf INPUT OUTPUT OBJECT...`) writes, silently, the file the default
+    /// command writes, and libbpf relocates with it as with bpftool's.
+    @Test("bpftool's 'gen min_core_btf' command line, with btfgen in bpftool's place",
+          .enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"))
+    func bpftoolCommandLine() throws {
+        let kernel = try #require(TestKernel.testKernels.first, "no test kernels: run make testdata")
+        let fixtures = Fixture.littleEndian.filter(\.bpftoolCanMinimize)
+        try #require(fixtures.count >= 2, "fewer than two fixtures bpftool can minimize")
+        try withTempDir { dir in
+            let arguments = { (out: String) in ["gen", "min_core_btf", kernel.path, out] + fixtures.map(\.path) }
+            let run = try runProcess(TestEnv.btfgen, arguments(dir + "/bpftool-syntax.btf"))
+            #expect(run.status == 0 && run.stdout.isEmpty && run.stderr.isEmpty, "\(run.status): \(run.stdout)\(run.stderr)")
+            _ = try CLI.run(input: kernel.path, objects: fixtures.map(\.path), output: dir + "/default.btf")
+            #expect(try readBytes(dir + "/bpftool-syntax.btf") == readBytes(dir + "/default.btf"))
+
+            if let bpftool = TestEnv.bpftool {
+                let theirs = try runProcess(bpftool, arguments(dir + "/bpftool.btf"))
+                #expect(theirs.status == 0, "bpftool: \(theirs.stderr)")
+                for fixture in fixtures {
+                    let withTheirs = try Judge.relos(fixture.path, btf: dir + "/bpftool.btf")
+                    let withMine = try Judge.relos(fixture.path, btf: dir + "/bpftool-syntax.btf")
+                    #expect(!withMine.lines.isEmpty && withMine.lines == withTheirs.lines,
+                            "\(fixture): relocations differ\n\(lineDiff(withTheirs.lines, withMine.lines))")
+                }
+            } else {
+                print("bpftool not found (PATH, /usr/sbin, /sbin): btfgen's output not compared with bpftool's")
+            }
+
+            // bpftool's errors: no object is bad usage; a missing input names the file.
+            let noObject = try runProcess(TestEnv.btfgen, ["gen", "min_core_btf", kernel.path, dir + "/x.btf"])
+            #expect(noObject.status == 64 && noObject.stderr.contains("at least one OBJECT"), "\(noObject.status): \(noObject.stderr)")
+            let noInput = try runProcess(TestEnv.btfgen, ["gen", "min_core_btf", dir + "/nope.btf", dir + "/x.btf"] + fixtures.map(\.path))
+            #expect(noInput.status == 2 && noInput.stderr.hasPrefix("btfgen: \(dir)/nope.btf: "), "\(noInput.status): \(noInput.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: dir + "/x.btf"))
+        }
+    }
+
     /// `--version` is answered by the root command, not taken for the default command's missing
     /// `--input`.
     @Test("--version prints the version and exits 0")
