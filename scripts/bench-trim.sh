@@ -46,8 +46,12 @@ echo "$(nproc) cores, $(date -u +%Y-%m-%d). Sizes in bytes, times in ms, memory 
 echo "peak charged to a fresh memory cgroup (what a container's memory limit counts: RSS less the"
 echo "pages of files already cached, such as the executable's)."
 echo
-echo "| kernel | BTF size | types | bpftool ms | btfgen ms | speed-up | bpftool out | btfgen out | btfgen peak RSS | btfgen charged | bpftool charged |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "Both tools get the same arguments (\\`gen min_core_btf KERNEL OUT OBJECT...\\`); \"btfgen -i ms\" is the"
+echo "same run spelled with btfgen's options (\\`-q -i KERNEL -o OUT --object OBJECT...\\`), which goes through"
+echo "the argument parser."
+echo
+echo "| kernel | BTF size | types | bpftool ms | btfgen ms | speed-up | btfgen -i ms | bpftool out | btfgen out | btfgen peak RSS | btfgen charged | bpftool charged |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for k in "$kernels"/*.btf /sys/kernel/btf/vmlinux "$work/big.btf"; do
     if [[ $k == "$work/big.btf" ]]; then
         # A vendor-style kernel BTF without deduplication, at least 25 MB: test kernels appended
@@ -67,14 +71,15 @@ for k in "$kernels"/*.btf /sys/kernel/btf/vmlinux "$work/big.btf"; do
     types=$(bpftool btf dump file "$k" format raw 2>/dev/null | grep -c '^\[' || true)
     b=$(best_ms bpftool gen min_core_btf "$k" "$work/b.btf" "${objects[@]}")
     [[ -s $work/b.btf ]] && bsize=$(stat -c %s "$work/b.btf") || bsize=failed
-    g=$(best_ms "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
+    g=$(best_ms "$btfgen" gen min_core_btf "$k" "$work/g.btf" "${objects[@]}")
     gsize=$(stat -c %s "$work/g.btf")
-    mem=$(peak_kb "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
-    charged=$(charged_kb "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
+    gi=$(best_ms "$btfgen" -q -i "$k" "${objects[@]/#/--object=}" -o "$work/g.btf")
+    mem=$(peak_kb "$btfgen" gen min_core_btf "$k" "$work/g.btf" "${objects[@]}")
+    charged=$(charged_kb "$btfgen" gen min_core_btf "$k" "$work/g.btf" "${objects[@]}")
     bcharged=$(charged_kb bpftool gen min_core_btf "$k" "$work/b.btf" "${objects[@]}")
     speed=$(awk -v b="$b" -v g="$g" 'BEGIN { printf "%.1fx", b / g }')
     name=$(basename "$k"); [[ $k == "$work/big.btf" ]] && name="merged (non-dedup) kernel"
-    echo "| $name | $size | $types | $b | $g | $speed | $bsize | $gsize | $(mb "$mem") | $(mb "$charged") | $(mb "$bcharged") |"
+    echo "| $name | $size | $types | $b | $g | $speed | $gi | $bsize | $gsize | $(mb "$mem") | $(mb "$charged") | $(mb "$bcharged") |"
     rm -f "$work/b.btf" "$work/g.btf"
 done
 

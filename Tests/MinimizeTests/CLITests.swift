@@ -102,6 +102,11 @@ struct CLITests {
             #expect(run.status == 0 && run.stdout.isEmpty && run.stderr.isEmpty, "\(run.status): \(run.stdout)\(run.stderr)")
             _ = try CLI.run(input: kernel.path, objects: fixtures.map(\.path), output: dir + "/default.btf")
             #expect(try readBytes(dir + "/bpftool-syntax.btf") == readBytes(dir + "/default.btf"))
+            // Without `gen`, the same command goes through the argument parser (the form above
+            // skips it): the same file.
+            let parsed = try runProcess(TestEnv.btfgen, Array(arguments(dir + "/parsed.btf").dropFirst()))
+            #expect(parsed.status == 0 && parsed.stdout.isEmpty && parsed.stderr.isEmpty, "\(parsed.status): \(parsed.stdout)\(parsed.stderr)")
+            #expect(try readBytes(dir + "/parsed.btf") == readBytes(dir + "/default.btf"))
 
             if let bpftool = TestEnv.bpftool {
                 let theirs = try runProcess(bpftool, arguments(dir + "/bpftool.btf"))

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ArgumentParser
+import BPFObject
+import Pipeline
+
+/// One trimming run as the command line asked for it: the default command's options, parsed
+/// (`Gen`) or taken from bpftool's positional syntax (`MinCoreBTF`, and `main`'s fast path).
+struct Trim {
+    var input: String
+    var objects: [String]
+    var output: String
+    var jobs = availableProcessorCount()
+    var failFast = false
+    var sync = false
+    var outputFormat = "raw"
+    var include: [String] = []
+    var exclude: [String] = []
+    var arch: String?
+    var shard: String?
+    var json = false
+    var verbose = false
+    var quiet = false
+    var report: String?
+    var reportFormat: String?
+    var failOn: FailOn?
+
+    func run() throws {
+        guard !objects.isEmpty else { throw ValidationError("at least one --object is required") }
+        let reportAs = try resolveReportFormat(path: report, explicit: reportFormat)
+        let loaded: LoadedObjects
+        do { loaded = try loadObjects(objects) } catch {
+            warn("btfgen: \(error)")
+            throw ExitCode(Exit.usage)
+        }
+        for line in loaded.skipped { warn("btfgen: warning: \(line)") }
+        var usable: [BPFObject] = []
+        for o in loaded.objects {
+            if o.ext == nil {
+                warn("btfgen: \(o.path): no .BTF.ext section, skipped")
+            } else if o.relocations.isEmpty {
+                warn("btfgen: \(o.path): no CO-RE relocations, skipped")
+            } else {
+                usable.append(o)
+            }
+        }
+        var options = RunOptions(input: input, output: output, jobs: jobs)
+        options.failFast = failFast
+        options.sync = sync
+        guard let format = OutputFormat(rawValue: outputFormat) else {
+            throw ValidationError("--output-format must be raw or tar.xz")
+        }
+        options.outputFormat = format
+        options.include = include
+        options.exclude = exclude
+        options.arch = arch
+        if let shard {
+            let parts = shard.split(separator: "/", omittingEmptySubsequences: false)
+            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
+                throw ValidationError("--shard takes K/N with 1 <= K <= N, e.g. 2/4")
+            }
+            options.shard = (k, n)
+        }
+        let runPlan: RunPlan
+        do { runPlan = try planRun(options) } catch {
+            warn("btfgen: \(error)")
+            throw ExitCode(Exit.usage)
+        }
+        let plan = runPlan.jobs
+        if runPlan.selected == 0 && runPlan.found > 0 {
+            var filters: [String] = include.map { "--include \($0)" } + exclude.map { "--exclude \($0)" }
+            if let arch { filters.append("--arch \(arch)") }
+            warn("btfgen: warning: \(filters.joined(separator: " ")) selected none of the \(runPlan.found) files in \(input)")
+        }
+        let verbose = self.verbose, quiet = self.quiet, json = self.json
+        let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)
+        let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
+        let reports = runJobs(plan, objects: usable, options: options) { report, done in
+            // Messages go on lines of their own, not after the progress line.
+            progress.clear()
+            if json { print(jsonLine(report, inputRoot: roots.input, outputRoot: roots.output)) }
+            switch report.status {
+            case .failed(let message):
+                warn("btfgen: \(message)")
+            case .skipped(let why):
+                if !quiet { warn("btfgen: \(report.job.inputPath): skipped: \(why)") }
+            case .written:
+                for w in report.warnings { warn("btfgen: warning: \(report.job.inputPath): trimmed BTF changes a relocation: \(w)") }
+                if verbose {
+                    print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types")
+                    for o in report.objects {
+                        print("  \(o.object): \(o.total) relocations, \(o.resolved) resolved, \(o.unresolved) unresolved, \(o.errors) errors")
+                        for p in o.problems {
+                            print("    \(p.section) relo #\(p.index) <\(p.kind)> \(p.access): \(p.reason)")
+                        }
+                    }
+                }
+            }
+            progress.update(done: done)
+        }
+        progress.finish()
+        let written = reports.filter { $0.status == .written }
+        let failed = reports.compactMap { r -> String? in if case .failed(let m) = r.status { return m } else { return nil } }
+        let skipped = reports.count - written.count - failed.count
+        if !quiet && !json {
+            let inBytes = written.reduce(0) { $0 + $1.rawBytes }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
+            let errors = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.errors } }
+            let unresolved = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.unresolved } }
+            var line = "btfgen: \(written.count) of \(plan.count) kernels written to \(output) (\(inBytes) -> \(outBytes) bytes)"
+            line += ", \(usable.count) object\(usable.count == 1 ? "" : "s"), \(unresolved) unresolved and \(errors) failing relocations"
+            if skipped > 0 { line += ", \(skipped) skipped" }
+            if !failed.isEmpty { line += ", \(failed.count) failed" }
+            print(line)
+        }
+        // The failures again, together at the end where they are not lost among a long run's
+        // messages; even with --quiet or --json. A one-kernel run has said it all already.
+        if !failed.isEmpty && plan.count > 1 {
+            fflush(nil)
+            var lines = "btfgen: \(failed.count) of \(plan.count) kernels failed:\n"
+            for message in failed { lines += "btfgen: failed: \(message)\n" }
+            writeStandardError(lines)
+        }
+        let summary = RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path))
+        if let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
+        if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
+        if let failOn { try checkFailOn(failOn, summary) }
+    }
+}
