@@ -198,6 +198,18 @@ public func looksLikeKernelFile(_ relativePath: String) -> Bool {
     return name.hasSuffix(".btf") || name.hasSuffix(".tar")
 }
 
+extension KernelReport {
+    /// A skipped input, when it is the one file named with `--input`, is a failure: the user
+    /// asked for its output, and nothing was written (`btfgen -i empty.btf -o out.btf` must not
+    /// exit 0 without `out.btf`). In a directory, the same input is only reported and skipped.
+    func failingWhenExplicit() -> KernelReport {
+        guard job.isExplicit, case .skipped(let why) = status else { return self }
+        var failed = self
+        failed.status = .failed("\(job.inputPath): nothing to trim: \(why)")
+        return failed
+    }
+}
+
 /// Counts struct/union members in a BTF.
 func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 
@@ -219,7 +231,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         }
         if job.relativePath.hasSuffix(".failed") {
             report.status = .skipped("failure marker")
-            return report
+            return report.failingWhenExplicit()
         }
         // The file's bytes live only inside this closure, so they are freed before trimming.
         let loaded: BTF? = try { () throws(FormatError) -> BTF? in
@@ -256,7 +268,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
                 throw report.member.map { error.prefixed("member \($0)") } ?? error
             }
         }()
-        guard let kernel = loaded else { return report }
+        guard let kernel = loaded else { return report.failingWhenExplicit() }
         report.rawBytes = kernel.serializedSize
         let result = trim(kernel: kernel, objects: objects)
         var out = result.btf.serialized()

@@ -161,6 +161,15 @@ import Pipeline
             #expect(named.status == 1)
             #expect(named.stderrLines == ["btfgen: \(input)/a/README: offset 0x0: not a BTF or ELF file (magic 68 65 6c 6c)"], "\(named)")
             #expect(!FileManager.default.fileExists(atPath: dir + "/named.btf"))
+
+            // So must it have something to trim: what a directory run skips fails when named.
+            try writeText("", to: input + "/a/empty.btf")
+            for (name, why) in [("empty.btf", "empty file"), ("empty.btf.tar.xz", "empty archive"), ("old.failed", "failure marker")] {
+                let one = try gen(input + "/a/" + name, dir + "/one.btf")
+                #expect(one.status == 1, "\(name): \(one)")
+                #expect(one.stderrLines == ["btfgen: \(input)/a/\(name): nothing to trim: \(why)"], "\(one)")
+                #expect(!FileManager.default.fileExists(atPath: dir + "/one.btf"))
+            }
         }
     }
 
