@@ -26,8 +26,9 @@ expect  error       one-line error naming the file and the place; exit 1 as a
         ok          succeeds (a positive control)
         relocerror  the object loads, but some of its relocations fail to
                     resolve: reported as results, the trimmed BTF is written
-        skipped     nothing to trim (an empty file): one line saying so, exit 0,
-                    no output written
+        nothing     nothing to trim (an empty file): a directory run skips it; named
+                    by --input it fails with one line saying so, exit 1, no output
+                    written
 where   substrings the error line must contain (its location).
 
 With --fuzz-seeds, OUT_DIR gets the seed corpora of scripts/fuzz.sh instead, one directory per
@@ -289,7 +290,7 @@ def raw_btf_cases(c, kernel):
         else:
             c.add("hdr_trunc_" + field, kernel[:at], K, "error", ["offset 0x0", "truncated header"],
                   "file cut at header offset %d (%s)" % (at, field))
-    c.add("empty", b"", K, "skipped", ["skipped"], "empty file: skipped as documented")
+    c.add("empty", b"", K, "nothing", ["nothing to trim: empty file"], "empty file named by --input: fails, nothing to trim")
     c.add("hdr_only", kernel[:24], K, "error", ["offset 0x"], "header, no sections")
     c.add("body_trunc", kernel[:hl + to + tl // 2], K, "error", ["past the end"], "file cut in the type section")
 
