@@ -46,9 +46,9 @@ echo "$(nproc) cores, $(date -u +%Y-%m-%d). Sizes in bytes, times in ms, memory 
 echo "peak charged to a fresh memory cgroup (what a container's memory limit counts: RSS less the"
 echo "pages of files already cached, such as the executable's)."
 echo
-echo "Both tools get the same arguments (\\`gen min_core_btf KERNEL OUT OBJECT...\\`); \"btfgen -i ms\" is the"
-echo "same run spelled with btfgen's options (\\`-q -i KERNEL -o OUT --object OBJECT...\\`), which goes through"
-echo "the argument parser."
+echo 'Both tools get the same arguments (`gen min_core_btf KERNEL OUT OBJECT...`); "btfgen -i ms" is the'
+echo 'same run spelled with btfgen'"'"'s options (`-q -i KERNEL -o OUT --object OBJECT...`), which goes through'
+echo 'the argument parser.'
 echo
 echo "| kernel | BTF size | types | bpftool ms | btfgen ms | speed-up | btfgen -i ms | bpftool out | btfgen out | btfgen peak RSS | btfgen charged | bpftool charged |"
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"

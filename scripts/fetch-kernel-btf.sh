@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fetch real kernel BTF from Debian bookworm linux-image packages and store it,
+# Fetch real kernel BTF from Debian linux-image packages (bookworm's 6.1 and 6.12,
+# and bullseye's 5.10 for an older kernel's layouts) and store it,
 # xz-compressed, under testdata/kernels/ together with PROVENANCE.tsv and a
 # README.md.  Run as root on Debian bookworm:
 #
@@ -13,6 +14,7 @@
 #                 (e.g. an older ABI after the mirror moved on)
 #   NO_ARM64=1    do not add the arm64 architecture / skip the arm64 kernel
 #   NO_612=1      skip the 6.12 kernel
+#   NO_510=1      skip the bullseye 5.10 kernel
 #
 # Idempotent: a kernel whose .btf.xz exists and whose PROVENANCE.tsv row names
 # the same package and version (and whose content matches the recorded
@@ -45,6 +47,10 @@ apt_update() {
     apt-get update -qq
     APT_UPDATED=1
 }
+
+# Options for apt-get and apt-cache: none for the system's sources (bookworm); for bullseye,
+# a private source list and state under the work dir (see enable_bullseye).
+APT_OPTS=()
 
 have_candidate() { # PKG:ARCH -> true if apt knows an installable version
     local v
@@ -96,12 +102,12 @@ enable_arch() { # ARCH -> sets ARCH_OK[ARCH]=1 if apt can fetch it
 pick_newest() {
     local re=$1 arch=$2 pkg v
     while read -r pkg; do
-        v=$(apt-cache policy "$pkg:$arch" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
+        v=$(apt-cache "${APT_OPTS[@]}" policy "$pkg:$arch" 2>/dev/null | awk '/Candidate:/ {print $2; exit}')
         if [[ -n $v && $v != "(none)" ]]; then
             echo "$pkg $v"
             return 0
         fi
-    done < <(apt-cache search --names-only "$re" | awk '{print $1}' | sort -V -r)
+    done < <(apt-cache "${APT_OPTS[@]}" search --names-only "$re" | awk '{print $1}' | sort -V -r)
     return 1
 }
 
@@ -133,14 +139,40 @@ EOF
     [[ -n $(apt-cache search --names-only "$RE_612") ]]
 }
 
+# Bullseye's packages through a private apt configuration under the work dir: its own source
+# list, package lists and cache, and no dpkg status. The system's sources and lists are left as
+# they are (a bookworm machine must not start installing from bullseye).
+BULLSEYE_OPTS=()
+enable_bullseye() {
+    ((${#BULLSEYE_OPTS[@]})) && return 0
+    local uri security dir=$WORK/apt-bullseye
+    uri=$(grep -rhE '^[[:space:]]*(URIs:|deb[[:space:]])' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
+        | grep -v -- '-security' | grep -oE 'https?://[^ ]+/debian/?' | head -n1 || true)
+    [[ -n $uri ]] || { note "no Debian mirror found in the apt sources"; return 1; }
+    uri=${uri%/}
+    security=${uri%/debian}/debian-security
+    mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+    {
+        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $uri bullseye main"
+        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $security bullseye-security main"
+    } >"$dir/sources.list"
+    if id _apt >/dev/null 2>&1; then chown -R _apt "$dir" 2>/dev/null || true; fi
+    local opts=(-o "Dir::Etc::SourceList=$dir/sources.list" -o "Dir::Etc::SourceParts=$dir/none"
+                -o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o "Dir::State::status=/dev/null")
+    log "apt-get update (bullseye, private lists in $dir)"
+    apt-get "${opts[@]}" update -qq || { note "apt-get update for bullseye failed"; return 1; }
+    BULLSEYE_OPTS=("${opts[@]}")
+}
+
 # ------------------------------------------------------------ kernel list
-# name suffix | package regex | architecture
+# name suffix | package regex | architecture | Debian release
 KERNELS=(
-    '6.1 amd64|^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$|amd64'
-    '6.1 cloud-amd64|^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$|amd64'
-    '6.1 rt-amd64|^linux-image-6\.1\.0-[0-9]+-rt-amd64-unsigned$|amd64'
-    '6.1 arm64|^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$|arm64'
-    "6.12 amd64|$RE_612|amd64"
+    '6.1 amd64|^linux-image-6\.1\.0-[0-9]+-amd64-unsigned$|amd64|bookworm'
+    '6.1 cloud-amd64|^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$|amd64|bookworm'
+    '6.1 rt-amd64|^linux-image-6\.1\.0-[0-9]+-rt-amd64-unsigned$|amd64|bookworm'
+    '6.1 arm64|^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$|arm64|bookworm'
+    "6.12 amd64|$RE_612|amd64|bookworm"
+    '5.10 amd64|^linux-image-5\.10\.0-[0-9]+-amd64-unsigned$|amd64|bullseye'
 )
 
 # ------------------------------------------------------------ work dir
@@ -201,14 +233,14 @@ process() { # NAME PKG VERSION ARCH
     local deb
     deb=$(find "$WORK" -maxdepth 1 -name "${pkg}_*_${arch}.deb" | head -n1)
     local want_sha
-    want_sha=$(apt-cache show "$pkg:$arch=$version" | awk '/^SHA256:/ {print $2; exit}')
+    want_sha=$(apt-cache "${APT_OPTS[@]}" show "$pkg:$arch=$version" | awk '/^SHA256:/ {print $2; exit}')
     if [[ -n $deb && $(sha256sum "$deb" | cut -d' ' -f1) != "$want_sha" ]]; then
         rm -f "$deb"
         deb=
     fi
     if [[ -z $deb ]]; then
         note "apt-get download $pkg:$arch=$version"
-        (cd "$WORK" && apt-get download -q "$pkg:$arch=$version" >/dev/null)
+        (cd "$WORK" && apt-get "${APT_OPTS[@]}" download -q "$pkg:$arch=$version" >/dev/null)
         deb=$(find "$WORK" -maxdepth 1 -name "${pkg}_*_${arch}.deb" | head -n1)
         [[ -n $deb ]] || die "download of $pkg failed"
     else
@@ -260,7 +292,8 @@ process() { # NAME PKG VERSION ARCH
 }
 
 for k in "${KERNELS[@]}"; do
-    IFS='|' read -r label re arch <<<"$k"
+    IFS='|' read -r label re arch release <<<"$k"
+    APT_OPTS=()
     if [[ $arch == arm64 && ${NO_ARM64:-0} == 1 ]]; then
         log "$label: skipped (NO_ARM64=1)"; continue
     fi
@@ -270,6 +303,16 @@ for k in "${KERNELS[@]}"; do
     if [[ $arch != "$NATIVE" ]] && ! enable_arch "$arch"; then
         log "$label: skipped, cannot use architecture $arch"
         SKIPPED+=("$label: architecture $arch could not be added to dpkg/apt"); continue
+    fi
+    if [[ $label == 5.10* && ${NO_510:-0} == 1 ]]; then
+        log "$label: skipped (NO_510=1)"; continue
+    fi
+    if [[ $release == bullseye ]]; then
+        if ! enable_bullseye; then
+            log "$label: skipped, bullseye's packages cannot be listed"
+            SKIPPED+=("$label: bullseye's package lists could not be fetched"); continue
+        fi
+        APT_OPTS=("${BULLSEYE_OPTS[@]}")
     fi
     if [[ $label == 6.12* ]] && ! enable_612; then
         log "$label: skipped, no 6.12 kernel in the configured sources or bookworm-backports"
@@ -283,7 +326,7 @@ for k in "${KERNELS[@]}"; do
     flavour=${pkg#linux-image-}
     flavour=${flavour%-unsigned}
     flavour=${flavour/+deb12/}
-    process "debian-bookworm-$flavour" "$pkg" "$version" "$arch"
+    process "debian-$release-$flavour" "$pkg" "$version" "$arch"
 done
 
 # ------------------------------------------------------------ stale files
@@ -306,9 +349,12 @@ done
     cat <<'EOF'
 # Kernel BTF test data
 
-Real vmlinux BTF taken from Debian bookworm `linux-image-*-unsigned`
-packages, one xz-compressed raw BTF blob (the bytes of the kernel's `.BTF`
-section: header, type section, string section) per kernel.
+Real vmlinux BTF taken from Debian `linux-image-*-unsigned` packages
+(bookworm's 6.1 and 6.12; bullseye's 5.10, whose older layouts, such as
+`task_struct.state` before its rename to `__state` in 5.14, the CO-RE
+flavors in the fixtures are written for), one xz-compressed raw BTF blob
+(the bytes of the kernel's `.BTF` section: header, type section, string
+section) per kernel.
 
 Generated by `scripts/fetch-kernel-btf.sh` (root, Debian bookworm):
 
@@ -327,6 +373,10 @@ Generated by `scripts/fetch-kernel-btf.sh` (root, Debian bookworm):
 4. Checked with `bpftool btf dump file X format raw`; the type count from
    bpftool must match the one from `extract-btf.py info`.
 5. Stored with `xz -9e -T1` (deterministic).
+
+The 5.10 kernel comes from bullseye (and bullseye-security) through a
+private apt configuration in the work dir (own source list, package lists
+and cache): the machine's apt sources are not changed.
 
 The 6.12 kernel is Debian's `linux-6.12` for bookworm (`6.12.x+deb12`,
 from bookworm-security); the script tries `bookworm-backports` only when no
