@@ -3,7 +3,7 @@
 # bpftool run once per kernel (what release pipelines do today), raw and .btf.tar.xz, with
 # `xz -dc` of the same tarballs as the floor.
 #
-# usage: scripts/bench-archive.sh KERNELS_DIR OUT.md   (COPIES=20 replicates each kernel: 100 files from the 5 test kernels)
+# usage: scripts/bench-archive.sh KERNELS_DIR OUT.md   (COPIES=20 replicates each test kernel: 120 files from the 6 of testdata/kernels)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kernels=${1:?usage: $0 KERNELS_DIR OUT.md}
