@@ -320,10 +320,10 @@ extension RunReport {
         totals = t
     }
 
-    /// Reads the written outputs back and fills in the dedup and packing totals: outputs that
-    /// are byte-identical to another, the bytes keeping one copy of each would save, and the
-    /// size of all outputs as one deterministic `.tar.xz` (`makeTarXZ`, sorted path order).
-    public mutating func addOutputStatistics() {
+    /// The written outputs read back, in sorted path order (their paths relative to `output`),
+    /// and an error line for each that cannot be read: what `packedBytes` measures and
+    /// `btfgen --pack` writes.
+    public func writtenOutputs() -> (files: [(name: String, data: [UInt8])], unreadable: [String]) {
         var files: [(name: String, data: [UInt8])] = []
         var unreadable: [String] = []
         for k in kernels where k.status == .written {
@@ -334,6 +334,14 @@ extension RunReport {
             }
         }
         files.sort { $0.name < $1.name }
+        return (files, unreadable)
+    }
+
+    /// Reads the written outputs back and fills in the dedup and packing totals: outputs that
+    /// are byte-identical to another, the bytes keeping one copy of each would save, and the
+    /// size of all outputs as one deterministic `.tar.xz` (`makeTarXZ`, sorted path order).
+    public mutating func addOutputStatistics() {
+        let (files, unreadable) = writtenOutputs()
         // Group by content: a hash buckets the candidates, full comparison decides.
         var buckets: [UInt64: [[Int]]] = [:]
         for (i, f) in files.enumerated() {

@@ -133,9 +133,16 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Exit with 3 if a relocation is unresolved or fails (unresolved), or fails (errors).")
     var failOn: FailOn?
 
+    @Option(name: .long, help: "Also write every output of the run into this one deterministic .tar.xz (paths as under --output).")
+    var pack: String?
+
     func validate() throws {
         if let arch, archAliases(arch) == nil {
             throw ValidationError("unknown --arch \(arch); accepted: \(acceptedArchitectureNames.joined(separator: ", "))")
+        }
+        if let pack {
+            guard outputFormat == "raw" else { throw ValidationError("--pack packs raw outputs: it cannot be combined with --output-format \(outputFormat)") }
+            guard pack.hasSuffix(".tar.xz") else { throw ValidationError("--pack writes a .tar.xz: name the file PATH.tar.xz (got \(pack))") }
         }
     }
 
@@ -143,7 +150,7 @@ struct Gen: ParsableCommand {
         try Trim(input: input, objects: object, output: output, jobs: jobs, failFast: failFast, sync: sync,
                  outputFormat: outputFormat, include: include, exclude: exclude, arch: arch, shard: shard,
                  json: json, verbose: verbose, quiet: quiet, report: report, reportFormat: reportFormat,
-                 failOn: failOn).run()
+                 failOn: failOn, pack: pack).run()
     }
 }
 

@@ -5,6 +5,7 @@ import Darwin
 #endif
 import ArgumentParser
 import BPFObject
+import BTF
 import Pipeline
 
 /// One trimming run as the command line asked for it: the default command's options, parsed
@@ -27,6 +28,7 @@ struct Trim {
     var report: String?
     var reportFormat: String?
     var failOn: FailOn?
+    var pack: String?
 
     func run() throws {
         guard !objects.isEmpty else { throw ValidationError("at least one --object is required") }
@@ -125,7 +127,21 @@ struct Trim {
         }
         let summary = RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path))
         if let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
+        if let pack { try writePack(summary, to: pack) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
         if let failOn { try checkFailOn(failOn, summary) }
+    }
+}
+
+/// Writes every output of the run, in sorted path order, as one deterministic `.tar.xz` at
+/// `path` (the archive the report's `packed_bytes` measures), atomically.
+func writePack(_ report: RunReport, to path: String) throws {
+    let (files, unreadable) = report.writtenOutputs()
+    do throws(FormatError) {
+        if let first = unreadable.first { throw FormatError(file: path, "", "cannot pack the outputs: \(first)") }
+        try writeUserFile(path, try makeTarXZ(files))
+    } catch {
+        warn("btfgen: \(error)")
+        throw ExitCode(Exit.usage)
     }
 }

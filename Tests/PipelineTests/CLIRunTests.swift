@@ -410,6 +410,33 @@ import Pipeline
         }
     }
 
+    /// `--pack` writes the same bytes whatever `--jobs`, holds only what was written (a failed
+    /// kernel is left out, as from the tree), and takes only a `.tar.xz` of raw outputs.
+    @Test func packIsDeterministicAndChecked() throws {
+        try scratch("pack") { dir in
+            let input = dir + "/in"
+            try placeKernel(0, at: input + "/a/x86_64/one.btf")
+            try placeKernel(1, at: input + "/b/arm64/two.btf")
+            try writeText("not BTF", to: input + "/b/arm64/bad.btf")
+            var packs: [[UInt8]] = []
+            for jobs in ["1", "2"] {
+                let run = try gen(input, dir + "/out" + jobs, ["-j", jobs, "-q", "--pack", dir + "/pack\(jobs).tar.xz"])
+                #expect(run.status == 1, "\(run)")
+                packs.append(try read(dir + "/pack\(jobs).tar.xz"))
+            }
+            #expect(packs[0] == packs[1], "--pack differs between --jobs 1 and --jobs 2")
+            let listing = try sh(["tar", "-tJf", dir + "/pack1.tar.xz"])
+            #expect(listing.split(separator: "\n") == ["a/x86_64/one.btf", "b/arm64/two.btf"])
+
+            for (extra, says) in [(["--pack", dir + "/p.tgz"], "--pack writes a .tar.xz"),
+                                  (["--pack", dir + "/p.tar.xz", "--output-format", "tar.xz"], "--pack packs raw outputs")] {
+                let run = try gen(input, dir + "/out3", extra)
+                #expect(run.status == 64 && run.stderr.contains(says), "\(run)")
+                #expect(try files(dir + "/out3").isEmpty)
+            }
+        }
+    }
+
     // MARK: 9. archives and filters through the command line
 
     @Test func aTarballWithTwoBTFMembersFailsAlone() throws {

@@ -3,7 +3,7 @@ import Testing
 
 import Pipeline
 
-/// One `btfgen --report run.json` run over the test kernels laid out like an archive, made once
+/// One `btfgen --report run.json --pack packs/all.tar.xz` run over the test kernels laid out like an archive, made once
 /// and shared by the tests:
 ///
 ///     input/debian/x86_64/K.btf, input/debian/arm64/K.btf   every test kernel (symlinks)
@@ -15,6 +15,8 @@ struct RunFixture: Sendable {
     var input: String
     var output: String
     var reportPath: String
+    /// The run's `--pack`: every output in one .tar.xz.
+    var packPath: String
     var reportText: String
     var report: RunReport
     var objects: [String]
@@ -46,6 +48,7 @@ struct RunFixture: Sendable {
         input = root + "/input"
         output = root + "/output"
         reportPath = root + "/run.json"
+        packPath = root + "/packs/all.tar.xz"
         objects = TestEnv.fixtures
         let fm = FileManager.default
         sources = [:]
@@ -66,8 +69,8 @@ struct RunFixture: Sendable {
         try Data("not a kernel\n".utf8).write(to: URL(fileURLWithPath: input + "/README.txt"))
 
         let run = try runProcess(TestEnv.btfgen, ["-i", input, "-o", output, "-q", "-j", "2"]
-            + objects.flatMap { ["--object", $0] } + ["--report", reportPath])
-        guard run.status == 0 else { throw TestFailure("btfgen --report failed (\(run.status)): \(run.stderr)") }
+            + objects.flatMap { ["--object", $0] } + ["--report", reportPath, "--pack", packPath])
+        guard run.status == 0 else { throw TestFailure("btfgen --report --pack failed (\(run.status)): \(run.stderr)") }
         reportText = try readText(reportPath)
         report = try RunReport(json: Array(reportText.utf8), path: reportPath)
     }
