@@ -130,6 +130,33 @@ import Pipeline
         }
     }
 
+    /// Peak memory is a matter of jobs, not of how many kernels the archive holds: nothing of a
+    /// finished kernel is kept but its report line. Ten times the kernels (symlinks to the test
+    /// kernels) peak within a few MB of one pass over them (4 MB more here; keeping every kernel
+    /// would be 200 MB more), with the same two jobs.
+    @Test func peakMemoryDoesNotGrowWithTheArchive() throws {
+        try scratch("memory") { dir in
+            var peaks: [Int] = []
+            for copies in [1, 10] {
+                let input = dir + "/in\(copies)"
+                for c in 0..<copies {
+                    for (i, name) in Env.kernels.enumerated() {
+                        let path = input + "/copy\(c)/\(i)/" + name
+                        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: Env.kernelsDir + "/" + name)
+                    }
+                }
+                let run = try CLI.runMeasuringMemory(["-i", input, "-o", dir + "/out\(copies)", "-q", "-j", "2",
+                                                      "--object", Env.root + "/testdata/bpf"])
+                #expect(run.status == 0, "\(run)")
+                #expect(try files(dir + "/out\(copies)").count == copies * Env.kernels.count)
+                peaks.append(try #require(run.peakRSSKiB, "no peak memory measured"))
+            }
+            #expect(peaks[1] <= peaks[0] + 12 * 1024,
+                    "peak memory \(peaks[0]) KiB over \(Env.kernels.count) kernels, \(peaks[1]) KiB over \(10 * Env.kernels.count)")
+        }
+    }
+
     // MARK: 3. files that are neither BTF nor ELF
 
     @Test func filesThatAreNeitherBTFNorELF() throws {
