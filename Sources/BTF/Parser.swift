@@ -209,8 +209,10 @@ extension BTF {
                     laterFuncs.append(id)
                 }
                 // A later type's record is not written yet: its check waits in laterFuncs.
+                // The kind byte, not the record: funcs are almost half of a kernel's types, and
+                // the kind table (a byte per type) stays in cache where the records do not.
                 ok = BTF.typeLooksValid(r, wp, strLen: strLimit, maxRef: &maxRef) {
-                    $0 >= id ? Kind.funcProto.rawValue : recs[$0].kindValue
+                    $0 >= id ? Kind.funcProto.rawValue : kindBytes[$0]
                 }
             }
             w &+= 3 &+ extraWords
