@@ -281,3 +281,22 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatErr
     try status.get()
     return Array(buffer[0..<used.pointee])
 }
+
+/// One kernel BTF from any file btfgen reads as a kernel input (raw BTF, an ELF file with
+/// `.BTF`, or compressed: `.xz`/`.gz`/`.zst`, or a tarball holding one BTF), for the commands
+/// that take a single kernel: `relocs --btf`, `merge --base`. What a trimming run would skip
+/// (an empty file or archive) is an error here: the command needs a kernel.
+public func loadKernelFile(_ path: String) throws(FormatError) -> BTF {
+    if let raw = try readRawBTFFile(path) { return raw.btf }
+    switch try openKernelInput(try readFile(path), path: path) {
+    case .skipped(let why):
+        throw FormatError(file: path, "", "no kernel BTF: \(why)")
+    case .data(let bytes, let member):
+        if bytes.isEmpty { throw FormatError(file: path, "", "no kernel BTF: empty file") }
+        do throws(FormatError) {
+            return try parseBTFFile(bytes, path: path).0
+        } catch {
+            throw member.map { error.prefixed("member \($0)") } ?? error
+        }
+    }
+}

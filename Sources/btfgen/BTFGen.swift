@@ -203,7 +203,7 @@ struct Relocs: ParsableCommand {
     @Argument(help: "A BPF object (.bpf.o).")
     var object: String
 
-    @Option(name: .long, help: "Resolve each relocation against this kernel BTF (raw or ELF).")
+    @Option(name: .long, help: "Resolve each relocation against this kernel BTF (raw, ELF, or compressed as --input takes it: .btf.tar.xz and the rest).")
     var btf: String?
 
     @Flag(name: .long, help: "Print JSON instead of text.")
@@ -214,7 +214,7 @@ struct Relocs: ParsableCommand {
         let kernel: BTF?
         do {
             obj = try BPFObject(path: object)
-            kernel = try btf.map { path throws(FormatError) in try loadBTFFile(path) }
+            kernel = try btf.map { path throws(FormatError) in try loadKernelFile(path) }
         } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)

@@ -27,7 +27,7 @@ struct Merge: ParsableCommand {
             """
     )
 
-    @Option(name: .long, help: "The kernel BTF (raw BTF or an ELF file with .BTF), e.g. /sys/kernel/btf/vmlinux.")
+    @Option(name: .long, help: "The kernel BTF (raw BTF, an ELF file with .BTF, or compressed as --input takes it), e.g. /sys/kernel/btf/vmlinux.")
     var base: String
 
     @Argument(help: "Application BTFs (raw BTF or ELF with .BTF), appended in this order.")
@@ -53,7 +53,7 @@ struct Merge: ParsableCommand {
         let kernel: BTF
         var apps: [BTF] = []
         do {
-            kernel = try loadBTFFile(base)
+            kernel = try loadKernelFile(base)
         } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)

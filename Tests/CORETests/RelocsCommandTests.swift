@@ -116,6 +116,29 @@ struct RelocsCommandTests {
         #expect(ours == theirs, "\(kernel) \(fixture): btfgen relocs --btf differs from libbpf\n\(lineDiff(theirs, ours))")
     }
 
+    /// `--btf` reads a kernel as `--input` does: a btfhub-style `.btf.tar.xz` (its member under
+    /// a path prefix) gives the lines the raw file gives; an empty archive is an error naming it.
+    @Test("--btf takes a compressed kernel, as --input does")
+    func compressedKernel() throws {
+        let kernel = try #require(TestKernel.testKernels.first, "no test kernels: run make testdata")
+        let fixture = try #require(Fixture.littleEndian.first { $0.file == "core_types.bpf.o" })
+        try withTempDir { dir in
+            try FileManager.default.createDirectory(atPath: dir + "/stage/boot", withIntermediateDirectories: true)
+            try FileManager.default.copyItem(atPath: kernel.path, toPath: dir + "/stage/boot/k.btf")
+            let tar = try runProcess("/usr/bin/env", ["tar", "-C", dir + "/stage", "-cJf", dir + "/k.btf.tar.xz", "boot/k.btf"])
+            try #require(tar.status == 0, "tar: \(tar.stderr)")
+            let raw = try Self.relocs([fixture.path, "--btf", kernel.path])
+            let packed = try Self.relocs([fixture.path, "--btf", dir + "/k.btf.tar.xz"])
+            #expect(!raw.text.isEmpty && packed.text == raw.text)
+            #expect(packed.records.map(\.result) == raw.records.map(\.result))
+
+            let empty = try runProcess("/usr/bin/env", ["tar", "-cJf", dir + "/empty.btf.tar.xz", "-T", "/dev/null"])
+            try #require(empty.status == 0, "tar: \(empty.stderr)")
+            let run = try runProcess(TestEnv.btfgen, ["relocs", fixture.path, "--btf", dir + "/empty.btf.tar.xz"])
+            #expect(run.status == 2 && run.stderr == "btfgen: \(dir)/empty.btf.tar.xz: no kernel BTF: empty archive\n", "\(run.status): \(run.stderr)")
+        }
+    }
+
     /// Objects without `.BTF.ext` are skipped with a warning by `relocs` and by trimming alike.
     @Test("an object without .BTF.ext: nothing listed, a warning, and trimming skips it")
     func objectWithoutExt() throws {
