@@ -2,6 +2,7 @@
 #
 #   make deps       install missing system packages (apt-get; root, else prints the command)
 #   make build      release build of btfgen and libbpf-judge
+#   make install    copy btfgen to $(DESTDIR)$(PREFIX)/bin (PREFIX=/usr/local)
 #   make testdata   decompress the test kernels' BTF into .build/testdata/kernels
 #   make run        deps + build + testdata, then btfgen over every fixture and test kernel
 #   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
@@ -27,7 +28,9 @@ SWIFT_FLAGS ?=
 APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev chromium
 KERNELS_DIR := .build/testdata/kernels
 
-.PHONY: deps build testdata run test fixtures bench fuzz clean
+PREFIX ?= /usr/local
+
+.PHONY: deps build install testdata run test fixtures bench fuzz clean
 
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { \
@@ -57,6 +60,12 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS) -c release --static-swift-stdlib --product btfgen
 	$(SWIFT) build $(SWIFT_FLAGS) -c release --product libbpf-judge
+
+# The binary carries the Swift runtime: nothing else of the build is needed where it is copied.
+install: build
+	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
+	install -D -m 0755 "$$bin/btfgen" "$(DESTDIR)$(PREFIX)/bin/btfgen"
+	"$(DESTDIR)$(PREFIX)/bin/btfgen" --version
 
 testdata: deps
 	scripts/testdata-kernels.sh $(KERNELS_DIR) >/dev/null
