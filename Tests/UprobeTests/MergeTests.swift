@@ -183,6 +183,22 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
         }
     }
 
+    /// `--base` reads a kernel as `--input` does: an xz-compressed base merges to the same bytes.
+    @Test func aCompressedBaseMergesAsTheRawOne() throws {
+        try withTempDir { dir in
+            let base = dir + "/base.btf", app = dir + "/app.btf"
+            try writeBytes(base, makeBase().serialized())
+            try writeBytes(app, makeApp().serialized())
+            let xz = try runProcess("/usr/bin/env", ["xz", "-k", base])
+            try #require(xz.status == 0, "xz: \(xz.stderr)")
+            for b in [base, base + ".xz"] {
+                let out = try runProcess(TestEnv.btfgen, ["merge", "--base", b, app, "--output", b + ".merged", "-q"])
+                #expect(out.status == 0, "\(out)")
+            }
+            #expect(try readBytes(base + ".xz.merged") == readBytes(base + ".merged"))
+        }
+    }
+
     /// The running kernel's BTF plus an application: libbpf accepts the result, and the kernel's
     /// type and string sections are byte-for-byte a prefix of the merged file's.
     @Test(arguments: [ByteOrder.little, .big])
