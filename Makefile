@@ -8,6 +8,7 @@
 #   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
 #   make bench      parse, trim and archive benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
+#   make real-objects  fetch real CO-RE programs (libbpf-tools, xdp-tools) from Debian into .build/real/objects
 #   make fuzz       libFuzzer targets (btf, ext, elf, trim), FUZZ_RUNS executions each (default 1M)
 #   make clean      remove build products, decompressed test data and out/
 #
@@ -30,7 +31,7 @@ KERNELS_DIR := .build/testdata/kernels
 
 PREFIX ?= /usr/local
 
-.PHONY: deps build install testdata run test fixtures bench fuzz clean
+.PHONY: deps build install testdata run test fixtures bench fuzz clean real-objects
 
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { \
@@ -80,7 +81,7 @@ run: deps build testdata
 # The tests run libbpf-judge (libbpf as the oracle) and the btfgen CLI, the release binary
 # `make build` makes (what users run; a debug build is 15 times slower on the hostile inputs
 # that are there to exhaust it), and read the kernels from KERNELS_DIR.
-test: deps testdata build
+test: deps testdata build real-objects
 	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
 	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" \
 	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" \
@@ -89,9 +90,14 @@ test: deps testdata build
 fixtures:
 	scripts/build-fixtures.sh
 
+# Downloads (never installs) Debian's libbpf-tools and xdp-tools and cuts the BPF objects out of
+# their executables; cached under .build/real, see testdata/real/README.md.
+real-objects: deps
+	scripts/fetch-bpf-objects.sh
+
 # Three benchmarks in one run; their tables go to bench/results.md and into README.md.
 # All of them time the binaries `make build` makes (static Swift stdlib, as users run it).
-bench: build testdata
+bench: build testdata real-objects
 	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
 	export BTFGEN="$$bin/btfgen" JUDGE="$$bin/libbpf-judge"; \
 	scripts/bench.sh $(KERNELS_DIR) bench/parse.md && \
