@@ -33,9 +33,15 @@ public struct BPFObject: Sendable {
         var relocations: [Relocation] = []
         for group in ext.coreRelocations {
             let section = btf.string(at: group.sectionName)
-            for (i, r) in group.records.enumerated() {
-                relocations.append(Relocation(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
-                                              accessString: btf.string(at: r.accessString), kind: r.kind))
+            // The instructions come from the program section of that name (libbpf looks it up
+            // the same way); a record past its section's end has no instruction.
+            let code = elf.section(named: section).map { elf.contents(of: $0) } ?? []
+            code.withUnsafeBytes { buf in
+                for (i, r) in group.records.enumerated() {
+                    relocations.append(Relocation(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
+                                                  accessString: btf.string(at: r.accessString), kind: r.kind,
+                                                  instruction: Instruction(buf, at: Int(r.insnOffset), order: elf.order)))
+                }
             }
         }
         self.relocations = relocations

@@ -188,6 +188,59 @@ public struct BTFExt: Sendable {
     public var coreRelocationCount: Int { coreRelocations.reduce(0) { $0 + $1.records.count } }
 }
 
+/// The instruction a CO-RE relocation patches (`struct bpf_insn`), decoded in the object's byte
+/// order; for a 64-bit immediate load (`ldimm64`), also the second half.
+public struct Instruction: Sendable, Equatable {
+    public var code: UInt8
+    public var dst: UInt8
+    public var src: UInt8
+    public var offset: Int16
+    public var imm: Int32
+    /// The next instruction's fields, when there is one in the section.
+    public var next: (code: UInt8, dst: UInt8, src: UInt8, offset: Int16, imm: Int32)?
+
+    public init(code: UInt8, dst: UInt8 = 0, src: UInt8 = 0, offset: Int16 = 0, imm: Int32 = 0,
+                next: (code: UInt8, dst: UInt8, src: UInt8, offset: Int16, imm: Int32)? = nil) {
+        self.code = code
+        self.dst = dst
+        self.src = src
+        self.offset = offset
+        self.imm = imm
+        self.next = next
+    }
+
+    /// Decodes the instruction at `offset` of a program section's bytes (and the next one, when
+    /// it is there). Nil when fewer than 8 bytes are left.
+    public init?(_ bytes: UnsafeRawBufferPointer, at offset: Int, order: ByteOrder) {
+        func decode(_ o: Int) -> (code: UInt8, dst: UInt8, src: UInt8, offset: Int16, imm: Int32)? {
+            let r = ByteReader(bytes, order: order)
+            guard o >= 0, let code = r.u8(o), let regs = r.u8(o + 1), let off = r.u16(o + 2), let imm = r.u32(o + 4) else { return nil }
+            // The register nibbles are a C bitfield: their order follows the byte order.
+            let (dst, src) = order == .little ? (regs & 0xf, regs >> 4) : (regs >> 4, regs & 0xf)
+            return (code, dst, src, Int16(bitPattern: off), Int32(bitPattern: imm))
+        }
+        guard let first = decode(offset) else { return nil }
+        self.init(code: first.code, dst: first.dst, src: first.src, offset: first.offset, imm: first.imm,
+                  next: decode(offset + 8))
+    }
+
+    public static func == (a: Instruction, b: Instruction) -> Bool {
+        guard a.code == b.code, a.dst == b.dst, a.src == b.src, a.offset == b.offset, a.imm == b.imm else { return false }
+        switch (a.next, b.next) {
+        case (nil, nil): return true
+        case let (x?, y?): return x.code == y.code && x.dst == y.dst && x.src == y.src && x.offset == y.offset && x.imm == y.imm
+        default: return false
+        }
+    }
+
+    /// `BPF_CLASS(code)`.
+    public var instructionClass: UInt8 { code & 0x07 }
+    /// LDX, ST or STX: an instruction that accesses memory at `offset`.
+    public var isMemoryAccess: Bool { (1...3).contains(instructionClass) }
+    /// `BPF_LD | BPF_IMM | BPF_DW`.
+    public var isLoadImm64: Bool { code == 0x18 }
+}
+
 /// One CO-RE relocation record of a BPF object, with its names resolved.
 public struct RelocationRecord: Sendable, Equatable {
     /// The ELF section (program) the instruction is in, e.g. `kprobe/do_nanosleep`.
@@ -199,13 +252,18 @@ public struct RelocationRecord: Sendable, Equatable {
     public var type: TypeID
     public var accessString: String
     public var kind: RelocationKind
+    /// The instruction the record patches, read from its section; nil when the record was made
+    /// without its object (then the patch rules of `bpf_core_patch_insn` are not applied).
+    public var instruction: Instruction?
 
-    public init(section: String, index: Int, insn: Int, type: TypeID, accessString: String, kind: RelocationKind) {
+    public init(section: String, index: Int, insn: Int, type: TypeID, accessString: String, kind: RelocationKind,
+                instruction: Instruction? = nil) {
         self.section = section
         self.index = index
         self.insn = insn
         self.type = type
         self.accessString = accessString
         self.kind = kind
+        self.instruction = instruction
     }
 }

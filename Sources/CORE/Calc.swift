@@ -13,6 +13,9 @@ public struct RelocationValue: Sendable, Equatable {
     /// A load/store would need its size changed in a way that is unsafe; libbpf poisons
     /// LDX/ST/STX instructions in that case.
     public var failMemorySizeAdjust = false
+    /// Poisoned by the patch step: the instruction is a load or store and `failMemorySizeAdjust`
+    /// (libbpf: "accesses field incorrectly"), not because nothing matched.
+    public var poisonedAccess = false
     public var originalSize: UInt32 = 0
     public var newSize: UInt32 = 0
     var originalTypeID = TypeID.void

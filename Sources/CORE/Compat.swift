@@ -3,24 +3,26 @@ import BTF
 /// How deep compatibility checks recurse through func_proto parameters and members (libbpf: 32).
 let maxCompatLevel = 32
 
-/// The comparison steps one relocation may take (type and member comparisons, member and
-/// parameter visits). `type_matches` of each of a 6.12 kernel's structs against itself takes at
-/// most 130k; the cap is 16 times that.
+/// The comparison steps one question may take against one candidate (type and member
+/// comparisons, member and parameter visits). `type_matches` of each of a 6.12 kernel's structs
+/// against itself takes at most 130k; the cap is 16 times that.
 let maxMatchSteps = 1 << 21
 
-/// The comparison steps all relocations of one object may take against one target: 60 times
-/// what `type_matches` of every struct of a 6.12 kernel against itself takes (8540 relocations).
-let maxObjectMatchSteps = 1 << 27
+/// The comparison steps all questions of one object may take against one target. Each
+/// (question, candidate) pair is compared once per target, so real programs stay far below it:
+/// 35,000 relocations against a non-deduplicated kernel with 476 candidates per name take about
+/// 10^8. It bounds crafted type graphs, where libbpf would spin.
+let maxObjectMatchSteps = 1 << 31
 
-/// What is left of one relocation's comparison steps.
+/// What is left of one comparison's steps.
 ///
 /// libbpf bounds the depth of its type comparisons but not their breadth: a struct of four
 /// members of one struct type, 24 levels deep, takes 4^24 comparisons, and so does a tree of
-/// anonymous members searched for a name. libbpf would spin on such BTF; btfgen fails the
-/// relocation instead.
+/// anonymous members searched for a name. libbpf would spin on such BTF; btfgen stops and says
+/// so, as its own outcome (`Resolution.Outcome.limit`), never as one of libbpf's.
 final class MatchBudget {
     private let steps: Int
-    /// Whether the object's budget, not the relocation's, set `steps`.
+    /// Whether the object's budget, not the comparison's, set `steps`.
     private let limitedByObject: Bool
     private(set) var remaining: Int
 
@@ -37,8 +39,8 @@ final class MatchBudget {
         remaining -= steps
         if remaining < 0 {
             throw SpecError(message: limitedByObject
-                ? "type comparisons of this object take more than \(maxObjectMatchSteps) steps"
-                : "type comparison takes more than \(maxMatchSteps) steps")
+                ? "btfgen's safety limit: type comparisons of this object take more than \(maxObjectMatchSteps) steps"
+                : "btfgen's safety limit: one type comparison takes more than \(maxMatchSteps) steps", isLimit: true)
         }
     }
 }

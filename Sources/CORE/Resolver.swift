@@ -7,6 +7,9 @@ public struct Resolution: Sendable {
         case value(RelocationValue)
         /// libbpf fails the relocation and so the whole object load.
         case error(String)
+        /// btfgen stopped comparing types at its safety limit (see `MatchBudget`): not a libbpf
+        /// outcome. Only crafted type graphs reach it.
+        case limit(String)
     }
 
     public var record: RelocationRecord
@@ -17,15 +20,29 @@ public struct Resolution: Sendable {
     public var targets: [AccessSpec]
     public var outcome: Outcome
 
+    public init(record: RelocationRecord, localSpec: AccessSpec?, targets: [AccessSpec], outcome: Outcome) {
+        self.record = record
+        self.localSpec = localSpec
+        self.targets = targets
+        self.outcome = outcome
+    }
+
     public var isPoisoned: Bool { if case .value(let v) = outcome { return v.poison } else { return false } }
-    public var isError: Bool { if case .error = outcome { return true } else { return false } }
+    /// libbpf fails the load here, or btfgen gave up at its limit.
+    public var isError: Bool { if case .value = outcome { return false } else { return true } }
 }
 
-/// Resolves CO-RE relocations of one BPF object against one target BTF, as libbpf does at load
-/// time. Pure: no I/O.
+/// One distinct question a relocation asks: its kind, local type and access string. Real
+/// programs ask a few hundred questions tens of thousands of times.
+public struct RelocationKey: Hashable, Sendable {
+    public var kind: RelocationKind
+    public var type: TypeID
+    public var accessString: String
+}
+
 /// An object's relocations with what does not depend on the target worked out once: the
-/// local access specs, and the names and kinds the relocations look up. A run over many kernels
-/// prepares each object once.
+/// distinct questions, their local access specs, and the names and kinds they look up. A run
+/// over many kernels prepares each object once.
 public struct PreparedRelocations: Sendable {
     public let local: BTF
     public let records: [RelocationRecord]
@@ -33,8 +50,12 @@ public struct PreparedRelocations: Sendable {
     public let wantedNames: Set<ArraySlice<UInt8>>
     /// The kinds of the local types they look up (for `CandidateIndex`).
     public let wantedKinds: Set<Kind>
-    /// Each record's local spec, or why it cannot be parsed; nil where the local type is out of
-    /// range (the resolver says so before it parses).
+    /// The distinct questions, in order of first appearance.
+    public let keys: [RelocationKey]
+    /// Each record's question: an index into `keys`.
+    public let keyOfRecord: [Int32]
+    /// Each question's local spec, or why it cannot be parsed; nil where the local type is out
+    /// of range (the resolver says so before it parses).
     let localSpecs: [Result<AccessSpec, SpecError>?]
 
     public init(local: BTF, records: [RelocationRecord]) {
@@ -42,10 +63,21 @@ public struct PreparedRelocations: Sendable {
         self.records = records
         wantedNames = Resolver.wantedNames(local: local, records: records)
         wantedKinds = Resolver.wantedKinds(local: local, records: records)
-        localSpecs = records.map { r in
-            guard local.contains(r.type) else { return nil }
+        var keys: [RelocationKey] = []
+        var indexOf: [RelocationKey: Int32] = [:]
+        keyOfRecord = records.map { r in
+            let key = RelocationKey(kind: r.kind, type: r.type, accessString: r.accessString)
+            if let i = indexOf[key] { return i }
+            let i = Int32(keys.count)
+            indexOf[key] = i
+            keys.append(key)
+            return i
+        }
+        self.keys = keys
+        localSpecs = keys.map { k in
+            guard local.contains(k.type) else { return nil }
             do throws(SpecError) {
-                return .success(try AccessSpec(parsing: r.accessString, root: r.type, kind: r.kind, in: local))
+                return .success(try AccessSpec(parsing: k.accessString, root: k.type, kind: k.kind, in: local))
             } catch {
                 return .failure(error)
             }
@@ -53,14 +85,74 @@ public struct PreparedRelocations: Sendable {
     }
 }
 
+/// What one question gets against the candidates libbpf's cache held when it was asked: the
+/// local spec, the matching target specs, and the value before the instruction is patched.
+public struct Decision: Sendable {
+    public var localSpec: AccessSpec?
+    /// As `Resolution.targets`.
+    public var targets: [AccessSpec]
+    public var outcome: Resolution.Outcome
+}
+
+/// Every relocation of one object resolved against one target: the distinct decisions, and per
+/// record which decision it got and its outcome after the patch step.
+public struct ResolvedRelocations: Sendable {
+    public let records: [RelocationRecord]
+    public let decisions: [Decision]
+    /// Per record: an index into `decisions`.
+    public let decisionOfRecord: [Int32]
+    /// Per record: the decision's outcome after libbpf's instruction rules (`patch`).
+    public let outcomes: [Resolution.Outcome]
+
+    public var count: Int { records.count }
+
+    public subscript(i: Int) -> Resolution {
+        let d = decisions[Int(decisionOfRecord[i])]
+        return Resolution(record: records[i], localSpec: d.localSpec, targets: d.targets, outcome: outcomes[i])
+    }
+
+    /// One `Resolution` per record, in record order.
+    public var resolutions: [Resolution] { records.indices.map { self[$0] } }
+}
+
+/// Resolves CO-RE relocations of one BPF object against one target BTF, as libbpf does at load
+/// time. Pure: no I/O.
+///
+/// libbpf keeps one candidate list per local type, shared by all relocations of the object and
+/// narrowed to the matching candidates after each relocation that matched any. The resolver
+/// replays that cache exactly, but decides each (question, candidate) pair once, and each
+/// question once per state of its local type's list (a generation counter that moves when the
+/// list narrows): a repeated question costs one lookup.
 public struct Resolver {
     public let local: BTF
     public let target: BTF
     private let index: CandidateIndex
-    /// libbpf's candidate cache, keyed by local type id: shared by all relocations of the object
-    /// and narrowed to the matching candidates after each relocation that matched any.
-    private var cache: [TypeID: [TypeID]] = [:]
-    /// Comparison steps left for the relocations still to come (see `MatchBudget`).
+
+    /// libbpf's candidate list of one local type: the candidates found by name, and the ones
+    /// still in the list (indexes into `all`).
+    private struct CandidateList {
+        var all: [TypeID]
+        var live: [Int32]
+        var generation = 0
+    }
+    private var lists: [CandidateList] = []
+    private var listOfType: [TypeID: Int] = [:]
+
+    /// How one question fared against one candidate (`bpf_core_spec_match` + `bpf_core_calc_relo`).
+    private enum CandidateMatch {
+        case none
+        case matched(AccessSpec, RelocationValue)
+        /// `bpf_core_spec_match` failed: libbpf reports it with the candidate's position.
+        case matchFailed(SpecError)
+        /// `bpf_core_calc_relo` failed.
+        case calcFailed(SpecError)
+    }
+    /// Per question, per index into its list's `all`.
+    private var matches: [[CandidateMatch?]] = []
+    /// Per question: the decision it got and the generation of its list then.
+    private var decided: [(generation: Int, decision: Int32)?] = []
+    private(set) var decisions: [Decision] = []
+    /// Comparison steps left for this object against this target (see `MatchBudget`).
     private var stepsLeft = maxObjectMatchSteps
 
     public init(local: BTF, target: BTF, index: CandidateIndex) {
@@ -87,110 +179,186 @@ public struct Resolver {
     /// Resolves every record in order (the order libbpf processes `.BTF.ext`), so that the
     /// candidate cache evolves exactly as libbpf's does.
     public static func resolve(local: BTF, records: [RelocationRecord], target: BTF, index: CandidateIndex) -> [Resolution] {
-        var resolver = Resolver(local: local, target: target, index: index)
-        return records.map { resolver.resolve($0) }
+        resolveAll(PreparedRelocations(local: local, records: records), target: target, index: index).resolutions
     }
 
     /// `resolve(local:records:target:index:)` for relocations prepared once for many targets.
     public static func resolve(_ prepared: PreparedRelocations, target: BTF, index: CandidateIndex) -> [Resolution] {
+        resolveAll(prepared, target: target, index: index).resolutions
+    }
+
+    /// Resolves every record of a prepared object, keeping decisions shared between records.
+    public static func resolveAll(_ prepared: PreparedRelocations, target: BTF, index: CandidateIndex) -> ResolvedRelocations {
         var resolver = Resolver(local: prepared.local, target: target, index: index)
-        return prepared.records.indices.map { resolver.resolve(prepared.records[$0], localSpec: prepared.localSpecs[$0]) }
+        resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
+        resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
+        var decisionOfRecord: [Int32] = []
+        var outcomes: [Resolution.Outcome] = []
+        decisionOfRecord.reserveCapacity(prepared.records.count)
+        outcomes.reserveCapacity(prepared.records.count)
+        for (i, record) in prepared.records.enumerated() {
+            let key = Int(prepared.keyOfRecord[i])
+            let d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: record.insn)
+            decisionOfRecord.append(d)
+            outcomes.append(patch(resolver.decisions[Int(d)].outcome, record: record))
+        }
+        return ResolvedRelocations(records: prepared.records, decisions: resolver.decisions,
+                                   decisionOfRecord: decisionOfRecord, outcomes: outcomes)
     }
 
-    /// Mirrors libbpf `bpf_core_resolve_relo` + `bpf_core_calc_relo_insn`.
-    public mutating func resolve(_ record: RelocationRecord) -> Resolution {
-        resolve(record, localSpec: nil)
+    /// Record-by-record resolution with no memo: libbpf's loop as it is written, for tests that
+    /// check the memoised resolver against it.
+    package static func resolveUnshared(_ prepared: PreparedRelocations, target: BTF, index: CandidateIndex) -> [Resolution] {
+        var resolver = Resolver(local: prepared.local, target: target, index: index)
+        return prepared.records.indices.map { i in
+            let key = Int(prepared.keyOfRecord[i])
+            resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
+            resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
+            let d = resolver.decisions[Int(resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: prepared.records[i].insn))]
+            let r = prepared.records[i]
+            return Resolution(record: r, localSpec: d.localSpec, targets: d.targets, outcome: patch(d.outcome, record: r))
+        }
     }
 
-    /// `resolve(_:)`, given the local spec parsed beforehand (nil: parse it here).
-    mutating func resolve(_ record: RelocationRecord, localSpec parsed: Result<AccessSpec, SpecError>?) -> Resolution {
-        var res = Resolution(record: record, localSpec: nil, targets: [], outcome: .error(""))
-        let localID = record.type
+    private mutating func add(_ d: Decision) -> Int32 {
+        decisions.append(d)
+        return Int32(decisions.count - 1)
+    }
+
+    /// The decision for question `key` now. Mirrors libbpf `bpf_core_resolve_relo` +
+    /// `bpf_core_calc_relo_insn`.
+    private mutating func decide(_ key: Int, _ q: RelocationKey, localSpec parsed: Result<AccessSpec, SpecError>?, insn: Int) -> Int32 {
+        let localID = q.type
         guard local.contains(localID) else {
-            res.outcome = .error("local type \(localID) out of range")
-            return res
+            return remember(key, generation: 0, Decision(localSpec: nil, targets: [], outcome: .error("local type \(localID) out of range")))
         }
         let localKind = local.kind(localID)
         let localName = local.stringBytes(local.nameOffset(localID))
-        var cands: [TypeID] = []
-        if record.kind != .typeIDLocal {
-            if let cached = cache[localID] {
-                cands = cached
+        var list = -1
+        if q.kind != .typeIDLocal {
+            if let l = listOfType[localID] {
+                list = l
             } else {
                 guard !localName.isEmpty else {
-                    res.outcome = .error("target candidate search failed for \(localID) \(localKind) <anon>: -22")
-                    return res
+                    return remember(key, generation: 0, Decision(localSpec: nil, targets: [],
+                        outcome: .error("target candidate search failed for \(localID) \(localKind) <anon>: -22")))
                 }
-                cands = index.candidates(essentialName: localName.prefix(essentialNameLength(localName)), kind: localKind, in: target)
-                cache[localID] = cands
+                let all = index.candidates(essentialName: localName.prefix(essentialNameLength(localName)), kind: localKind, in: target)
+                lists.append(CandidateList(all: all, live: all.indices.map { Int32($0) }))
+                list = lists.count - 1
+                listOfType[localID] = list
             }
         }
+        let generation = list < 0 ? 0 : lists[list].generation
+        if let done = decided[key], done.generation == generation { return done.decision }
+
         let localSpec: AccessSpec
         do throws(SpecError) {
             switch parsed {
             case .success(let spec)?: localSpec = spec
             case .failure(let error)?: throw error
-            case nil: localSpec = try AccessSpec(parsing: record.accessString, root: localID, kind: record.kind, in: local)
+            case nil: localSpec = try AccessSpec(parsing: q.accessString, root: localID, kind: q.kind, in: local)
             }
         } catch {
             let n = localName.isEmpty ? "<anon>" : String(decoding: localName, as: UTF8.self)
-            res.outcome = .error("parsing \(localID) \(localKind) \(n) + \(record.accessString) failed: \(error.message)")
-            return res
+            return remember(key, generation: generation, Decision(localSpec: nil, targets: [],
+                outcome: .error("parsing \(localID) \(localKind) \(n) + \(q.accessString) failed: \(error.message)")))
         }
-        res.localSpec = localSpec
-        if record.kind == .typeIDLocal {
+        if q.kind == .typeIDLocal {
             var v = RelocationValue()
             v.validate = false
             v.original = UInt64(localID.rawValue)
             v.new = UInt64(localID.rawValue)
-            res.outcome = .value(v)
-            return res
+            return remember(key, generation: generation, Decision(localSpec: localSpec, targets: [], outcome: .value(v)))
         }
         if localName.isEmpty {
-            res.outcome = .error("<\(record.kind)> (\(record.kind.rawValue)) relocation doesn't support anonymous types")
-            return res
+            return remember(key, generation: generation, Decision(localSpec: localSpec, targets: [],
+                outcome: .error("<\(q.kind)> (\(q.kind.rawValue)) relocation doesn't support anonymous types")))
         }
-        var kept: [TypeID] = []
+        var d = Decision(localSpec: localSpec, targets: [], outcome: .error(""))
+        if matches[key].isEmpty { matches[key] = [CandidateMatch?](repeating: nil, count: lists[list].all.count) }
+        var kept: [Int32] = []
         var first: (spec: AccessSpec, value: RelocationValue)?
-        // One budget for all candidates of this relocation, within what the object has left.
-        let budget = MatchBudget(steps: min(maxMatchSteps, stepsLeft), limitedByObject: stepsLeft < maxMatchSteps)
-        defer { stepsLeft -= budget.used }
-        do throws(SpecError) {
-            for (i, cand) in cands.enumerated() {
-                let matched: AccessSpec?
-                do throws(SpecError) {
-                    matched = try matchSpec(localSpec, local: local, target: target, candidate: cand, budget: budget)
-                } catch {
-                    res.targets.append(AccessSpec(root: cand, kind: record.kind))
-                    throw SpecError(message: "error matching candidate #\(i) \(cand): \(error.message)")
-                }
-                guard let spec = matched else { continue }
-                let value = try calcRelocation(record.kind, local: localSpec, localBTF: local, target: spec,
-                                               targetBTF: target, insn: record.insn)
-                res.targets.append(spec)
+        let live = lists[list].live
+        for (i, slot) in live.enumerated() {
+            let cand = lists[list].all[Int(slot)]
+            let m: CandidateMatch
+            if let known = matches[key][Int(slot)] {
+                m = known
+            } else {
+                m = match(localSpec, candidate: cand, insn: insn)
+                matches[key][Int(slot)] = m
+            }
+            switch m {
+            case .none:
+                continue
+            case .matchFailed(let error):
+                d.targets.append(AccessSpec(root: cand, kind: q.kind))
+                d.outcome = error.isLimit ? .limit(error.message) : .error("error matching candidate #\(i) \(cand): \(error.message)")
+                return remember(key, generation: generation, d)
+            case .calcFailed(let error):
+                d.outcome = .error(error.message)
+                return remember(key, generation: generation, d)
+            case .matched(let spec, let value):
+                d.targets.append(spec)
                 if let f = first {
                     if spec.bitOffset != f.spec.bitOffset {
-                        throw SpecError(message: "field offset ambiguity: \(spec.bitOffset) != \(f.spec.bitOffset)")
+                        d.outcome = .error("field offset ambiguity: \(spec.bitOffset) != \(f.spec.bitOffset)")
+                        return remember(key, generation: generation, d)
                     }
                     if value.poison != f.value.poison || value.new != f.value.new {
-                        throw SpecError(message: "relocation decision ambiguity: \(value.poison ? "failure" : "success") \(value.new) != \(f.value.poison ? "failure" : "success") \(f.value.new)")
+                        d.outcome = .error("relocation decision ambiguity: \(value.poison ? "failure" : "success") \(value.new) != \(f.value.poison ? "failure" : "success") \(f.value.new)")
+                        return remember(key, generation: generation, d)
                     }
                 } else {
                     first = (spec, value)
                 }
-                kept.append(cand)
+                kept.append(slot)
             }
-            if !kept.isEmpty { cache[localID] = kept }
-            if let f = first {
-                res.outcome = .value(f.value)
-            } else {
-                res.outcome = .value(try calcRelocation(record.kind, local: localSpec, localBTF: local, target: nil,
-                                                        targetBTF: target, insn: record.insn))
-            }
-        } catch {
-            res.outcome = .error(error.message)
         }
-        return res
+        if let f = first {
+            d.outcome = .value(f.value)
+        } else {
+            do throws(SpecError) {
+                d.outcome = .value(try calcRelocation(q.kind, local: localSpec, localBTF: local, target: nil,
+                                                      targetBTF: target, insn: insn))
+            } catch {
+                d.outcome = .error(error.message)
+            }
+        }
+        // libbpf narrows the list to the matching candidates when there are any.
+        var now = generation
+        if !kept.isEmpty && kept.count != live.count {
+            lists[list].live = kept
+            lists[list].generation += 1
+            now = lists[list].generation
+        }
+        return remember(key, generation: now, d)
+    }
+
+    private mutating func remember(_ key: Int, generation: Int, _ d: Decision) -> Int32 {
+        let i = add(d)
+        decided[key] = (generation, i)
+        return i
+    }
+
+    /// One question against one candidate, within this object's comparison steps.
+    private mutating func match(_ localSpec: AccessSpec, candidate: TypeID, insn: Int) -> CandidateMatch {
+        let budget = MatchBudget(steps: min(maxMatchSteps, stepsLeft), limitedByObject: stepsLeft < maxMatchSteps)
+        defer { stepsLeft -= budget.used }
+        let spec: AccessSpec
+        do throws(SpecError) {
+            guard let s = try matchSpec(localSpec, local: local, target: target, candidate: candidate, budget: budget) else { return .none }
+            spec = s
+        } catch {
+            return .matchFailed(error)
+        }
+        do throws(SpecError) {
+            return .matched(spec, try calcRelocation(localSpec.kind, local: localSpec, localBTF: local, target: spec,
+                                                     targetBTF: target, insn: insn))
+        } catch {
+            return .calcFailed(error)
+        }
     }
 }
 
@@ -200,7 +368,12 @@ extension Resolution {
         switch outcome {
         case .error(let message):
             return "error: \(message)"
+        case .limit(let message):
+            return "error: not resolved: \(message)"
         case .value(let v):
+            if v.poisonedAccess {
+                return "poisoned (load/store of a field whose size changed \(v.originalSize) -> \(v.newSize) bytes in a way libbpf cannot adjust)"
+            }
             if v.poison { return "poisoned (no matching target)" }
             if record.kind == .typeIDTarget {
                 let id = TypeID(UInt32(truncatingIfNeeded: v.new))
@@ -212,7 +385,7 @@ extension Resolution {
             if record.kind == .fieldByteOffset && v.originalSize != v.newSize && !v.failMemorySizeAdjust {
                 s += " (mem_sz \(v.originalSize) -> \(v.newSize))"
             }
-            if v.failMemorySizeAdjust { s += " (mem size adjust unsafe: poisoned if a load/store)" }
+            if v.failMemorySizeAdjust && record.instruction == nil { s += " (mem size adjust unsafe: poisoned if a load/store)" }
             return s
         }
     }

@@ -26,7 +26,14 @@ public struct AccessSpec: Sendable, Equatable {
 /// Why a spec could not be parsed; libbpf fails the load (-EINVAL / -E2BIG).
 public struct SpecError: Error, Sendable, CustomStringConvertible {
     public var message: String
+    /// btfgen's own comparison limit was reached (`MatchBudget`): not something libbpf reports.
+    public var isLimit = false
     public var description: String { message }
+
+    public init(message: String, isLimit: Bool = false) {
+        self.message = message
+        self.isLimit = isLimit
+    }
 }
 
 extension AccessSpec {

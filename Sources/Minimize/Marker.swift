@@ -37,9 +37,19 @@ public struct Marker {
 
     public func isMarked(_ id: TypeID) -> Bool { types[id.index] }
 
-    /// Marks what one resolved relocation needs in the target.
+    /// Marks what one resolved relocation needs in the target: every candidate that matched.
     public mutating func mark(_ resolution: Resolution) {
         for spec in resolution.targets { mark(spec) }
+    }
+
+    /// Marks what libbpf's outcome of one decision depends on, and no more: the first matching
+    /// candidate, whose spec gives the value (as bpftool keeps it); for an ambiguity, also the
+    /// candidate that conflicts with it. Candidates that agree with the first are left out: the
+    /// check before writing puts them back where the cache's narrowing needs them.
+    public mutating func mark(_ decision: Decision, record: RelocationRecord) {
+        guard let first = decision.targets.first else { return }
+        mark(first)
+        if case .error = decision.outcome, decision.targets.count > 1 { mark(decision.targets[decision.targets.count - 1]) }
     }
 
     /// Marks what a target spec of a relocation needs.

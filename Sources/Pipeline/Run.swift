@@ -296,15 +296,15 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
 func summarize(_ r: ObjectResult, kernel: BTF) -> ObjectSummary {
     var s = ObjectSummary(object: r.object)
     s.total = r.total
-    for res in r.resolutions {
-        if res.isError || res.isPoisoned {
-            s.problems.append(.init(section: res.record.section, index: res.record.index, access: res.record.accessString,
-                                    kind: res.record.kind, reason: res.describe(targetBTF: kernel)))
-        }
+    for j in 0..<r.resolved.count {
+        if case .value(let v) = r.resolved.outcomes[j], !v.poison { continue }
+        let res = r.resolved[j]
+        s.problems.append(.init(section: res.record.section, index: res.record.index, access: res.record.accessString,
+                                kind: res.record.kind, reason: res.describe(targetBTF: kernel)))
     }
     s.errors = r.errors
     s.unresolved = r.unresolved
-    s.resolved = r.resolved
+    s.resolved = r.resolvedCount
     return s
 }
 

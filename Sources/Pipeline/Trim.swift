@@ -6,12 +6,20 @@ import Minimize
 /// An object's relocations resolved against one kernel.
 public struct ObjectResult: Sendable {
     public var object: String
-    public var resolutions: [Resolution]
+    public var resolved: ResolvedRelocations
 
-    public var total: Int { resolutions.count }
-    public var errors: Int { resolutions.filter(\.isError).count }
-    public var unresolved: Int { resolutions.filter(\.isPoisoned).count }
-    public var resolved: Int { total - errors - unresolved }
+    public init(object: String, resolved: ResolvedRelocations) {
+        self.object = object
+        self.resolved = resolved
+    }
+
+    /// One `Resolution` per record (built on demand: the run keeps only the compact form).
+    public var resolutions: [Resolution] { resolved.resolutions }
+
+    public var total: Int { resolved.count }
+    public var errors: Int { resolved.outcomes.reduce(0) { if case .value = $1 { return $0 } else { return $0 + 1 } } }
+    public var unresolved: Int { resolved.outcomes.reduce(0) { if case .value(let v) = $1, v.poison { return $0 + 1 } else { return $0 } } }
+    public var resolvedCount: Int { total - errors - unresolved }
 }
 
 /// The trimmed BTF of one kernel and what each object's relocations did against it.
@@ -21,6 +29,9 @@ public struct TrimResult: Sendable {
     /// Relocations whose outcome against the trimmed BTF still differs from the full BTF after
     /// the fallback (expected to be empty; reported as a warning, never silently).
     public var mismatches: [String] = []
+    /// Relocations whose outcome against the first trimmed BTF differed from the full BTF's, so
+    /// that the check before writing repaired the output (0 on every real input seen so far).
+    public var repaired = 0
 }
 
 /// What must be equal between the full and the trimmed BTF for one relocation: the outcome
@@ -35,13 +46,13 @@ struct Signature: Equatable {
     }
     var outcome: Outcome
 
-    init(_ r: Resolution, _ target: BTF) {
-        switch r.outcome {
-        case .error: outcome = .error
+    init(_ o: Resolution.Outcome, kind: RelocationKind, _ target: BTF) {
+        switch o {
+        case .error, .limit: outcome = .error
         case .value(let v):
             if v.poison {
                 outcome = .poison
-            } else if r.record.kind == .typeIDTarget {
+            } else if kind == .typeIDTarget {
                 let id = TypeID(UInt32(truncatingIfNeeded: v.new))
                 outcome = v.new == 0 ? .targetType(nil, []) : .targetType(target.kind(id), target.stringBytes(target.nameOffset(id)))
             } else {
@@ -106,19 +117,37 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
     var marker = Marker(target: kernel)
     var results: [ObjectResult] = []
     for (i, o) in objects.enumerated() {
-        let resolutions = Resolver.resolve(run.prepared[i], target: kernel, index: index)
-        for (j, r) in resolutions.enumerated() where i != 0 || !leavingUnmarked.contains(j) { marker.mark(r) }
-        results.append(ObjectResult(object: o.path, resolutions: resolutions))
+        let resolved = Resolver.resolveAll(run.prepared[i], target: kernel, index: index)
+        // Each decision once: the first matching candidate (or an ambiguity's conflicting pair).
+        var done = [Bool](repeating: false, count: resolved.decisions.count)
+        for (j, d) in resolved.decisionOfRecord.enumerated() where !done[Int(d)] {
+            if i == 0 && leavingUnmarked.contains(j) { continue }
+            done[Int(d)] = true
+            marker.mark(resolved.decisions[Int(d)], record: resolved.records[j])
+        }
+        results.append(ObjectResult(object: o.path, resolved: resolved))
     }
     marker.finalize()
     var out = marker.emit()
     var mismatches = verify(out, run: run, results: results, kernel: kernel)
-    if !mismatches.isEmpty {
-        for m in mismatches {
-            let local = objects[m.object].btf
-            let name = local.essentialName(m.record.type)
-            for cand in index.candidates(essentialName: name, kind: local.kind(m.record.type), in: kernel) {
-                marker.markWhole(cand)
+    let repaired = mismatches.count
+    // Where an outcome differs, first keep every matching candidate of that local type (what
+    // libbpf's narrowing of the cache may depend on), then, if still needed, those candidates whole.
+    for repair in [Repair.allMatches, .wholeCandidates] where !mismatches.isEmpty {
+        var types = Set<[Int]>()
+        for m in mismatches where types.insert([m.object, Int(m.record.type.rawValue)]).inserted {
+            let resolved = results[m.object].resolved
+            switch repair {
+            case .allMatches:
+                for d in resolved.decisions where d.localSpec?.root == m.record.type {
+                    for spec in d.targets { marker.mark(spec) }
+                }
+            case .wholeCandidates:
+                let local = objects[m.object].btf
+                let name = local.essentialName(m.record.type)
+                for cand in index.candidates(essentialName: name, kind: local.kind(m.record.type), in: kernel) {
+                    marker.markWhole(cand)
+                }
             }
         }
         marker.finalize()
@@ -127,8 +156,10 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
     }
     return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
         "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
-    })
+    }, repaired: repaired)
 }
+
+private enum Repair { case allMatches, wholeCandidates }
 
 private struct Mismatch {
     var object: Int
@@ -142,10 +173,12 @@ private func verify(_ out: BTF, run: TrimObjects, results: [ObjectResult], kerne
     let index = CandidateIndex(target: out, wanted: run.wanted)
     var mismatches: [Mismatch] = []
     for i in run.objects.indices {
-        let again = Resolver.resolve(run.prepared[i], target: out, index: index)
-        for (a, b) in zip(results[i].resolutions, again) {
-            let full = Signature(a, kernel), trimmed = Signature(b, out)
-            if full != trimmed { mismatches.append(Mismatch(object: i, record: a.record, full: full.text, trimmed: trimmed.text)) }
+        let full = results[i].resolved
+        let again = Resolver.resolveAll(run.prepared[i], target: out, index: index)
+        for j in 0..<full.count {
+            let kind = full.records[j].kind
+            let a = Signature(full.outcomes[j], kind: kind, kernel), b = Signature(again.outcomes[j], kind: kind, out)
+            if a != b { mismatches.append(Mismatch(object: i, record: full.records[j], full: a.text, trimmed: b.text)) }
         }
     }
     return mismatches

@@ -244,9 +244,14 @@ struct Relocs: ParsableCommand {
                     result = "error: \(m)"
                     row["status"] = .string("error")
                     row["error"] = .string(m)
+                case .limit(let m):
+                    result = "error: not resolved: \(m)"
+                    row["status"] = .string("error")
+                    row["error"] = .string("not resolved: \(m)")
                 case .value(let v):
                     if v.poison {
-                        result = "poisoned: no matching target"
+                        result = v.poisonedAccess ? "poisoned: \(res.describe(targetBTF: kernel).dropFirst("poisoned (".count).dropLast())"
+                            : "poisoned: no matching target"
                         row["status"] = .string("unresolved")
                     } else {
                         let matched = res.targets.first.map { " matched \($0.formatted(in: kernel)):" } ?? " no target:"

@@ -6,8 +6,8 @@ import BTF
 import Pipeline
 
 /// Before a trimmed file is written, every relocation is resolved again against it; where an
-/// outcome differs, the candidates of that relocation's local type are kept whole and the file
-/// is built again. The marker has never needed it on real inputs, so the tests make it needed:
+/// outcome differs, every matching candidate of that relocation's local type is kept (then, if
+/// still needed, those candidates whole) and the file is built again. The marker has never needed it on real inputs, so the tests make it needed:
 /// the first pass leaves relocations unmarked, and the repaired file must still give libbpf
 /// the full BTF's outcomes.
 @Suite("The check before writing repairs what marking missed")
@@ -22,8 +22,9 @@ struct SafetyNetTests {
         let sabotaged = trim(kernel: btf, objects: [object], leavingUnmarked: Set(object.relocations.indices))
         #expect(normal.mismatches.isEmpty && sabotaged.mismatches.isEmpty,
                 "\(fixture): still different after the fallback: \(sabotaged.mismatches)")
-        // The repair keeps whole candidates, so it cannot be the normal output.
-        #expect(sabotaged.btf.serialized() != normal.btf.serialized(), "\(fixture): nothing was left unmarked")
+        #expect(sabotaged.repaired > 0, "\(fixture): nothing was left unmarked")
+        #expect(normal.repaired == 0, "\(fixture): the normal run needed the fallback for \(normal.repaired) relocations")
+        // The repair keeps every matching candidate (then whole ones), never less than the first pass.
         #expect(sabotaged.btf.typeCount >= normal.btf.typeCount)
         try withTempDir { dir in
             let path = dir + "/repaired.btf"

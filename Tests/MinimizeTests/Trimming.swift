@@ -4,21 +4,12 @@ import BPFObject
 import BTF
 import CORE
 import Minimize
+import Pipeline
 
-/// Trims `kernel` for `objects` with the library: resolve each object's relocations (each with
-/// its own candidate cache, as separate libbpf loads), mark what the resolutions use, emit.
-///
-/// These are the steps of `Pipeline.trim(kernel:objects:)`, which the CLI runs; the bpftool
-/// tests check that the CLI writes exactly these bytes.
+/// Trims `kernel` for `objects` with the library: `Pipeline.trim(kernel:objects:)`, which the
+/// CLI runs; the bpftool tests check that the CLI writes exactly these bytes.
 func trimWithLibrary(_ kernel: BTF, _ objects: [BPFObject]) -> BTF {
-    var wanted = Set<ArraySlice<UInt8>>()
-    for o in objects { wanted.formUnion(Resolver.wantedNames(local: o.btf, records: o.relocations)) }
-    let index = CandidateIndex(target: kernel, wanted: wanted)
-    var marker = Marker(target: kernel)
-    for o in objects {
-        for r in Resolver.resolve(local: o.btf, records: o.relocations, target: kernel, index: index) { marker.mark(r) }
-    }
-    return marker.emit()
+    trim(kernel: kernel, objects: objects).btf
 }
 
 /// The btfgen command line.
