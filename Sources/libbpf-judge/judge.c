@@ -11,8 +11,12 @@
  *
  * libbpf-judge relos OBJ [--btf BTF_PATH] [--log]
  *   Loads OBJ with bpf_object_open_opts.btf_custom_path = BTF_PATH (default:
- *   the running kernel), once per program with only that program autoloaded
- *   (so that one program's failing relocation does not hide the others').
+ *   the running kernel) and its maps' autocreate off (libbpf relocates before
+ *   it loads programs; maps sized at run time would fail the load first):
+ *   once with every program, as a skeleton loads it, which is the answer when
+ *   every record was relocated and none failed; otherwise once per program
+ *   with only that program autoloaded (so that one program's failing
+ *   relocation does not hide the others').
  *   stdout, one line per CO-RE relocation libbpf processed in any of these
  *   loads, sorted by (program name, relo index):
  *
@@ -56,9 +60,10 @@
  *   After an error libbpf stops relocating that load, so the program's
  *   later relocations (and those of sections relocated after it in the same
  *   load) are simply absent.
- *   stderr: the LAST line is "load: ok" when every program loaded, or
- *   "load: failed (E)" with the first failing load's E (positive
- *   errno/libbpf error code).  With --log the whole libbpf log goes to
+ *   stderr: the LAST line is "load: ok" when the whole object relocated in
+ *   one load, or "load: failed (E)" with the first failing per-program
+ *   load's E (positive errno/libbpf error code; with no maps created, a
+ *   program load fails after relocation).  With --log the whole libbpf log goes to
  *   stderr first.
  *   exit: 0 if OBJ has no CO-RE relocations (nothing printed) or at least one
  *         outcome was captured (even if the load failed later, e.g. in the
@@ -125,6 +130,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -761,8 +767,64 @@ static struct bpf_object *open_obj(const struct load_args *a)
 		print_warnings_to_stderr();
 		fprintf(stderr, "libbpf-judge: cannot open %s: %s (%d)\n", a->obj,
 			libbpf_err_str(err), err);
+		return NULL;
+	}
+	/*
+	 * Real tools size some maps at run time (bcc's libbpf-tools leave stack
+	 * maps and per-CPU arrays at 0 entries, and stack maps without a value
+	 * size, until main() sets them).  libbpf
+	 * creates maps before it relocates, so such a map would fail the load
+	 * before any CO-RE outcome is seen: give it the smallest size the kernel
+	 * takes.  Relocation outcomes do not depend on map sizes.
+	 */
+	struct bpf_map *map;
+	bpf_object__for_each_map(map, obj) {
+		/* a stack map's value (the stack depth) is also set at run time */
+		if (bpf_map__type(map) == BPF_MAP_TYPE_STACK_TRACE && bpf_map__value_size(map) == 0)
+			bpf_map__set_value_size(map, 127 * sizeof(__u64));
+		if (bpf_map__max_entries(map) != 0)
+			continue;
+		switch (bpf_map__type(map)) {
+		case BPF_MAP_TYPE_RINGBUF:
+		case BPF_MAP_TYPE_USER_RINGBUF:
+			bpf_map__set_max_entries(map, (unsigned int)sysconf(_SC_PAGESIZE));
+			break;
+		case BPF_MAP_TYPE_PERF_EVENT_ARRAY:
+			break; /* libbpf sizes it to the number of CPUs */
+		default:
+			bpf_map__set_max_entries(map, 1);
+		}
 	}
 	return obj;
+}
+
+/*
+ * Opens OBJ for a load that only has to get as far as CO-RE relocation: its
+ * maps are not created (libbpf relocates before it loads programs, and map
+ * creation is what fails first for tools that size maps at run time, and what
+ * costs most).  Program loads then fail, after the outcomes were logged.
+ */
+static struct bpf_object *open_for_relos(const struct load_args *a)
+{
+	struct bpf_object *obj = open_obj(a);
+	struct bpf_map *map;
+
+	if (!obj)
+		return NULL;
+	bpf_object__for_each_map(map, obj)
+		bpf_map__set_autocreate(map, false);
+	return obj;
+}
+
+static void forget_relos(void)
+{
+	size_t i;
+
+	for (i = 0; i < g_nrelos; i++) {
+		free(g_relos[i].prog);
+		free(g_relos[i].sec);
+	}
+	g_nrelos = 0;
 }
 
 static int cmd_relos(int argc, char **argv, bool records)
@@ -794,16 +856,47 @@ static int cmd_relos(int argc, char **argv, bool records)
 	clear_log();
 
 	/*
-	 * One load per program, only that one autoloaded: libbpf stops relocating
-	 * the whole object at the first failing relocation, so a single load
-	 * would hide the outcomes of every program after it.  Relocations of
-	 * static subprograms are seen in each load, with the same outcome.
+	 * First one load of the whole object, as a program's skeleton loads it
+	 * (libbpf's candidate cache is shared by all its programs).  Where every
+	 * record was relocated and none failed, that is the answer.
 	 */
 	load_err = 0;
+	obj = open_for_relos(&a);
+	if (!obj)
+		return 2;
+	bpf_object__load(obj);
+	bpf_object__close(obj);
+	parse_log();
+	clear_log();
+	{
+		size_t done = 0;
+		bool failed = false;
+
+		for (j = 0; j < g_nrelos; j++) {
+			if (g_relos[j].failed)
+				failed = true;
+			if (g_relos[j].patched || g_relos[j].poisoned)
+				done++;
+		}
+		if (!failed && g_recs_ok && done == g_nrecs) {
+			for (i = 0; i < nnames; i++)
+				free(names[i]);
+			nnames = 0;
+		} else {
+			forget_relos();
+		}
+	}
+
+	/*
+	 * Otherwise one load per program, only that one autoloaded: libbpf stops
+	 * relocating the whole object at the first failing relocation, so a single
+	 * load would hide the outcomes of every program after it.  Relocations of
+	 * static subprograms are seen in each load, with the same outcome.
+	 */
 	for (i = 0; i < nnames; i++) {
 		int e;
 
-		obj = open_obj(&a);
+		obj = open_for_relos(&a);
 		if (!obj)
 			return 2;
 		bpf_object__for_each_program(prog, obj)

@@ -91,6 +91,60 @@ struct TestKernel: Sendable, Hashable, CustomStringConvertible, CustomTestString
     static let all: [TestKernel] = testKernels + (running.map { [$0] } ?? [])
 }
 
+/// A real CO-RE program: one cut from Debian's packages by `scripts/fetch-bpf-objects.sh`
+/// (`make real-objects`, into `.build/real/objects`), or the generated agent-scale program
+/// (`make agent`, `.build/agent/agent.bpf.o`).
+struct RealObject: Sendable, Hashable, CustomStringConvertible, CustomTestStringConvertible {
+    /// `libbpf-tools-0.37.0_ds-8/klockstat`, `agent`.
+    var name: String
+    var path: String
+
+    var description: String { name }
+    var testDescription: String { name }
+
+    static let objectsDir = TestEnv.path(env: "BTFGEN_REAL_OBJECTS", default: ".build/real/objects")
+    static let agentPath = TestEnv.path(env: "BTFGEN_AGENT_OBJECT", default: ".build/agent/agent.bpf.o")
+
+    /// Every real object there is, sorted by name (the agent last).
+    static let all: [RealObject] = {
+        let fm = FileManager.default
+        var found: [RealObject] = []
+        for package in ((try? fm.contentsOfDirectory(atPath: objectsDir)) ?? []).sorted() {
+            let dir = objectsDir + "/" + package
+            for file in ((try? fm.contentsOfDirectory(atPath: dir)) ?? []).sorted() where file.hasSuffix(".bpf.o") {
+                found.append(RealObject(name: package + "/" + String(file.dropLast(6)), path: dir + "/" + file))
+            }
+        }
+        if fm.isReadableFile(atPath: agentPath) { found.append(RealObject(name: "agent", path: agentPath)) }
+        return found
+    }()
+}
+
+extension TestKernel {
+    /// Kernels kept apart from the test kernels because they are large (the non-deduplicated
+    /// CentOS 8 one): `$BTFGEN_LARGE_KERNELS`, else `.build/testdata/kernels-large`.
+    static let large: [TestKernel] = {
+        let dir = TestEnv.path(env: "BTFGEN_LARGE_KERNELS", default: ".build/testdata/kernels-large")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
+        return names.filter { $0.hasSuffix(".btf") }.sorted().map { TestKernel(name: String($0.dropLast(4)), path: dir + "/" + $0) }
+    }()
+
+    /// The kernels the real programs are checked on. `make test` takes a slice that has every
+    /// class of kernel once (an old and a new amd64, 32-bit, big-endian, generated from DWARF,
+    /// not deduplicated); `BTFGEN_REAL_MATRIX=all` (`make check-real`) takes every kernel.
+    static let realMatrix: [TestKernel] = {
+        let all = testKernels + large
+        if ProcessInfo.processInfo.environment["BTFGEN_REAL_MATRIX"] == "all" { return all }
+        let slice = ["debian-bookworm-6.1.0-56-amd64", "debian-bullseye-5.10.0-46-amd64"]
+        let classes = ["i386", "686", "armhf", "armmp", "s390x", "sid", "centos"]
+        var picked = all.filter { slice.contains($0.name) }
+        for c in classes {
+            if let k = all.first(where: { $0.name.contains(c) }), !picked.contains(k) { picked.append(k) }
+        }
+        return picked
+    }()
+}
+
 /// A fixture object in `testdata/bpf` (little-endian) or `testdata/bpf/bpfeb` (big-endian).
 struct Fixture: Sendable, Hashable, CustomStringConvertible, CustomTestStringConvertible {
     /// File name, `core_fields.bpf.o`.
@@ -221,7 +275,11 @@ enum Inputs {
     }
 
     static func object(_ fixture: Fixture) throws -> BPFObject {
-        try objects.value(fixture.path) { path in try BPFObject(path: path) }
+        try object(path: fixture.path)
+    }
+
+    static func object(path: String) throws -> BPFObject {
+        try objects.value(path) { path in try BPFObject(path: path) }
     }
 }
 

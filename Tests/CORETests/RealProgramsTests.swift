@@ -1,0 +1,41 @@
+import Testing
+
+import BPFObject
+import BTF
+import CORE
+
+/// Real CO-RE programs (Debian's libbpf-tools and xdp-tools, the generated agent) against real
+/// kernels: every relocation's outcome and the counts equal libbpf's.
+@Suite("Real programs resolve as libbpf resolves them")
+struct RealProgramsTests {
+    @Test("the real programs are there")
+    func realProgramsArePresent() {
+        #expect(RealObject.all.count >= 50,
+                "\(RealObject.all.count) real objects in \(RealObject.objectsDir): run make real-objects (and make agent)")
+        #expect(RealObject.all.contains { $0.name == "agent" }, "no \(RealObject.agentPath): run make agent")
+    }
+
+    @Test("outcomes and counts equal libbpf's",
+          .enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"),
+          arguments: TestKernel.realMatrix, RealObject.all)
+    func outcomesEqualLibbpfs(kernel: TestKernel, object: RealObject) throws {
+        try expectResolutionsMatchLibbpf(object.path, name: object.name, kernel: kernel)
+    }
+
+    /// The shortcut (one decision per distinct question and state of the candidate cache) gives
+    /// what record-by-record resolution gives, on every real object.
+    @Test("shared decisions equal record-by-record resolution", arguments: TestKernel.realMatrix)
+    func sharedDecisionsEqualRecordByRecord(kernel: TestKernel) throws {
+        let target = try Inputs.btf(kernel)
+        for object in RealObject.all {
+            let o = try Inputs.object(path: object.path)
+            let prepared = PreparedRelocations(local: o.btf, records: o.relocations)
+            let index = CandidateIndex(target: target, wanted: prepared.wantedNames, kinds: prepared.wantedKinds)
+            let shared = Resolver.resolve(prepared, target: target, index: index)
+            let single = Resolver.resolveUnshared(prepared, target: target, index: index)
+            for (a, b) in zip(shared, single) where a.outcome != b.outcome || a.targets != b.targets {
+                Issue.record("\(kernel) \(object) \(a.record.section) relo #\(a.record.index): shared \(a.describe(targetBTF: target)), record by record \(b.describe(targetBTF: target))")
+            }
+        }
+    }
+}
