@@ -6,6 +6,7 @@
 #   make testdata   decompress the test kernels' BTF into .build/testdata/kernels
 #   make run        deps + build + testdata, then btfgen over every fixture and test kernel
 #   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
+#   make check-real the real programs against every real kernel, summary in bench/check-real.md
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
 #   make bench      parse, trim and archive benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
 #   make real-objects  fetch real CO-RE programs (libbpf-tools, xdp-tools) from Debian into .build/real/objects
@@ -31,7 +32,7 @@ KERNELS_DIR := .build/testdata/kernels
 
 PREFIX ?= /usr/local
 
-.PHONY: deps build install testdata run test fixtures bench fuzz clean real-objects
+.PHONY: deps build install testdata run test check-real fixtures bench fuzz clean real-objects
 
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { \
@@ -86,6 +87,16 @@ test: deps testdata build real-objects
 	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" \
 	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" \
 	    $(SWIFT) test $(SWIFT_FLAGS) --parallel
+
+# The real programs against every real kernel (make test takes a slice of the kernels): each
+# relocation and count equal libbpf's, trimmed outputs relocate the same and are no larger than
+# bpftool's. Its summary goes to bench/check-real.md, which README quotes.
+check-real: deps testdata build real-objects
+	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
+	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" \
+	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" BTFGEN_REAL_MATRIX=all \
+	    $(SWIFT) test $(SWIFT_FLAGS) --filter 'RealProgramsTests|RealTrimTests|DuplicateTypesTests' 2>&1 | tee .build/check-real.log; \
+	scripts/check-real-summary.sh .build/check-real.log > bench/check-real.md
 
 fixtures:
 	scripts/build-fixtures.sh

@@ -76,7 +76,7 @@ extension Marker {
             case .int, .float, .fwd, .void:
                 extra.append(contentsOf: words)
             }
-            let info = (rec.info & ~UInt32(0xffff)) | UInt32(vlen)
+            let info = (rec.info & ~UInt32(0xff_ffff)) | UInt32(vlen)
             out.append(info: info, name: name, sizeOrType: sizeOrType, extra: extra)
         }
         out.setStrings(strings.bytes)

@@ -30,7 +30,7 @@ struct RealTrimTests {
             }
             #expect((kernels.first?["warnings"] as? [String] ?? []).isEmpty, "\(kernel): \(kernels.first?["warnings"] ?? "")")
 
-            var judged = 0
+            var judged = 0, totals = [0, 0, 0]
             for o in objects {
                 let full = try Judge.relos(o.path, btf: kernel.path)
                 if full.run.status == 1 && full.lines.isEmpty {
@@ -44,23 +44,27 @@ struct RealTrimTests {
                 #expect(small.load == full.load, "\(kernel) \(o): load \(small.load) with the trimmed BTF, \(full.load) with the full one")
                 if full.load == "load: ok" {
                     let counts = [" => patched", " => poisoned", " => error"].map { m in full.lines.filter { $0.contains(m) }.count }
+                    for i in 0..<3 { totals[i] += counts[i] }
                     #expect(reported[o.path] == counts, "\(kernel) \(o): report [resolved, unresolved, errors] \(reported[o.path] ?? []), libbpf \(counts)")
                 }
             }
             #expect(judged > objects.count / 2, "\(kernel): libbpf relocated only \(judged) of \(objects.count) objects")
 
+            let ours = TestEnv.fileSize(out)
+            var bpftoolBytes = "n/a"
             if let bpftool = TestEnv.bpftool {
                 let theirs = dir + "/bpftool.btf"
                 let bp = try runProcess(bpftool, ["gen", "min_core_btf", kernel.path, theirs] + objects.map(\.path))
-                let ours = TestEnv.fileSize(out)
                 if bp.status == 0 {
                     let size = TestEnv.fileSize(theirs)
-                    print("\(kernel): \(objects.count) real objects: btfgen \(ours) bytes, bpftool \(size) bytes")
+                    bpftoolBytes = String(size)
                     #expect(ours <= size, "\(kernel): btfgen wrote \(ours) bytes, bpftool \(size)")
                 } else {
-                    print("\(kernel): bpftool gen min_core_btf failed (\(bp.stderr.split(separator: "\n").last ?? "")); btfgen \(ours) bytes")
+                    bpftoolBytes = "failed (\(bp.stderr.split(separator: "\n").last ?? ""))"
                 }
             }
+            // One line per kernel for `make check-real`'s summary (scripts/check-real-summary.sh).
+            print("check-real: \(kernel.name)\tobjects=\(objects.count)\tjudged=\(judged)\tpatched=\(totals[0])\tpoisoned=\(totals[1])\terrors=\(totals[2])\tbtfgen=\(ours)\tbpftool=\(bpftoolBytes)\tinput=\(TestEnv.fileSize(kernel.path))")
         }
     }
 }
