@@ -10,6 +10,7 @@
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
 #   make bench      parse, trim and archive benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
 #   make real-objects  fetch real CO-RE programs (libbpf-tools, xdp-tools) from Debian into .build/real/objects
+#   make agent      build the generated agent-scale CO-RE program (testdata/agent) into .build/agent/agent.bpf.o
 #   make fuzz       libFuzzer targets (btf, ext, elf, trim), FUZZ_RUNS executions each (default 1M)
 #   make clean      remove build products, decompressed test data and out/
 #
@@ -32,7 +33,7 @@ KERNELS_DIR := .build/testdata/kernels
 
 PREFIX ?= /usr/local
 
-.PHONY: deps build install testdata run test check-real fixtures bench fuzz clean real-objects
+.PHONY: deps build install testdata run test check-real fixtures bench fuzz clean real-objects agent
 
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { \
@@ -82,7 +83,7 @@ run: deps build testdata
 # The tests run libbpf-judge (libbpf as the oracle) and the btfgen CLI, the release binary
 # `make build` makes (what users run; a debug build is 15 times slower on the hostile inputs
 # that are there to exhaust it), and read the kernels from KERNELS_DIR.
-test: deps testdata build real-objects
+test: deps testdata build real-objects agent
 	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
 	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" \
 	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" \
@@ -106,9 +107,14 @@ fixtures:
 real-objects: deps
 	scripts/fetch-bpf-objects.sh
 
+# Compiles the generated testdata/agent/agent.bpf.c (150 programs, ~35,000 CO-RE relocations) when
+# it or the script is newer than the object; skipped, with a message, without clang's BPF target.
+agent:
+	scripts/build-agent.sh
+
 # Three benchmarks in one run; their tables go to bench/results.md and into README.md.
 # All of them time the binaries `make build` makes (static Swift stdlib, as users run it).
-bench: build testdata real-objects
+bench: build testdata real-objects agent
 	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
 	export BTFGEN="$$bin/btfgen" JUDGE="$$bin/libbpf-judge"; \
 	scripts/bench.sh $(KERNELS_DIR) bench/parse.md && \
