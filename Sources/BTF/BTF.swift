@@ -11,18 +11,36 @@ public struct BTF: Sendable {
         public var sizeOrType: UInt32
         public var firstWord: UInt32
 
-        @inlinable public var kindValue: UInt8 { UInt8((info >> 24) & 0x1f) }
-        @inlinable public var vlen: Int { Int(info & 0xffff) }
+        /// The kind value, 7 bits (`BTF_INFO_KIND`); a value `Kind` has no case for is a kind
+        /// btfgen does not know (see `BTF.isKnownKind`).
+        @inlinable public var kindValue: UInt8 { UInt8((info >> 24) & 0x7f) }
+        /// The vlen, 24 bits (`BTF_INFO_VLEN`).
+        @inlinable public var vlen: Int { Int(info & 0xff_ffff) }
         @inlinable public var kflag: Bool { info & 0x8000_0000 != 0 }
     }
 
     /// The byte order the blob was read in; the writer keeps it unless told otherwise.
     public var order: ByteOrder
-    /// The header length the blob declared (24 for every BTF the kernel writes today).
+    /// The header length the blob declared: 24, or 32 for BTF with a layout section (Linux 7.1,
+    /// pahole ≥ 1.31). The writer writes a header of this length; see `serialized(order:)`.
     public var headerLength: UInt32
+    /// The layout section's entries, one per kind value from 0, when the blob had one (nil
+    /// otherwise). The parser reads types of kinds btfgen does not know with it; the writer
+    /// writes it back when `headerLength` is at least 32.
+    public var layoutSection: [KindLayout]? {
+        didSet { sizes = KindSizes.table(layoutSection) }
+    }
+    /// The kernel rules this BTF breaks that libbpf accepts, in type order (header first), as
+    /// the parser found them; empty for a BTF built in memory. See `FormatRule`.
+    public internal(set) var warnings: [FormatWarning] = []
+    /// The number of types of a kind btfgen does not know (read with the layout section).
+    public private(set) var unknownKindCount = 0
+    /// Extra words per kind value, from `Kind` and `layoutSection`.
+    private(set) var sizes: [KindSizes] = KindSizes.table(nil)
     public private(set) var records: [Record]
     /// Each type's kind value, one byte per id (`kinds[0]` is void's 0): what scans over every
-    /// type read to pick the ones they look at, 16 times less memory than `records`.
+    /// type read to pick the ones they look at, 16 times less memory than `records`. A type of a
+    /// kind btfgen does not know has 0 here, as `void`, so that no scan takes it for a known kind.
     public private(set) var kinds: [UInt8]
     public private(set) var words: [UInt32]
     public private(set) var strings: [UInt8]
@@ -46,10 +64,13 @@ public struct BTF: Sendable {
     }
 
     /// A BTF over a parsed type section: `words` holds every type's header and extra words.
-    init(order: ByteOrder, headerLength: UInt32, records: [Record], kinds: [UInt8], words: [UInt32], strings: [UInt8],
-         memberTotal: Int) {
+    init(order: ByteOrder, headerLength: UInt32, layoutSection: [KindLayout]?, records: [Record], kinds: [UInt8],
+         words: [UInt32], strings: [UInt8], memberTotal: Int, unknownKindCount: Int) {
         self.order = order
         self.headerLength = headerLength
+        self.layoutSection = layoutSection
+        self.sizes = KindSizes.table(layoutSection)
+        self.unknownKindCount = unknownKindCount
         self.records = records
         self.kinds = kinds
         self.words = words
@@ -69,7 +90,21 @@ public struct BTF: Sendable {
 
     // MARK: Type header fields
 
-    @inlinable public func kind(_ id: TypeID) -> Kind { Kind(rawValue: records[id.index].kindValue) ?? .void }
+    /// The type's kind; `.void` for a type of a kind btfgen does not know (`isKnownKind`), so
+    /// that code switching over `Kind` treats it as nothing it can follow: a relocation that
+    /// reaches one finds no candidate, as with `void`.
+    @inlinable public func kind(_ id: TypeID) -> Kind {
+        let v = records[id.index].kindValue
+        return v <= Kind.enum64.rawValue ? Kind(rawValue: v)! : .void
+    }
+    /// The kind value as stored (0…127), known to btfgen or not.
+    @inlinable public func kindValue(_ id: TypeID) -> UInt8 { records[id.index].kindValue }
+    /// Whether btfgen knows the type's kind (`int` … `enum64`). Types of other kinds come from
+    /// BTF with a layout section; they are kept and written back, but nothing reads into them.
+    @inlinable public func isKnownKind(_ id: TypeID) -> Bool {
+        let v = records[id.index].kindValue
+        return v != 0 && v <= Kind.enum64.rawValue
+    }
     @inlinable public func vlen(_ id: TypeID) -> Int { records[id.index].vlen }
     @inlinable public func kflag(_ id: TypeID) -> Bool { records[id.index].kflag }
     @inlinable public func nameOffset(_ id: TypeID) -> StringOffset { StringOffset(records[id.index].nameOffset) }
@@ -208,10 +243,18 @@ public struct BTF: Sendable {
     public func extraWords(_ id: TypeID) -> ArraySlice<UInt32> {
         let r = records[id.index]
         let start = Int(r.firstWord)
-        return words[start..<(start + BTF.extraWordCount(kindValue: r.kindValue, vlen: r.vlen))]
+        return words[start..<(start + extraWordCount(r))]
     }
 
-    /// Number of 32-bit words after the 12-byte header of a type of this kind and vlen.
+    /// Number of 32-bit words after the 12-byte header of this type record, for any kind the
+    /// BTF can hold (the layout section gives the sizes of kinds btfgen does not know).
+    public func extraWordCount(_ r: Record) -> Int {
+        let s = sizes[Int(r.kindValue)]
+        return Int(s.fixedWords) + r.vlen * Int(s.vlenWords)
+    }
+
+    /// Number of 32-bit words after the 12-byte header of a type of this kind and vlen, for the
+    /// kinds btfgen knows (0 for others: see `extraWordCount(_:)`).
     @inlinable
     public static func extraWordCount(kindValue: UInt8, vlen: Int) -> Int {
         guard let kind = Kind(rawValue: kindValue) else { return 0 }
@@ -225,7 +268,7 @@ public struct BTF: Sendable {
     @discardableResult
     public mutating func append(kind: Kind, name: StringOffset, vlen: Int, kflag: Bool,
                                 sizeOrType: UInt32, extra: some Collection<UInt32>) -> TypeID {
-        let info = (kflag ? 0x8000_0000 : 0) | UInt32(kind.rawValue) << 24 | UInt32(vlen & 0xffff)
+        let info = (kflag ? 0x8000_0000 : 0) | UInt32(kind.rawValue) << 24 | UInt32(vlen) & BTFInfo.vlenMask
         records.append(Record(nameOffset: name.rawValue, info: info, sizeOrType: sizeOrType,
                               firstWord: UInt32(words.count)))
         words.append(contentsOf: extra)
@@ -235,8 +278,10 @@ public struct BTF: Sendable {
 
     private mutating func noteAppended() {
         let r = records[records.count - 1]
-        kinds.append(r.kindValue)
-        extraWordTotal += BTF.extraWordCount(kindValue: r.kindValue, vlen: r.vlen)
+        let known = sizes[Int(r.kindValue)].known
+        kinds.append(known ? r.kindValue : 0)
+        if !known { unknownKindCount += 1 }
+        extraWordTotal += extraWordCount(r)
         if r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue { memberTotal += r.vlen }
     }
 

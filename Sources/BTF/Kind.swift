@@ -118,3 +118,75 @@ public enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     public var isComposite: Bool { self == .struct || self == .union }
     public var isEnum: Bool { self == .enum || self == .enum64 }
 }
+
+/// One entry of a BTF layout section: how many bytes follow a type of one kind value.
+///
+/// BTF written by pahole ≥ 1.31 (Linux 7.1) carries, after its 32-byte header's `layout_off` and
+/// `layout_len`, one entry per kind value the writer knew, so that a reader can step over a type
+/// of a kind it does not know: such a type is followed by `infoSize` bytes and then by
+/// `vlen × elementSize` bytes. Mirrors the kernel's `struct btf_layout` (`__u8 info_sz`,
+/// `__u8 elem_sz`, `__u16 flags`, flags unused so far) in `include/uapi/linux/btf.h`.
+public struct KindLayout: Sendable, Equatable {
+    /// Bytes of kind-specific data after the 12-byte type header (`info_sz`).
+    public var infoSize: UInt8
+    /// Bytes of each of the type's vlen entries (`elem_sz`).
+    public var elementSize: UInt8
+    /// `flags`, kept as read (no flag is defined yet).
+    public var flags: UInt16
+
+    /// The size of one entry on the wire.
+    public static let byteSize = 4
+
+    public init(infoSize: UInt8, elementSize: UInt8, flags: UInt16 = 0) {
+        self.infoSize = infoSize
+        self.elementSize = elementSize
+        self.flags = flags
+    }
+
+    /// The layout libbpf writes for the kinds btfgen knows, `void` (0) to `enum64` (19), in
+    /// kind order: what a writer of the 2026 format puts in its layout section.
+    public static let known: [KindLayout] = (0...Kind.enum64.rawValue).map { v in
+        let k = Kind(rawValue: v)!
+        return KindLayout(infoSize: UInt8(k.fixedExtraSize), elementSize: UInt8(k.vlenRecordSize))
+    }
+}
+
+/// How the `info` word of a type header is split: `kind` in bits 24–30, `vlen` in bits 0–23,
+/// `kind_flag` in bit 31.
+///
+/// The kernel's `BTF_INFO_KIND` and `BTF_INFO_VLEN` (7 and 24 bits since the layout section was
+/// introduced, 5 and 16 bits before) apply to every BTF, with or without a layout section: the
+/// bits they add were always zero in BTF that older tools wrote, so the wider masks read old
+/// files unchanged.
+public enum BTFInfo {
+    public static let kindMask: UInt32 = 0x7f
+    public static let vlenMask: UInt32 = 0xff_ffff
+    /// The largest vlen a type header can hold.
+    public static let maxVlen = Int(vlenMask)
+}
+
+/// What the parser and writer need per kind value (0…127): whether a type of it can be stepped
+/// over, whether btfgen knows the kind, and its extra words (fixed, and per vlen entry).
+struct KindSizes {
+    var valid: Bool
+    var known: Bool
+    var fixedWords: UInt8
+    var vlenWords: UInt8
+
+    /// The table for a BTF with this layout section: btfgen's own sizes for the kinds it knows
+    /// (`int` … `enum64`, whatever the layout section says about them, as libbpf does), the layout
+    /// section's for every other kind value it describes with sizes that are multiples of 4
+    /// (libbpf `btf_type_size_unknown` refuses others). Other kind values are not valid.
+    static func table(_ layout: [KindLayout]?) -> [KindSizes] {
+        (0...Int(BTFInfo.kindMask)).map { v in
+            if let k = Kind(rawValue: UInt8(v)), k != .void {
+                return KindSizes(valid: true, known: true, fixedWords: UInt8(k.fixedExtraSize / 4),
+                                 vlenWords: UInt8(k.vlenRecordSize / 4))
+            }
+            guard let layout, v < layout.count, layout[v].infoSize % 4 == 0, layout[v].elementSize % 4 == 0 else {
+                return KindSizes(valid: false, known: false, fixedWords: 0, vlenWords: 0)
+            }
+            return KindSizes(valid: true, known: false, fixedWords: layout[v].infoSize / 4, vlenWords: layout[v].elementSize / 4)
+        }
+    }
+}

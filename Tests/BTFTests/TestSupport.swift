@@ -115,6 +115,29 @@ func runJudge(_ arguments: [String]) throws -> ProcessOutput {
     return try runProcess(TestEnv.judge, arguments)
 }
 
+/// Runs `scripts/make-kernel-variants.py ARGS KERNEL OUT` and returns OUT's bytes: the kernel
+/// rewritten in the 2026 format (32-byte header, layout section). Throws when python3 is missing.
+func kernelVariant(_ kernel: String, _ arguments: [String] = []) throws -> [UInt8] {
+    guard let python = TestEnv.tool("python3") else { throw TestFailure("python3 is not installed") }
+    return try withTempDir { dir in
+        let out = dir + "/variant.btf"
+        let r = try runProcess(python, [TestEnv.packageRoot + "/scripts/make-kernel-variants.py"] + arguments
+                                        + [TestEnv.kernelPath(kernel), out])
+        guard r.status == 0 else { throw TestFailure("make-kernel-variants.py failed: \(r.stderr)") }
+        return try readBytes(out)
+    }
+}
+
+/// Parses `bytes` (lenient) expecting success, and returns the BTF.
+func expectParses(_ bytes: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) -> BTF? {
+    do {
+        return try BTF(parsing: bytes)
+    } catch {
+        Issue.record("does not parse: \(error)", sourceLocation: sourceLocation)
+        return nil
+    }
+}
+
 /// Parsed kernels, shared by the tests: each kernel is read and parsed once per test run.
 enum KernelCache {
     struct Entry: Sendable {
@@ -160,7 +183,7 @@ struct BTFLayout {
         for i in 1..<btf.typeCount {
             offsets.append(pos)
             let rec = btf.records[i]
-            pos += 12 + 4 * BTF.extraWordCount(kindValue: rec.kindValue, vlen: rec.vlen)
+            pos += 12 + 4 * btf.extraWordCount(rec)
         }
         typeOffsets = offsets
     }
@@ -181,10 +204,10 @@ extension Array where Element == UInt8 {
 }
 
 /// Parses `bytes` expecting a `FormatError`, and returns it.
-func expectFormatError(_ bytes: [UInt8], section: String = ".BTF",
+func expectFormatError(_ bytes: [UInt8], section: String = ".BTF", strict: Bool = false,
                        sourceLocation: SourceLocation = #_sourceLocation) -> FormatError? {
     do {
-        _ = try BTF(parsing: bytes, section: section)
+        _ = try BTF(parsing: bytes, section: section, strict: strict)
         Issue.record("parsed without error", sourceLocation: sourceLocation)
         return nil
     } catch {
