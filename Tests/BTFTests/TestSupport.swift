@@ -36,10 +36,17 @@ enum TestEnv {
 
     static func kernelPath(_ name: String) -> String { kernelsDir + "/" + name }
 
-    /// The smallest test kernel, for tests that patch a real BTF.
-    static var smallestKernel: String? {
-        kernels.min { fileSize(kernelPath($0)) < fileSize(kernelPath($1)) }
-    }
+    /// The smallest little-endian test kernel (the smallest of any byte order when there is
+    /// none), for tests that patch a real BTF.
+    static let smallestKernel: String? = {
+        func littleEndian(_ name: String) -> Bool {
+            guard let h = FileHandle(forReadingAtPath: kernelPath(name)) else { return false }
+            defer { try? h.close() }
+            return (try? h.read(upToCount: 2)) == Data([0x9f, 0xeb])
+        }
+        let little = kernels.filter(littleEndian)
+        return (little.isEmpty ? kernels : little).min { fileSize(kernelPath($0)) < fileSize(kernelPath($1)) }
+    }()
 
     static func fileSize(_ path: String) -> Int {
         ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.intValue ?? 0
