@@ -26,10 +26,8 @@ public struct BTF: Sendable {
     public var headerLength: UInt32
     /// The layout section's entries, one per kind value from 0, when the blob had one (nil
     /// otherwise). The parser reads types of kinds btfgen does not know with it; the writer
-    /// writes it back when `headerLength` is at least 32.
-    public var layoutSection: [KindLayout]? {
-        didSet { sizes = KindSizes.table(layoutSection) }
-    }
+    /// writes it back when `headerLength` is at least 32. Set it with `setLayoutSection`.
+    public private(set) var layoutSection: [KindLayout]?
     /// The kernel rules this BTF breaks that libbpf accepts, in type order (header first), as
     /// the parser found them; empty for a BTF built in memory. See `FormatRule`.
     public internal(set) var warnings: [FormatWarning] = []
@@ -294,6 +292,25 @@ public struct BTF: Sendable {
         words.append(contentsOf: extra)
         noteAppended()
         return TypeID(UInt32(records.count - 1))
+    }
+
+    /// Gives the BTF a layout section (nil: none), which the writer writes with a header of 32
+    /// bytes or more. The sizes of the kinds btfgen knows never come from it; a type of a kind
+    /// btfgen does not know must keep its size.
+    /// - Throws: `FormatError` (`unknown-kind`) when such a type's size would change.
+    public mutating func setLayoutSection(_ entries: [KindLayout]?) throws(FormatError) {
+        let table = KindSizes.table(entries)
+        if unknownKindCount > 0 {
+            for i in 1..<records.count {
+                let v = Int(records[i].kindValue)
+                if !sizes[v].known && (table[v].valid != sizes[v].valid || table[v].fixedWords != sizes[v].fixedWords
+                                       || table[v].vlenWords != sizes[v].vlenWords) {
+                    throw FormatError("type [\(i)]", "the layout section would change the size of kind \(v)", rule: .unknownKind)
+                }
+            }
+        }
+        layoutSection = entries
+        sizes = table
     }
 
     /// Replaces the string section (used by builders that intern strings themselves).

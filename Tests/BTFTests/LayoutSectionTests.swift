@@ -33,7 +33,7 @@ import BTF
         old.headerLength = 24
         expectSameBytes(old.serialized(), k.bytes, "written with a 24-byte header")
         var noLayout = btf
-        noLayout.layoutSection = nil
+        try noLayout.setLayoutSection(nil)
         let plain32 = noLayout.serialized()
         #expect(plain32.get32(at: 24, order: .little) == 0 && plain32.get32(at: 28, order: .little) == 0)
         expectSameTypes(try BTF(parsing: plain32, strict: true), k.btf)
@@ -90,6 +90,11 @@ import BTF
         expectSameBytes(btf.serialized(order: .big), try BTF(parsing: btf.serialized(order: .big)).serialized(),
                         "unknown kind, big-endian, written back")
         try btf.validate(strict: true)
+        // Its size comes from the layout section, which can no longer be taken away.
+        var copy = btf
+        #expect(throws: FormatError.self) { try copy.setLayoutSection(nil) }
+        #expect(throws: FormatError.self) { try copy.setLayoutSection(KindLayout.known) }
+        try copy.setLayoutSection(btf.layoutSection)
     }
 
     /// Without a layout entry for it, an unknown kind is an error at its offset, as in libbpf.
@@ -146,7 +151,7 @@ import BTF
         #expect(tiny.layoutSection == nil)
         #expect(tiny.serialized().get32(at: 4, order: .little) == 24)
         tiny.headerLength = 32
-        tiny.layoutSection = KindLayout.known
+        try tiny.setLayoutSection(KindLayout.known)
         let bytes = tiny.serialized()
         #expect(bytes.get32(at: 24, order: .little) == bytes.get32(at: 12, order: .little))
         #expect(bytes.get32(at: 28, order: .little) == 80)
