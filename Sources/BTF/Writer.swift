@@ -15,7 +15,8 @@ extension BTF {
     /// The raw BTF bytes: header, type section, layout section, string section, in `order`
     /// (default: the order the BTF was read in). A parsed BTF written back in its own order
     /// gives its input bytes when its sections lay in that order without gaps, as libbpf and
-    /// pahole write them.
+    /// pahole write them; the writer always writes version 1, flags 0 and zeros for header
+    /// fields it does not know (what the kernel requires), whatever the input held.
     ///
     /// The header is `headerLength` bytes: 24 (`type_off` … `str_len`), or 32 and more, with
     /// `layout_off` and `layout_len` (0 and 0 without a layout section) and zeros after them.
