@@ -92,7 +92,7 @@ test: deps testdata build real-objects agent
 # The real programs against every real kernel (make test takes a slice of the kernels): each
 # relocation and count equal libbpf's, trimmed outputs relocate the same and are no larger than
 # bpftool's. Its summary goes to bench/check-real.md, which README quotes.
-check-real: deps testdata build real-objects
+check-real: deps testdata build real-objects agent
 	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
 	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" \
 	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" BTFGEN_REAL_MATRIX=all \

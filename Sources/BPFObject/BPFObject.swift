@@ -31,6 +31,9 @@ public struct BPFObject: Sendable {
         } catch { throw error.in(file: path) }
         self.ext = ext
         var relocations: [Relocation] = []
+        relocations.reserveCapacity(ext.coreRelocationCount)
+        // Real programs repeat a few hundred access strings tens of thousands of times.
+        var accessStrings: [StringOffset: String] = [:]
         for group in ext.coreRelocations {
             let section = btf.string(at: group.sectionName)
             // The instructions come from the program section of that name (libbpf looks it up
@@ -38,9 +41,17 @@ public struct BPFObject: Sendable {
             let code = elf.section(named: section).map { elf.contents(of: $0) } ?? []
             code.withUnsafeBytes { buf in
                 for (i, r) in group.records.enumerated() {
+                    let access: String
+                    if let known = accessStrings[r.accessString] {
+                        access = known
+                    } else {
+                        access = btf.string(at: r.accessString)
+                        accessStrings[r.accessString] = access
+                    }
                     relocations.append(Relocation(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
-                                                  accessString: btf.string(at: r.accessString), kind: r.kind,
-                                                  instruction: Instruction(buf, at: Int(r.insnOffset), order: elf.order)))
+                                                  accessString: access, kind: r.kind,
+                                                  instruction: Instruction(buf, at: Int(r.insnOffset), order: elf.order),
+                                                  accessStringOffset: r.accessString))
                 }
             }
         }

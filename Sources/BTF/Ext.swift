@@ -68,6 +68,7 @@ public struct BTFExt: Sendable {
         public var records: [Record]
     }
 
+    /// The func_info and line_info groups, without their records (btfgen reads none of them).
     public var funcInfo: [Group<FuncInfo>] = []
     public var lineInfo: [Group<LineInfo>] = []
     public var coreRelocations: [Group<CORERelocation>] = []
@@ -112,8 +113,11 @@ public struct BTFExt: Sendable {
         }
 
         /// Walks one subsection: a record size, then groups of (section name, count, records).
+        /// With `decode` nil, the records are checked for size only and not kept (func_info and
+        /// line_info: libbpf checks no more of them when it reads the object, and btfgen reads
+        /// nothing in them; a real program has tens of thousands of line_info records).
         func walk<T>(_ sub: (start: Int, length: Int), name: String, minSize: Int,
-                     decode: (Int, Int) throws(FormatError) -> T) throws(FormatError) -> ([Group<T>], Int) {
+                     decode: ((Int, Int) throws(FormatError) -> T)?) throws(FormatError) -> ([Group<T>], Int) {
             let end = sub.start + sub.length
             guard sub.length >= 4 else { throw FormatError(at(sub.start), "\(name): subsection too short for a record size") }
             let recSize = Int(r.u32(sub.start)!)
@@ -135,11 +139,15 @@ public struct BTFExt: Sendable {
                     throw FormatError(at(pos - 4), "\(name): \(n) records of \(recSize) bytes past the end of the subsection")
                 }
                 var records: [T] = []
-                records.reserveCapacity(n)
-                // Records are numbered within their section, as libbpf's `relo #N` is.
-                for index in 0..<n {
-                    records.append(try decode(pos, index))
-                    pos += recSize
+                if let decode {
+                    records.reserveCapacity(n)
+                    // Records are numbered within their section, as libbpf's `relo #N` is.
+                    for index in 0..<n {
+                        records.append(try decode(pos, index))
+                        pos += recSize
+                    }
+                } else {
+                    pos += total
                 }
                 groups.append(Group(sectionName: StringOffset(nameOff), records: records))
             }
@@ -149,20 +157,10 @@ public struct BTFExt: Sendable {
         let typeCount = UInt32(btf.typeCount)
         let strCount = UInt32(btf.strings.count)
         if let sub = try subsection(8) {
-            (funcInfo, funcInfoRecordSize) = try walk(sub, name: "func_info", minSize: 8) { (p, i) throws(FormatError) in
-                let t = r.u32(p + 4)!
-                guard t < typeCount else { throw FormatError(at(p), "func_info #\(i): type [\(t)] out of range") }
-                return FuncInfo(insnOffset: r.u32(p)!, type: TypeID(t))
-            }
+            (funcInfo, funcInfoRecordSize) = try walk(sub, name: "func_info", minSize: 8, decode: nil)
         }
         if let sub = try subsection(16) {
-            (lineInfo, lineInfoRecordSize) = try walk(sub, name: "line_info", minSize: 16) { (p, i) throws(FormatError) in
-                let file = r.u32(p + 4)!, line = r.u32(p + 8)!
-                guard file < strCount, line < strCount else {
-                    throw FormatError(at(p), "line_info #\(i): string offset out of range")
-                }
-                return LineInfo(insnOffset: r.u32(p)!, fileName: StringOffset(file), line: StringOffset(line), lineColumn: r.u32(p + 12)!)
-            }
+            (lineInfo, lineInfoRecordSize) = try walk(sub, name: "line_info", minSize: 16, decode: nil)
         }
         if let sub = try subsection(24) {
             (coreRelocations, coreRelocationRecordSize) = try walk(sub, name: "core_relo", minSize: 16) { (p, i) throws(FormatError) in
@@ -255,9 +253,13 @@ public struct RelocationRecord: Sendable, Equatable {
     /// The instruction the record patches, read from its section; nil when the record was made
     /// without its object (then the patch rules of `bpf_core_patch_insn` are not applied).
     public var instruction: Instruction?
+    /// Where the access string is in the object's string section, when read from an object:
+    /// records of one object with the same offset have the same access string.
+    public var accessStringOffset: StringOffset?
 
     public init(section: String, index: Int, insn: Int, type: TypeID, accessString: String, kind: RelocationKind,
-                instruction: Instruction? = nil) {
+                instruction: Instruction? = nil, accessStringOffset: StringOffset? = nil) {
+        self.accessStringOffset = accessStringOffset
         self.section = section
         self.index = index
         self.insn = insn

@@ -61,19 +61,39 @@ public struct PreparedRelocations: Sendable {
     public init(local: BTF, records: [RelocationRecord]) {
         self.local = local
         self.records = records
-        wantedNames = Resolver.wantedNames(local: local, records: records)
-        wantedKinds = Resolver.wantedKinds(local: local, records: records)
         var keys: [RelocationKey] = []
         var indexOf: [RelocationKey: Int32] = [:]
+        // Records read from an object name their access string by offset: a packed integer key
+        // finds a repeated question without hashing the string.
+        var indexOfPacked: [UInt64: Int32] = [:]
         keyOfRecord = records.map { r in
+            var packed: UInt64?
+            if let off = r.accessStringOffset, r.type.rawValue < 1 << 28 {
+                packed = UInt64(r.type.rawValue) << 36 | UInt64(off.rawValue) << 4 | UInt64(r.kind.rawValue)
+                if let i = indexOfPacked[packed!] { return i }
+            }
             let key = RelocationKey(kind: r.kind, type: r.type, accessString: r.accessString)
-            if let i = indexOf[key] { return i }
-            let i = Int32(keys.count)
-            indexOf[key] = i
-            keys.append(key)
+            let i: Int32
+            if let known = indexOf[key] {
+                i = known
+            } else {
+                i = Int32(keys.count)
+                indexOf[key] = i
+                keys.append(key)
+            }
+            if let packed { indexOfPacked[packed] = i }
             return i
         }
         self.keys = keys
+        // What the index needs, from the distinct questions rather than every record.
+        var names = Set<ArraySlice<UInt8>>(), kinds = Set<Kind>()
+        for k in keys where k.kind != .typeIDLocal && local.contains(k.type) {
+            let n = local.essentialName(k.type)
+            if !n.isEmpty { names.insert(n) }
+            kinds.insert(local.kind(k.type))
+        }
+        wantedNames = names
+        wantedKinds = kinds
         localSpecs = keys.map { k in
             guard local.contains(k.type) else { return nil }
             do throws(SpecError) {
@@ -137,6 +157,8 @@ public struct Resolver {
     }
     private var lists: [CandidateList] = []
     private var listOfType: [TypeID: Int] = [:]
+    /// Per question: its local type's list (an index into `lists`), once looked up.
+    private var listOfKey: [Int32] = []
 
     /// How one question fared against one candidate (`bpf_core_spec_match` + `bpf_core_calc_relo`).
     private enum CandidateMatch {
@@ -192,13 +214,20 @@ public struct Resolver {
         var resolver = Resolver(local: prepared.local, target: target, index: index)
         resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
         resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
+        resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
         var decisionOfRecord: [Int32] = []
         var outcomes: [Resolution.Outcome] = []
         decisionOfRecord.reserveCapacity(prepared.records.count)
         outcomes.reserveCapacity(prepared.records.count)
         for (i, record) in prepared.records.enumerated() {
             let key = Int(prepared.keyOfRecord[i])
-            let d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: record.insn)
+            // A question asked before, while its local type's list has not changed: one lookup.
+            let d: Int32
+            if let done = resolver.decided[key], resolver.generation(ofKey: key) == done.generation {
+                d = done.decision
+            } else {
+                d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: record.insn)
+            }
             decisionOfRecord.append(d)
             outcomes.append(patch(resolver.decisions[Int(d)].outcome, record: record))
         }
@@ -214,10 +243,18 @@ public struct Resolver {
             let key = Int(prepared.keyOfRecord[i])
             resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
             resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
+            resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
             let d = resolver.decisions[Int(resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: prepared.records[i].insn))]
             let r = prepared.records[i]
             return Resolution(record: r, localSpec: d.localSpec, targets: d.targets, outcome: patch(d.outcome, record: r))
         }
+    }
+
+    /// The generation of question `key`'s candidate list (0 where it has none, or none yet).
+    @inline(__always)
+    private func generation(ofKey key: Int) -> Int {
+        let l = listOfKey[key]
+        return l < 0 ? 0 : lists[Int(l)].generation
     }
 
     private mutating func add(_ d: Decision) -> Int32 {
@@ -248,6 +285,7 @@ public struct Resolver {
                 list = lists.count - 1
                 listOfType[localID] = list
             }
+            if key < listOfKey.count { listOfKey[key] = Int32(list) }
         }
         let generation = list < 0 ? 0 : lists[list].generation
         if let done = decided[key], done.generation == generation { return done.decision }
