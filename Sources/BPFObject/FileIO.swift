@@ -98,7 +98,7 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
 /// Returns nil, having consumed nothing, when `path` is not a regular file that starts with the
 /// BTF magic (an ELF, an archive, a pipe): the caller reads those whole. Errors name the file
 /// and the offset, as `parseBTFFile` does.
-public func readRawBTFFile(_ path: String) throws(FormatError) -> (btf: BTF, fileSize: Int)? {
+public func readRawBTFFile(_ path: String, strict: Bool = false) throws(FormatError) -> (btf: BTF, fileSize: Int)? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
     defer { close(fd) }
@@ -121,7 +121,10 @@ public func readRawBTFFile(_ path: String) throws(FormatError) -> (btf: BTF, fil
             words.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = w[i].byteSwapped } }
         }
         let strings = try readExactly(fd, at: layout.stringStart, count: layout.stringLength, path: path)
-        return (try BTF(layout: layout, words: words, strings: strings, at: at), size)
+        // The 2026 format's kind-layout section, which sizes types of kinds btfgen does not know.
+        let kindLayout = layout.layoutLength == 0 ? nil
+            : try readExactly(fd, at: layout.layoutStart, count: layout.layoutLength, path: path)
+        return (try BTF(layout: layout, words: words, strings: strings, layoutSection: kindLayout, at: at, strict: strict), size)
     } catch {
         throw error.in(file: path)
     }

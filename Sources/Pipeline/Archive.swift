@@ -286,15 +286,15 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatErr
 /// `.BTF`, or compressed: `.xz`/`.gz`/`.zst`, or a tarball holding one BTF), for the commands
 /// that take a single kernel: `relocs --btf`, `merge --base`. What a trimming run would skip
 /// (an empty file or archive) is an error here: the command needs a kernel.
-public func loadKernelFile(_ path: String) throws(FormatError) -> BTF {
-    if let raw = try readRawBTFFile(path) { return raw.btf }
+public func loadKernelFile(_ path: String, strict: Bool = false) throws(FormatError) -> BTF {
+    if let raw = try readRawBTFFile(path, strict: strict) { return raw.btf }
     switch try openKernelInput(try readFile(path), path: path) {
     case .skipped(let why):
         throw FormatError(file: path, "", "no kernel BTF: \(why)")
     case .data(let bytes, let member):
         if bytes.isEmpty { throw FormatError(file: path, "", "no kernel BTF: empty file") }
         do throws(FormatError) {
-            return try parseBTFFile(bytes, path: path).0
+            return try parseBTFFile(bytes, path: path, strict: strict).0
         } catch {
             throw member.map { error.prefixed("member \($0)") } ?? error
         }

@@ -46,6 +46,9 @@ public struct KernelReport: Sendable {
     /// Relocations whose outcome with the trimmed BTF would differ from the full one (empty
     /// unless btfgen has a bug; see `trim`).
     public var warnings: [String] = []
+    /// The kernel's own rules its BTF breaks that libbpf does not check (each is an error with
+    /// `--strict`): `type [7017]: member 1 at bit 192 lies past the struct size 0 (member-offset)`.
+    public var inputWarnings: [String] = []
 }
 
 /// Relocation counts of one object against one kernel, with the ones that did not resolve.
@@ -83,6 +86,8 @@ public struct RunOptions: Sendable {
     public var arch: String?
     /// `(K, N)`: process the K-th (1-based) of N deterministic slices.
     public var shard: (index: Int, count: Int)?
+    /// The kernel's own BTF rules that libbpf does not apply fail the kernel instead of warning.
+    public var strict = false
 
     public init(input: String, output: String, jobs: Int) {
         self.input = input
@@ -214,12 +219,14 @@ extension KernelReport {
 func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 
 /// Trims one kernel for all objects and writes its output atomically.
-public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
-    runJob(job, objects: TrimObjects(objects), format: format, sync: sync)
+public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false,
+                   strict: Bool = false) -> KernelReport {
+    runJob(job, objects: TrimObjects(objects), format: format, sync: sync, strict: strict)
 }
 
 /// `runJob(_:objects:format:sync:)` with the objects prepared once for the run.
-public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat = .raw, sync: Bool = false) -> KernelReport {
+public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat = .raw, sync: Bool = false,
+                   strict: Bool = false) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
@@ -236,7 +243,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         // The file's bytes live only inside this closure, so they are freed before trimming.
         let loaded: BTF? = try { () throws(FormatError) -> BTF? in
             // Raw BTF, the common case, is read section by section straight into the BTF.
-            if let raw = try readRawBTFFile(job.inputPath) {
+            if let raw = try readRawBTFFile(job.inputPath, strict: strict) {
                 report.inputBytes = raw.fileSize
                 return raw.btf
             }
@@ -263,14 +270,20 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
                 return nil
             }
             do throws(FormatError) {
-                return try parseBTFFile(bytes, path: job.inputPath).0
+                return try parseBTFFile(bytes, path: job.inputPath, strict: strict).0
             } catch {
                 throw report.member.map { error.prefixed("member \($0)") } ?? error
             }
         }()
         guard let kernel = loaded else { return report.failingWhenExplicit() }
+        report.inputWarnings = kernel.warnings.map(\.description)
         report.rawBytes = kernel.serializedSize
         let result = trim(kernel: kernel, objects: objects)
+        // A type of a kind btfgen does not know is stepped over when nothing needs it; a
+        // relocation that reaches one cannot be written in a BTF that libbpf 1.1 reads.
+        if result.btf.unknownKindCount > 0 {
+            throw FormatError(file: job.inputPath, "", "a relocation needs a type of a kind btfgen does not know; it cannot be written")
+        }
         var out = result.btf.serialized()
         report.rawOutputBytes = out.count
         if format == .tarXZ {
@@ -317,7 +330,7 @@ public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptio
     let objects = TrimObjects(objects)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
-            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync)
+            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync, strict: options.strict)
             let failed: Bool
             if case .failed = report.status { failed = true } else { failed = false }
             state.finish(i, report, stop: failed && options.failFast, progress: progress)

@@ -100,6 +100,9 @@ struct Gen: ParsableCommand {
     @Flag(name: .long, help: "Flush each output to the disk (fsync) before renaming it into place.")
     var sync = false
 
+    @Flag(name: .long, help: "Fail a kernel whose BTF breaks one of the kernel's own rules that libbpf does not check (by default a warning).")
+    var strict = false
+
     @Option(name: .long, help: "Output format: raw (K.btf) or tar.xz (K.btf.tar.xz holding K.btf).")
     var outputFormat: String = "raw"
 
@@ -147,7 +150,7 @@ struct Gen: ParsableCommand {
     }
 
     func run() throws {
-        try Trim(input: input, objects: object, output: output, jobs: jobs, failFast: failFast, sync: sync,
+        try Trim(input: input, objects: object, output: output, jobs: jobs, failFast: failFast, sync: sync, strict: strict,
                  outputFormat: outputFormat, include: include, exclude: exclude, arch: arch, shard: shard,
                  json: json, verbose: verbose, quiet: quiet, report: report, reportFormat: reportFormat,
                  failOn: failOn, pack: pack).run()

@@ -17,6 +17,7 @@ struct Trim {
     var jobs = availableProcessorCount()
     var failFast = false
     var sync = false
+    var strict = false
     var outputFormat = "raw"
     var include: [String] = []
     var exclude: [String] = []
@@ -52,6 +53,7 @@ struct Trim {
         var options = RunOptions(input: input, output: output, jobs: jobs)
         options.failFast = failFast
         options.sync = sync
+        options.strict = strict
         guard let format = OutputFormat(rawValue: outputFormat) else {
             throw ValidationError("--output-format must be raw or tar.xz")
         }
@@ -90,6 +92,10 @@ struct Trim {
             case .skipped(let why):
                 if !quiet { warn("btfgen: \(report.job.inputPath): skipped: \(why)") }
             case .written:
+                for w in report.inputWarnings.prefix(quiet ? 0 : 5) { warn("btfgen: warning: \(report.job.inputPath): \(w)") }
+                if !quiet && report.inputWarnings.count > 5 {
+                    warn("btfgen: warning: \(report.job.inputPath): \(report.inputWarnings.count - 5) more of the kernel's own rules broken (--strict fails the kernel on them)")
+                }
                 for w in report.warnings { warn("btfgen: warning: \(report.job.inputPath): trimmed BTF changes a relocation: \(w)") }
                 if verbose {
                     print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types")
