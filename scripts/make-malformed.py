@@ -717,8 +717,8 @@ def graph_cases(c, template, out_dir):
     relos = [(0, node, offs[0], 12), (8, node, offs[0], 8), (16, node, offs[1], 0), (24, node, offs[2], 1),
              (32, node, offs[0], 9), (40, node, offs[0], 7)]
     # The values libbpf expects in the instructions: 1, 1, node.val's offset 8, the pointer's
-    # size 8, sizeof(node) 16; target_type_id is not checked.
-    c.add("ptr_cycle_object", object_with(template, blob, relos, sec, {0: 1, 8: 1, 16: 8, 24: 8, 32: 16}), O, "ok", [],
+    # size 8, sizeof(node) 16; target_type_id's is not checked, but it must be an immediate.
+    c.add("ptr_cycle_object", object_with(template, blob, relos, sec, {0: 1, 8: 1, 16: 8, 24: 8, 32: 16, 40: 0}), O, "ok", [],
           "positive control: type_matches, type_exists, byte_off through struct node { node *next; }",
           kernel=cyc_kernel)
 

@@ -9,7 +9,7 @@ public struct BPFObject: Sendable {
     public let ext: BTFExt?
     public let relocations: [Relocation]
 
-    public init(path: String, bytes: [UInt8]) throws(FormatError) {
+    public init(path: String, bytes: consuming [UInt8]) throws(FormatError) {
         self.path = path
         let elf = try ELFFile(path: path, bytes: bytes)
         guard let btfSec = elf.section(named: ".BTF") else {
@@ -32,21 +32,28 @@ public struct BPFObject: Sendable {
         self.ext = ext
         var relocations: [Relocation] = []
         relocations.reserveCapacity(ext.coreRelocationCount)
-        // Real programs repeat a few hundred access strings tens of thousands of times.
-        var accessStrings: [StringOffset: String] = [:]
+        // Real programs repeat a few hundred access strings tens of thousands of times: each is
+        // decoded once (by offset: 1 + its index in `accessStrings`).
+        var accessStrings: [String] = []
+        var accessByOffset = [Int32](repeating: 0, count: btf.strings.count)
+        // A program has a section of its own: up to hundreds of them.
+        var sectionsByName: [String: ELFFile.Section] = [:]
+        for s in elf.sections where sectionsByName[s.name] == nil { sectionsByName[s.name] = s }
         for group in ext.coreRelocations {
             let section = btf.string(at: group.sectionName)
             // The instructions come from the program section of that name (libbpf looks it up
             // the same way); a record past its section's end has no instruction.
-            let code = elf.section(named: section).map { elf.contents(of: $0) } ?? []
+            let code = sectionsByName[section].map { elf.contents(of: $0) } ?? []
             code.withUnsafeBytes { buf in
                 for (i, r) in group.records.enumerated() {
                     let access: String
-                    if let known = accessStrings[r.accessString] {
-                        access = known
+                    let known = accessByOffset[Int(r.accessString.rawValue)]
+                    if known > 0 {
+                        access = accessStrings[Int(known) - 1]
                     } else {
                         access = btf.string(at: r.accessString)
-                        accessStrings[r.accessString] = access
+                        accessStrings.append(access)
+                        accessByOffset[Int(r.accessString.rawValue)] = Int32(accessStrings.count)
                     }
                     relocations.append(Relocation(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
                                                   accessString: access, kind: r.kind,

@@ -25,20 +25,21 @@ public struct ELFFile: Sendable {
         bytes.count >= 4 && bytes[0] == 0x7f && bytes[1] == 0x45 && bytes[2] == 0x4c && bytes[3] == 0x46
     }
 
-    public init(path: String, bytes: [UInt8]) throws(FormatError) {
+    /// `bytes` is taken over: libelf reads the image in place, so a caller that gives up its
+    /// array (a file just read) is not copied.
+    public init(path: String, bytes: consuming [UInt8]) throws(FormatError) {
         self.path = path
-        self.bytes = bytes
-        guard ELFFile.isELF(bytes), bytes.count >= 16 else { throw FormatError(file: path, "offset 0x0", "not an ELF file") }
-        switch bytes[5] {
+        var image = bytes
+        guard ELFFile.isELF(image), image.count >= 16 else { throw FormatError(file: path, "offset 0x0", "not an ELF file") }
+        switch image[5] {
         case 1: order = .little
         case 2: order = .big
-        default: throw FormatError(file: path, "offset 0x5", "unknown ELF data encoding \(bytes[5])")
+        default: throw FormatError(file: path, "offset 0x5", "unknown ELF data encoding \(image[5])")
         }
-        guard bytes[4] == 1 || bytes[4] == 2 else { throw FormatError(file: path, "offset 0x4", "unknown ELF class \(bytes[4])") }
-        let shstrndx = try ELFFile.checkSectionTable(bytes, path: path, order: order, is64: bytes[4] == 2)
+        guard image[4] == 1 || image[4] == 2 else { throw FormatError(file: path, "offset 0x4", "unknown ELF class \(image[4])") }
+        let shstrndx = try ELFFile.checkSectionTable(image, path: path, order: order, is64: image[4] == 2)
         elf_version(UInt32(EV_CURRENT))
-        var copy = bytes
-        let result: Result<(UInt16, [Section]), FormatError> = copy.withUnsafeMutableBytes { buf in
+        let result: Result<(UInt16, [Section]), FormatError> = image.withUnsafeMutableBytes { buf in
             guard let elf = elf_memory(buf.baseAddress!.assumingMemoryBound(to: CChar.self), buf.count) else {
                 return .failure(FormatError(file: path, "ELF header", "libelf: \(String(cString: elf_errmsg(-1)))"))
             }
@@ -74,6 +75,7 @@ public struct ELFFile: Sendable {
             return .success((ehdr.e_machine, sections))
         }
         (machine, sections) = try result.get()
+        self.bytes = image
     }
 
     /// Checks the section header table the ELF header describes against the file before libelf

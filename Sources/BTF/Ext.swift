@@ -210,16 +210,32 @@ public struct Instruction: Sendable, Equatable {
     /// Decodes the instruction at `offset` of a program section's bytes (and the next one, when
     /// it is there). Nil when fewer than 8 bytes are left.
     public init?(_ bytes: UnsafeRawBufferPointer, at offset: Int, order: ByteOrder) {
-        func decode(_ o: Int) -> (code: UInt8, dst: UInt8, src: UInt8, offset: Int16, imm: Int32)? {
-            let r = ByteReader(bytes, order: order)
-            guard o >= 0, let code = r.u8(o), let regs = r.u8(o + 1), let off = r.u16(o + 2), let imm = r.u32(o + 4) else { return nil }
-            // The register nibbles are a C bitfield: their order follows the byte order.
+        // One bounds check for the 8 bytes (16 with the next instruction); a real program has
+        // tens of thousands of records.
+        func decode(_ o: Int) -> (code: UInt8, dst: UInt8, src: UInt8, offset: Int16, imm: Int32) {
+            let word = bytes.loadUnaligned(fromByteOffset: o, as: UInt64.self)
+            let v = order == .little ? UInt64(littleEndian: word) : UInt64(bigEndian: word)
+            // In memory: code, registers, off (2 bytes), imm (4 bytes); the register nibbles are
+            // a C bitfield whose order follows the byte order.
+            let code: UInt8, regs: UInt8, off: UInt16, imm: UInt32
+            if order == .little {
+                code = UInt8(truncatingIfNeeded: v)
+                regs = UInt8(truncatingIfNeeded: v >> 8)
+                off = UInt16(truncatingIfNeeded: v >> 16)
+                imm = UInt32(truncatingIfNeeded: v >> 32)
+            } else {
+                code = UInt8(truncatingIfNeeded: v >> 56)
+                regs = UInt8(truncatingIfNeeded: v >> 48)
+                off = UInt16(truncatingIfNeeded: v >> 32)
+                imm = UInt32(truncatingIfNeeded: v)
+            }
             let (dst, src) = order == .little ? (regs & 0xf, regs >> 4) : (regs >> 4, regs & 0xf)
             return (code, dst, src, Int16(bitPattern: off), Int32(bitPattern: imm))
         }
-        guard let first = decode(offset) else { return nil }
+        guard offset >= 0, bytes.count >= 8, offset <= bytes.count - 8 else { return nil }
+        let first = decode(offset)
         self.init(code: first.code, dst: first.dst, src: first.src, offset: first.offset, imm: first.imm,
-                  next: decode(offset + 8))
+                  next: offset <= bytes.count - 16 ? decode(offset + 8) : nil)
     }
 
     public static func == (a: Instruction, b: Instruction) -> Bool {

@@ -22,9 +22,15 @@ private func accessSize(_ code: UInt8) -> UInt32 {
 ///
 /// Without an instruction (a record made without its object) the value is returned unchanged.
 func patch(_ outcome: Resolution.Outcome, record: RelocationRecord) -> Resolution.Outcome {
-    guard case .value(var v) = outcome, !v.poison, let insn = record.instruction else { return outcome }
+    patch(outcome, instruction: record.instruction, index: record.insn)
+}
+
+/// `patch(_:record:)` given the record's instruction and its index in the section.
+@inline(__always)
+func patch(_ outcome: Resolution.Outcome, instruction: Instruction?, index: Int) -> Resolution.Outcome {
+    guard case .value(var v) = outcome, !v.poison, let insn = instruction else { return outcome }
     // Only the error paths name the instruction: a real program patches tens of thousands.
-    var at: String { "insn #\(record.insn)" }
+    var at: String { "insn #\(index)" }
     switch insn.instructionClass {
     case 4, 7: // ALU, ALU64
         guard insn.code & 0x08 == 0 else { return .error("failed to patch \(at): -22 (ALU/ALU64 with a register operand)") }

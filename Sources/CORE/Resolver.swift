@@ -63,14 +63,14 @@ public struct PreparedRelocations: Sendable {
         self.records = records
         var keys: [RelocationKey] = []
         var indexOf: [RelocationKey: Int32] = [:]
-        // Records read from an object name their access string by offset: a packed integer key
-        // finds a repeated question without hashing the string.
-        var indexOfPacked: [UInt64: Int32] = [:]
+        // Records read from an object name their access string by offset: the last question
+        // seen at each offset finds a repeated one without hashing the string.
+        var lastAtOffset = [Int32](repeating: -1, count: local.strings.count)
         keyOfRecord = records.map { r in
-            var packed: UInt64?
-            if let off = r.accessStringOffset, r.type.rawValue < 1 << 28 {
-                packed = UInt64(r.type.rawValue) << 36 | UInt64(off.rawValue) << 4 | UInt64(r.kind.rawValue)
-                if let i = indexOfPacked[packed!] { return i }
+            let off = r.accessStringOffset.map { Int($0.rawValue) } ?? -1
+            if off >= 0 && off < lastAtOffset.count {
+                let k = lastAtOffset[off]
+                if k >= 0 && keys[Int(k)].type == r.type && keys[Int(k)].kind == r.kind { return k }
             }
             let key = RelocationKey(kind: r.kind, type: r.type, accessString: r.accessString)
             let i: Int32
@@ -81,7 +81,7 @@ public struct PreparedRelocations: Sendable {
                 indexOf[key] = i
                 keys.append(key)
             }
-            if let packed { indexOfPacked[packed] = i }
+            if off >= 0 && off < lastAtOffset.count { lastAtOffset[off] = i }
             return i
         }
         self.keys = keys
@@ -121,14 +121,20 @@ public struct ResolvedRelocations: Sendable {
     public let decisions: [Decision]
     /// Per record: an index into `decisions`.
     public let decisionOfRecord: [Int32]
-    /// Per record: the decision's outcome after libbpf's instruction rules (`patch`).
-    public let outcomes: [Resolution.Outcome]
+    /// How many records libbpf patches, poisons, or fails on (errors include btfgen's limit).
+    public let patched: Int, poisoned: Int, errors: Int
 
     public var count: Int { records.count }
 
+    /// Record `i`'s outcome: its decision's after libbpf's instruction rules (`patch`), worked
+    /// out again when asked rather than kept for every record.
+    public func outcome(_ i: Int) -> Resolution.Outcome {
+        patch(decisions[Int(decisionOfRecord[i])].outcome, record: records[i])
+    }
+
     public subscript(i: Int) -> Resolution {
         let d = decisions[Int(decisionOfRecord[i])]
-        return Resolution(record: records[i], localSpec: d.localSpec, targets: d.targets, outcome: outcomes[i])
+        return Resolution(record: records[i], localSpec: d.localSpec, targets: d.targets, outcome: outcome(i))
     }
 
     /// One `Resolution` per record, in record order.
@@ -216,23 +222,26 @@ public struct Resolver {
         resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
         resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
         var decisionOfRecord: [Int32] = []
-        var outcomes: [Resolution.Outcome] = []
+        var counts = (patched: 0, poisoned: 0, errors: 0)
         decisionOfRecord.reserveCapacity(prepared.records.count)
-        outcomes.reserveCapacity(prepared.records.count)
-        for (i, record) in prepared.records.enumerated() {
+        let records = prepared.records
+        for i in records.indices {
             let key = Int(prepared.keyOfRecord[i])
             // A question asked before, while its local type's list has not changed: one lookup.
             let d: Int32
             if let done = resolver.decided[key], resolver.generation(ofKey: key) == done.generation {
                 d = done.decision
             } else {
-                d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: record.insn)
+                d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: records[i].insn)
             }
             decisionOfRecord.append(d)
-            outcomes.append(patch(resolver.decisions[Int(d)].outcome, record: record))
+            switch patch(resolver.decisions[Int(d)].outcome, instruction: records[i].instruction, index: records[i].insn) {
+            case .value(let v): if v.poison { counts.poisoned += 1 } else { counts.patched += 1 }
+            case .error, .limit: counts.errors += 1
+            }
         }
-        return ResolvedRelocations(records: prepared.records, decisions: resolver.decisions,
-                                   decisionOfRecord: decisionOfRecord, outcomes: outcomes)
+        return ResolvedRelocations(records: prepared.records, decisions: resolver.decisions, decisionOfRecord: decisionOfRecord,
+                                   patched: counts.patched, poisoned: counts.poisoned, errors: counts.errors)
     }
 
     /// Record-by-record resolution with no memo: libbpf's loop as it is written, for tests that

@@ -17,8 +17,8 @@ public struct ObjectResult: Sendable {
     public var resolutions: [Resolution] { resolved.resolutions }
 
     public var total: Int { resolved.count }
-    public var errors: Int { resolved.outcomes.reduce(0) { if case .value = $1 { return $0 } else { return $0 + 1 } } }
-    public var unresolved: Int { resolved.outcomes.reduce(0) { if case .value(let v) = $1, v.poison { return $0 + 1 } else { return $0 } } }
+    public var errors: Int { resolved.errors }
+    public var unresolved: Int { resolved.poisoned }
     public var resolvedCount: Int { total - errors - unresolved }
 }
 
@@ -183,7 +183,7 @@ private func verify(_ out: BTF, run: TrimObjects, results: [ObjectResult], kerne
             if pairedWith[d] == again.decisionOfRecord[j] { continue }
             pairedWith[d] = again.decisionOfRecord[j]
             let kind = full.records[j].kind
-            let a = Signature(full.outcomes[j], kind: kind, kernel), b = Signature(again.outcomes[j], kind: kind, out)
+            let a = Signature(full.outcome(j), kind: kind, kernel), b = Signature(again.outcome(j), kind: kind, out)
             if a != b { mismatches.append(Mismatch(object: i, record: full.records[j], full: a.text, trimmed: b.text)) }
         }
     }
