@@ -119,8 +119,9 @@ bench: build testdata real-objects agent
 	export BTFGEN="$$bin/btfgen" JUDGE="$$bin/libbpf-judge"; \
 	scripts/bench.sh $(KERNELS_DIR) bench/parse.md && \
 	scripts/bench-trim.sh $(KERNELS_DIR) bench/trim.md && \
-	scripts/bench-archive.sh $(KERNELS_DIR) bench/archive.md
-	cat bench/parse.md <(echo) bench/trim.md <(echo) bench/archive.md > bench/results.md
+	scripts/bench-archive.sh $(KERNELS_DIR) bench/archive.md && \
+	scripts/bench-real.sh $(KERNELS_DIR) bench/real.md
+	cat bench/parse.md <(echo) bench/trim.md <(echo) bench/archive.md <(echo) bench/real.md > bench/results.md
 	scripts/update-readme-bench.py
 
 # Each fuzz target runs FUZZ_RUNS executions, at most FUZZ_SECONDS; a crash leaves its input in

@@ -1,0 +1,379 @@
+#!/usr/bin/env bash
+# Real workloads: btfgen against `bpftool gen min_core_btf`, side by side, on the real CO-RE
+# programs (Debian's libbpf-tools and xdp-tools, `make real-objects`) and the generated agent
+# (`make agent`), on one kernel, on an archive of kernels (raw and .btf.tar.xz) and on the
+# non-deduplicated CentOS 8 kernel.
+#
+# usage: scripts/bench-real.sh KERNELS_DIR OUT.md
+#
+# Each row times the two commands in one run, alternating (reference, btfgen, reference,
+# btfgen, ...), and reports the median of each; then one callgrind run of each (instructions
+# executed, Ir) and one run of each for memory (max RSS and the peak charged to a fresh memory
+# cgroup, see bench-lib.sh).
+#
+# Environment:
+#   BTFGEN          btfgen binary (default .build/release/btfgen)
+#   ROUNDS          rounds of the one-kernel rows (default 5)
+#   ARCHIVE_ROUNDS  rounds of the archive rows (default 3)
+#   CENTOS_ROUNDS   rounds of the CentOS row (default 3; bpftool takes 8-20 s a run)
+#   OBJECTS_DIR     real objects (default .build/real/objects, every */*.bpf.o)
+#   AGENT           the generated agent (default .build/agent/agent.bpf.o; rows 1 skipped without it)
+#   CENTOS_XZ       the CentOS 8 kernel (default ../shared/kernels/centos-8-4.18.0-147.5.1.el8_1.aarch64.btf.xz)
+#   CALLGRIND=0     no callgrind at all
+#   CALLGRIND_SLOW=1  also run bpftool on the CentOS kernel under callgrind (about 20 minutes)
+#   CALLGRIND_KEEP=DIR  keep btfgen's callgrind outputs there (for callgrind_annotate)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kernels=${1:?usage: $0 KERNELS_DIR OUT.md}
+out=${2:?usage: $0 KERNELS_DIR OUT.md}
+btfgen=$(realpath "${BTFGEN:-.build/release/btfgen}")
+rounds=${ROUNDS:-5}
+archive_rounds=${ARCHIVE_ROUNDS:-3}
+centos_rounds=${CENTOS_ROUNDS:-3}
+objects_dir=${OBJECTS_DIR:-.build/real/objects}
+agent=${AGENT:-.build/agent/agent.bpf.o}
+centos_xz=${CENTOS_XZ:-../shared/kernels/centos-8-4.18.0-147.5.1.el8_1.aarch64.btf.xz}
+jobs=$(nproc)
+
+die() { echo "bench-real: $*" >&2; exit 1; }
+say() { echo "bench-real: $*" >&2; }
+for n in "$rounds" "$archive_rounds" "$centos_rounds"; do
+    [[ $n =~ ^[1-9][0-9]*$ ]] || die "round counts must be positive integers, not '$n'"
+done
+[[ -x $btfgen ]] || die "btfgen not found at $btfgen"
+command -v bpftool >/dev/null || die "bpftool not found"
+[[ -x /usr/bin/time ]] || die "GNU time (/usr/bin/time) not found"
+
+shopt -s nullglob
+objects=()
+for o in "$objects_dir"/*/*.bpf.o; do objects+=("$(realpath "$o")"); done
+((${#objects[@]} > 0)) || die "no real objects in $objects_dir (make real-objects)"
+n_real=${#objects[@]}
+have_agent=no
+if [[ -f $agent ]]; then
+    agent=$(realpath "$agent"); objects+=("$agent"); have_agent=yes
+else
+    say "no $agent (make agent needs clang's BPF target): row 1 skipped, the agent left out of the others"
+fi
+all_kernels=("$kernels"/*.btf)
+((${#all_kernels[@]} > 0)) || die "no *.btf in $kernels"
+# The one kernel: bookworm's 6.1 generic amd64 kernel (the newest ABI there is).
+one=
+for k in "${all_kernels[@]}"; do
+    [[ $(basename "$k") =~ ^debian-bookworm-6\.1\.0-[0-9]+-amd64\.btf$ ]] && one=$k
+done
+[[ -n $one ]] || die "no debian-bookworm-6.1.0-N-amd64.btf in $kernels"
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+. scripts/bench-lib.sh
+# Every run uses one snapshot of the binary, so that a rebuild during the run cannot mix builds.
+cp "$btfgen" "$work/btfgen"
+btfgen_id="$("$work/btfgen" --version 2>/dev/null | head -n 1), sha256 $(sha256sum "$work/btfgen" | cut -c1-12)"
+btfgen=$work/btfgen
+
+# --- measuring -----------------------------------------------------------------------------
+
+now() { date +%s%N; }
+# wall_ns CMD...: wall time of one run in ns; "fail" when the command exits non-zero.
+wall_ns() {
+    local t0 t1 rc=0
+    t0=$(now); "$@" >/dev/null 2>&1 || rc=$?; t1=$(now)
+    ((rc == 0)) && echo $((t1 - t0)) || echo fail
+}
+# median of numbers on stdin ("fail" if any run failed)
+median() {
+    sort -n | awk '{ v[NR] = $1 } /fail/ { f = 1 } END {
+        if (f || NR == 0) { print "fail"; exit }
+        print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'
+}
+# memory CMD...: "MAXRSS_KB CHARGED_KB" of one run ("n/a" where not measured). Max RSS is the
+# largest single process (GNU time reports the maximum over the reaped descendants); charged is
+# the whole command's, all its processes together.
+memory() {
+    local rss charged
+    rm -f "$work/rss"
+    charged=$(charged_kb /usr/bin/time -o "$work/rss" -f %M "$@")
+    [[ -s $work/rss ]] || { /usr/bin/time -o "$work/rss" -f %M "$@" >/dev/null 2>&1 || true; }
+    rss=$(tail -n 1 "$work/rss" 2>/dev/null)
+    echo "${rss:-n/a} ${charged:-n/a}"
+}
+# valgrind 3.19 cannot read the Swift 6.3 binary's debug info: btfgen runs under callgrind as a
+# copy without it (same code, same instruction count).
+callgrind=yes
+if [[ ${CALLGRIND:-1} == 0 ]]; then
+    callgrind="no (CALLGRIND=0)"
+elif ! command -v valgrind >/dev/null; then
+    callgrind="no (valgrind not installed)"
+else
+    strip -g -o "$work/btfgen-nodebug" "$btfgen"
+fi
+cg_btfgen=$work/btfgen-nodebug
+# ir TAG CMD...: instructions executed (callgrind Ir) by CMD and every process of it run through
+# "$work/vg" (a valgrind wrapper for xargs), summed; "n/a" when callgrind is off.
+mkdir -p "$work/cg"
+printf '#!/bin/sh\nexec valgrind -q --tool=callgrind --callgrind-out-file="%s/cg/$CG_TAG.%%p" "$@"\n' "$work" >"$work/vg"
+chmod +x "$work/vg"
+ir() {
+    local tag=$1; shift
+    [[ $callgrind == yes ]] || { echo n/a; return; }
+    rm -f "$work/cg/$tag".*
+    CG_TAG=$tag "$@" >/dev/null 2>&1 || { echo fail; return; }
+    local files=("$work/cg/$tag".*)
+    ((${#files[@]} > 0)) || { echo n/a; return; }
+    if [[ -n ${CALLGRIND_KEEP:-} && $tag == btfgen* ]]; then
+        mkdir -p "$CALLGRIND_KEEP" && cp "${files[@]}" "$CALLGRIND_KEEP/"
+    fi
+    awk '/^summary:/ { s += $2 } END { printf "%.0f\n", s }' "${files[@]}"
+}
+
+# --- formatting ----------------------------------------------------------------------------
+
+ms() { [[ $1 == fail ]] && echo failed || awk -v ns="$1" 'BEGIN { printf "%.0f", ns / 1e6 }'; }
+ratio() { # ratio A B: A / B as "N.Nx"
+    [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && awk -v a="$1" -v b="$2" 'BEGIN { printf (b > 0 ? "%.1fx" : "n/a"), (b > 0 ? a / b : 0) }' || echo n/a
+}
+mir() { [[ $1 =~ ^[0-9]+$ ]] && awk -v n="$1" 'BEGIN { printf "%.0f M", n / 1e6 }' || echo "$1"; }
+mbx() { [[ $1 =~ ^[0-9]+$ ]] && mb "$1" || echo n/a; }
+# le A B: A <= B (numbers), false when either is missing
+le() { [[ $1 =~ ^[0-9.]+$ && $2 =~ ^[0-9.]+$ ]] && awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }'; }
+
+table_head() { # table_head REFERENCE
+    echo "| run | $1 ms | btfgen ms | speed-up | $1 Ir | btfgen Ir | Ir ratio | $1 max RSS MB | btfgen max RSS MB | $1 charged MB | btfgen charged MB | target | met |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|"
+}
+# row NAME REF_NS BTFGEN_NS REF_IR BTFGEN_IR REF_MEM BTFGEN_MEM TARGET MET
+row() {
+    local rr rc gr gc
+    read -r rr rc <<<"$6"; read -r gr gc <<<"$7"
+    echo "| $1 | $(ms "$2") | $(ms "$3") | $(ratio "$2" "$3") | $(mir "$4") | $(mir "$5") | $(ratio "$4" "$5") | $(mbx "$rr") | $(mbx "$gr") | $(mbx "$rc") | $(mbx "$gc") | $8 | $9 |"
+}
+# The memory compared is the charged peak (what a container's limit counts); max RSS where
+# cgroups cannot be made here.
+mem_ok() { # mem_ok REF_MEM BTFGEN_MEM
+    local rr rc gr gc
+    read -r rr rc <<<"$1"; read -r gr gc <<<"$2"
+    if [[ $rc != n/a && $gc != n/a ]]; then le "$gc" "$rc"; else le "$gr" "$rr"; fi
+}
+yes_no() { "$@" && echo yes || echo "**no**"; }
+
+# alternate N REF_CMD_FN BTFGEN_CMD_FN: N rounds of (reference, btfgen); sets REF_NS and GEN_NS
+# to the medians. Each function empties its output first.
+alternate() {
+    local n=$1 ref=$2 gen=$3 r
+    : >"$work/t.ref"; : >"$work/t.gen"
+    for ((r = 0; r < n; r++)); do
+        wall_ns "$ref" >>"$work/t.ref"
+        wall_ns "$gen" >>"$work/t.gen"
+    done
+    REF_NS=$(median <"$work/t.ref"); GEN_NS=$(median <"$work/t.gen")
+}
+
+sections=()
+
+# --- 1 and 2: one kernel, one process each --------------------------------------------------
+
+one_kernel_row() { # one_kernel_row NAME KERNEL OBJECT...
+    local name=$1; K=$2; shift 2
+    OBJS=("$@")
+    ref_cmd() { rm -f "$work/b.btf"; bpftool gen min_core_btf "$K" "$work/b.btf" "${OBJS[@]}"; }
+    gen_cmd() { rm -f "$work/g.btf"; "$btfgen" gen min_core_btf "$K" "$work/g.btf" "${OBJS[@]}"; }
+    say "$name: $ROWS_ROUNDS rounds"
+    alternate "$ROWS_ROUNDS" ref_cmd gen_cmd
+    if [[ -n ${SKIP_REF_IR:-} ]]; then REF_IR=$SKIP_REF_IR; else
+        REF_IR=$(ir bpftool "$work/vg" bpftool gen min_core_btf "$K" "$work/b.btf" "${OBJS[@]}")
+    fi
+    GEN_IR=$(ir btfgen-$ROW_TAG "$work/vg" "$cg_btfgen" gen min_core_btf "$K" "$work/g.btf" "${OBJS[@]}")
+    REF_MEM=$(memory bpftool gen min_core_btf "$K" "$work/b.btf" "${OBJS[@]}")
+    GEN_MEM=$(memory "$btfgen" gen min_core_btf "$K" "$work/g.btf" "${OBJS[@]}")
+    REF_OUT=$( [[ -s $work/b.btf ]] && stat -c %s "$work/b.btf" || echo failed)
+    GEN_OUT=$( [[ -s $work/g.btf ]] && stat -c %s "$work/g.btf" || echo failed)
+}
+
+one_name=$(basename "$one" .btf)
+if [[ $have_agent == yes ]]; then
+    ROWS_ROUNDS=$rounds ROW_TAG=agent one_kernel_row "agent" "$one" "$agent"
+    s=$(ratio "$REF_NS" "$GEN_NS")
+    met_wall=$(yes_no le 10 "${s%x}")
+    met_mem=$(yes_no mem_ok "$REF_MEM" "$GEN_MEM")
+    sections+=("$(
+        echo "#### 1. The agent alone on one kernel"
+        echo
+        echo "\`gen min_core_btf K OUT agent.bpf.o\`, the same command line for both, K = $one_name;"
+        echo "median of $rounds alternating rounds. Outputs: bpftool $REF_OUT bytes, btfgen $GEN_OUT bytes."
+        echo
+        table_head bpftool
+        row "agent, 1 kernel" "$REF_NS" "$GEN_NS" "$REF_IR" "$GEN_IR" "$REF_MEM" "$GEN_MEM" \
+            "≥ 10x wall; memory ≤ bpftool's" "wall: $met_wall; memory: $met_mem"
+    )")
+fi
+
+ROWS_ROUNDS=$rounds ROW_TAG=all one_kernel_row "all objects" "$one" "${objects[@]}"
+sections+=("$(
+    echo "#### 2. All real objects on one kernel"
+    echo
+    echo "\`gen min_core_btf K OUT OBJ...\` with all ${#objects[@]} objects, the same command line for both, K = $one_name;"
+    echo "median of $rounds alternating rounds. Outputs: bpftool $REF_OUT bytes, btfgen $GEN_OUT bytes."
+    echo
+    table_head bpftool
+    row "${#objects[@]} objects, 1 kernel" "$REF_NS" "$GEN_NS" "$REF_IR" "$GEN_IR" "$REF_MEM" "$GEN_MEM" "—" "—"
+)")
+
+# --- 3 and 4: the archive, raw and .btf.tar.xz ----------------------------------------------
+
+# A btfhub-style tree, DISTRO/RELEASE/ARCH/KERNEL.btf, of every kernel in KERNELS_DIR, and the
+# same tree as .btf.tar.xz (one member each, made with tar -cJf).
+arch_of() {
+    case $1 in
+        *amd64*) echo x86_64 ;; *arm64*) echo arm64 ;; *s390x*) echo s390x ;;
+        *ppc64el* | *powerpc64le*) echo ppc64le ;; *riscv64*) echo riscv64 ;;
+        *-686* | *i386*) echo i386 ;; *armmp* | *armhf*) echo arm ;; *aarch64*) echo arm64 ;;
+        *) echo unknown ;;
+    esac
+}
+kernel_list=()
+for k in "${all_kernels[@]}"; do
+    name=$(basename "$k" .btf)
+    distro=${name%%-*} rest=${name#*-}
+    dir=$distro/${rest%%-*}/$(arch_of "$name")
+    mkdir -p "$work/raw/$dir" "$work/tar/$dir"
+    cp "$k" "$work/raw/$dir/$name.btf"
+    kernel_list+=("$work/raw/$dir/$name.btf")
+done
+n_kernels=${#kernel_list[@]}
+say "archive: $n_kernels kernels, ${#objects[@]} objects, $jobs jobs"
+
+printf '#!/bin/sh\nk=$1; shift\nexec ${VG:-} bpftool gen min_core_btf "$k" "$OUT_DIR/$(basename "$k")" "$@"\n' >"$work/bpftool-one"
+chmod +x "$work/bpftool-one"
+bpftool_archive() {
+    rm -rf "$work/out-b"; mkdir -p "$work/out-b"
+    printf '%s\0' "${kernel_list[@]}" |
+        OUT_DIR=$work/out-b xargs -0 -P "$jobs" -I{} "$work/bpftool-one" {} "${objects[@]}"
+}
+btfgen_archive() {
+    rm -rf "$work/out-g"
+    "$btfgen" -q --jobs "$jobs" -i "$work/raw" "${objects[@]/#/--object=}" -o "$work/out-g"
+}
+say "archive, raw: $archive_rounds rounds"
+alternate "$archive_rounds" bpftool_archive btfgen_archive
+REF_IR=$(VG=$work/vg ir bpftool bpftool_archive)
+GEN_IR=$(ir btfgen-archive "$work/vg" "$cg_btfgen" -q --jobs "$jobs" -i "$work/raw" "${objects[@]/#/--object=}" -o "$work/out-g")
+REF_MEM=$(memory bash -c "$(declare -f bpftool_archive); $(declare -p kernel_list objects work jobs); bpftool_archive")
+GEN_MEM=$(memory "$btfgen" -q --jobs "$jobs" -i "$work/raw" "${objects[@]/#/--object=}" -o "$work/out-g")
+b_written=$(find "$work/out-b" -name '*.btf' -size +0 | wc -l)
+g_written=$(find "$work/out-g" -name '*.btf' -size +0 | wc -l)
+s=$(ratio "$REF_NS" "$GEN_NS")
+sections+=("$(
+    echo "#### 3. The archive × all real objects"
+    echo
+    echo "The $n_kernels kernels of the test data as a btfhub-style tree (DISTRO/RELEASE/ARCH/KERNEL.btf), all"
+    echo "${#objects[@]} objects: \`btfgen -i DIR --object ... -o OUT --jobs $jobs\`, one process, against"
+    echo "\`bpftool gen min_core_btf K OUT/K OBJ...\` once per kernel under \`xargs -P $jobs\`; median of $archive_rounds"
+    echo "alternating rounds. Kernels written: bpftool $b_written, btfgen $g_written of $n_kernels. bpftool's Ir is"
+    echo "the sum over its processes, its max RSS the largest one's, its charged peak all of them together."
+    echo
+    table_head bpftool
+    row "$n_kernels kernels × ${#objects[@]} objects, raw" "$REF_NS" "$GEN_NS" "$REF_IR" "$GEN_IR" "$REF_MEM" "$GEN_MEM" \
+        "≥ 20x wall" "$(yes_no le 20 "${s%x}")"
+)")
+
+say "archive, tar.xz: making $n_kernels tarballs"
+for k in "${kernel_list[@]}"; do
+    rel=${k#"$work/raw/"}
+    printf '%s\0%s\0%s\0' "$(dirname "$k")" "$work/tar/${rel%.btf}.btf.tar.xz" "$(basename "$k")"
+done | xargs -0 -n 3 -P "$jobs" sh -c 'tar -C "$0" -cJf "$1" "$2"'
+tarballs=("$work"/tar/*/*/*/*.btf.tar.xz)
+((${#tarballs[@]} == n_kernels)) || die "made ${#tarballs[@]} tarballs of $n_kernels kernels"
+xz_seq() { for t in "${tarballs[@]}"; do ${VG:-} xz -dc "$t" >/dev/null; done; }
+xz_par() { printf '%s\0' "${tarballs[@]}" | xargs -0 -P "$jobs" -n 1 sh -c '${VG:-} xz -dc "$0" >/dev/null'; }
+btfgen_tar1() { rm -rf "$work/out-t"; "$btfgen" -q --jobs 1 -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-t"; }
+btfgen_tarn() { rm -rf "$work/out-t"; "$btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-t"; }
+say "archive, tar.xz: $archive_rounds rounds"
+alternate "$archive_rounds" xz_seq btfgen_tar1
+SEQ_REF=$REF_NS SEQ_GEN=$GEN_NS
+alternate "$archive_rounds" xz_par btfgen_tarn
+XZ_IR=$(VG=$work/vg ir xz xz_seq)
+GEN_IR=$(ir btfgen-tar "$work/vg" "$cg_btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-t")
+SEQ_REF_MEM=$(memory bash -c "$(declare -f xz_seq); $(declare -p tarballs); xz_seq")
+SEQ_GEN_MEM=$(memory "$btfgen" -q --jobs 1 -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-t")
+PAR_REF_MEM=$(memory bash -c "$(declare -f xz_par); $(declare -p tarballs jobs); xz_par")
+PAR_GEN_MEM=$(memory "$btfgen" -q --jobs "$jobs" -i "$work/tar" "${objects[@]/#/--object=}" -o "$work/out-t")
+same=$(diff -r "$work/out-g" "$work/out-t" >/dev/null 2>&1 && echo yes || echo NO)
+floor_ok() { le "$(awk -v g="$1" -v r="$2" 'BEGIN { print g / r }')" 1.5; }
+sections+=("$(
+    echo "#### 4. The archive as .btf.tar.xz against the xz -dc floor"
+    echo
+    echo "The same $n_kernels kernels as btfhub-style \`.btf.tar.xz\` files (\`tar -cJf\`, one member each):"
+    echo "\`btfgen -i DIR\` on them against just decompressing every tarball (\`xz -dc T >/dev/null\`), the floor"
+    echo "for any tool, with the same parallelism; median of $archive_rounds alternating rounds. Here \"speed-up\""
+    echo "is the floor's time over btfgen's (below 1x: btfgen is slower than decompressing alone); Ir: every"
+    echo "\`xz -dc\` summed, and btfgen at --jobs $jobs (the same instructions as --jobs 1). Outputs equal to the"
+    echo "raw run's: $same."
+    echo
+    table_head "xz -dc"
+    row "sequential: btfgen --jobs 1 vs xz -dc one after another" "$SEQ_REF" "$SEQ_GEN" "$XZ_IR" "$GEN_IR" \
+        "$SEQ_REF_MEM" "$SEQ_GEN_MEM" "≤ 1.5x the floor" "$(yes_no floor_ok "$SEQ_GEN" "$SEQ_REF")"
+    row "parallel: btfgen --jobs $jobs vs xz -dc under xargs -P $jobs" "$REF_NS" "$GEN_NS" "$XZ_IR" "$GEN_IR" \
+        "$PAR_REF_MEM" "$PAR_GEN_MEM" "≤ 1.5x the floor" "$(yes_no floor_ok "$GEN_NS" "$REF_NS")"
+)")
+
+# --- 5: the non-deduplicated CentOS 8 kernel ------------------------------------------------
+
+if [[ -r $centos_xz ]]; then
+    centos=.build/bench-real/$(basename "$centos_xz" .xz)
+    if [[ ! -s $centos || $centos -ot $centos_xz ]]; then
+        mkdir -p "$(dirname "$centos")"
+        xz -dc "$centos_xz" >"$centos.tmp" && mv "$centos.tmp" "$centos"
+    fi
+    skip=
+    [[ $callgrind == yes && ${CALLGRIND_SLOW:-0} != 1 ]] && skip=skipped
+    SKIP_REF_IR=$skip ROWS_ROUNDS=$centos_rounds ROW_TAG=centos one_kernel_row "CentOS 8" "$centos" "${objects[@]}"
+    sections+=("$(
+        echo "#### 5. The non-deduplicated CentOS 8 kernel × all real objects"
+        echo
+        echo "$(basename "$centos") ($(stat -c %s "$centos") bytes: 476 definitions of \`struct task_struct\`), all"
+        echo "${#objects[@]} objects, \`gen min_core_btf K OUT OBJ...\` for both; median of $centos_rounds alternating rounds."
+        echo "Outputs: bpftool $REF_OUT bytes, btfgen $GEN_OUT bytes.$([[ -n $skip ]] && echo " bpftool's Ir is skipped: under callgrind it would take")"
+        [[ -z $skip ]] || echo "about 20 minutes (\`CALLGRIND_SLOW=1\` runs it)."
+        echo
+        table_head bpftool
+        row "CentOS 8, ${#objects[@]} objects" "$REF_NS" "$GEN_NS" "$REF_IR" "$GEN_IR" "$REF_MEM" "$GEN_MEM" \
+            "btfgen < 1 s" "$(yes_no le "$GEN_NS" 999999999)"
+    )")
+else
+    say "no $centos_xz (../shared/kernels absent): row 5 skipped"
+    sections+=("$(
+        echo "#### 5. The non-deduplicated CentOS 8 kernel × all real objects"
+        echo
+        echo "Skipped: $centos_xz is not on this machine."
+    )")
+fi
+
+# --- report --------------------------------------------------------------------------------
+
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)
+{
+echo "### Real workloads: btfgen vs bpftool $(bpftool version 2>/dev/null | sed -n 's/^bpftool v//p' | head -n 1)"
+echo
+echo "The $n_real real CO-RE objects of \`make real-objects\` (Debian's libbpf-tools and xdp-tools)$([[ $have_agent == yes ]] && echo ' and the' || echo ',')"
+[[ $have_agent == yes ]] && echo "generated agent of \`make agent\` (35,334 CO-RE relocations), \`scripts/bench-real.sh\`."
+[[ $have_agent == yes ]] || echo "\`scripts/bench-real.sh\`."
+echo
+echo "- date: $(date -u +%Y-%m-%d); machine: ${cpu:-unknown CPU}, $jobs CPUs, $(uname -sm)"
+echo "- btfgen $btfgen_id; $(bpftool version 2>/dev/null | head -n 1); $(xz --version 2>/dev/null | head -n 1)"
+echo "- callgrind: $callgrind"
+echo
+echo "Wall times in ms, median of alternating rounds (the machine's speed drifts: both tools see the"
+echo "same machine). Ir: instructions executed in user space, one callgrind run of each. Memory, one more"
+echo "run of each: max RSS, and the peak charged to a fresh memory cgroup (what a container's limit counts;"
+echo "it leaves out pages of files already cached, such as those of the 28 MB static btfgen executable)."
+echo "Memory targets compare the charged peaks."
+for s in "${sections[@]}"; do
+    echo
+    echo "$s"
+done
+} >"$work/report.md"
+mkdir -p "$(dirname "$out")"
+cp "$work/report.md" "$out"
+cat "$out"
+say "wrote $out"
