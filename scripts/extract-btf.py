@@ -9,14 +9,23 @@ Subcommands:
                                compression (xz, gzip, zstd, lz4, bzip2,
                                lzma, none) and the kind of result (elf/image)
   btf KERNEL OUT_BTF           cut the BTF blob out of an ELF vmlinux
-                               (.BTF section) or a raw Image (magic scan)
-  info BTF                     print "<bytes> <sha256> <type count>"
+                               (.BTF section) or a raw image (magic scan)
+  info BTF                     print "<bytes> <sha256> <type count> <hdr_len>"
 
 The decompression follows the idea of the kernel's scripts/extract-vmlinux:
 look for a known compression magic inside the file and decompress from
 there.  For an x86 bzImage the setup header's payload_offset is tried first,
 then every magic occurrence in file order; a candidate is accepted once it
-decompresses to something that looks like a kernel (ELF or arm64 Image).
+decompresses to something that looks like a kernel: an ELF, an arm64 or
+riscv64 Image, or (s390x, whose compressed payload is the kernel as a flat
+binary without any header) a blob of at least 1 MiB that holds a valid BTF
+header.
+
+BTF headers: magic 0xEB9F in the blob's byte order (bytes 9f eb little-endian,
+eb 9f big-endian), version 1, flags 0, hdr_len 24 (type_off, type_len,
+str_off, str_len) or 32 (the same, then layout_off, layout_len: the kind
+layout section of newer kernels); every offset is relative to the end of the
+header.
 """
 
 import hashlib
@@ -39,7 +48,9 @@ MAGICS = [
 ]
 
 BTF_MAGIC = 0xEB9F
-BTF_HDR_LEN = 24
+BTF_HDR_LENS = (24, 32)  # 32: with layout_off/layout_len
+BTF_MIN_HDR_LEN = 24
+FLAT_KERNEL_MIN = 1 << 20  # a flat (headerless) kernel binary is at least this big
 
 # BTF kinds -> size of the data following struct btf_type (12 bytes)
 BTF_KIND_INT, BTF_KIND_PTR, BTF_KIND_ARRAY, BTF_KIND_STRUCT = 1, 2, 3, 4
@@ -57,10 +68,17 @@ def die(msg):
 def looks_like_kernel(data):
     if data[:4] == b"\x7fELF":
         return "elf"
-    # arm64 Image header: magic "ARM\x64" at offset 0x38
-    if len(data) > 0x40 and data[0x38:0x3C] == b"ARM\x64":
+    # arm64 Image header: magic "ARM\x64" at offset 0x38; riscv64: "RSC\x05" there
+    # (Documentation/arch/riscv/boot-image-header.rst)
+    if len(data) > 0x40 and data[0x38:0x3C] in (b"ARM\x64", b"RSC\x05"):
         return "image"
     return None
+
+
+def looks_like_flat_kernel(data):
+    """A decompressed payload with no header of its own (s390x's vmlinux.bin is
+    `objcopy -O binary` of vmlinux): accepted when it is big and holds BTF."""
+    return len(data) >= FLAT_KERNEL_MIN and bool(scan_btf(data))
 
 
 def run_tool(argv, data):
@@ -131,6 +149,7 @@ def cmd_vmlinuz(src, dst):
         candidates += [(p, None) for p in sorted(set(hits))]
         result = comp = None
         tried = 0
+        unrecognised = None  # (size, compression, offset) of the largest other payload
         for start, end in candidates:
             chunk = data[start:end]
             for name, magic in MAGICS:
@@ -138,44 +157,77 @@ def cmd_vmlinuz(src, dst):
                     continue
                 tried += 1
                 out = decompress(name, chunk)
-                if out and looks_like_kernel(out):
+                if out and (looks_like_kernel(out) or looks_like_flat_kernel(out)):
                     result, comp = out, name
                     break
+                if out and (unrecognised is None or len(out) > unrecognised[0]):
+                    unrecognised = (len(out), name, start)
             if result is not None:
                 break
             if tried > 200:
                 break
         if result is None:
+            if unrecognised and unrecognised[0] >= FLAT_KERNEL_MIN:
+                die("%s: the %s payload at 0x%x decompresses to %d bytes with no ELF or Image "
+                    "header and no BTF (a flat kernel built without CONFIG_DEBUG_INFO_BTF?)"
+                    % ((src, unrecognised[1], unrecognised[2], unrecognised[0])))
             die("%s: no compressed kernel found (%d candidates tried)" % (src, tried))
     with open(dst, "wb") as f:
         f.write(result)
-    print(comp, looks_like_kernel(result))
+    print(comp, looks_like_kernel(result) or "flat")
 
 
 def btf_header(data, off):
-    """Parse and sanity-check a BTF header at off; return (endian, total) or None."""
-    if off + BTF_HDR_LEN > len(data):
+    """Parse and sanity-check a BTF header at off.
+
+    Returns (endian, total, hdr_len, sections) or None; sections is a list of
+    (offset, length) relative to the end of the header: types, strings and, for
+    hdr_len 32, the layout section."""
+    if off + BTF_MIN_HDR_LEN > len(data):
         return None
     for endian in ("<", ">"):
         magic, version, flags, hdr_len = struct.unpack_from(endian + "HBBI", data, off)
         if magic != BTF_MAGIC:
             continue
-        if version != 1 or flags != 0 or hdr_len != BTF_HDR_LEN:
+        if version != 1 or flags != 0 or hdr_len not in BTF_HDR_LENS:
             return None
-        type_off, type_len, str_off, str_len = struct.unpack_from(endian + "IIII", data, off + 8)
+        if off + hdr_len > len(data):
+            return None
+        fields = struct.unpack_from(endian + "I" * ((hdr_len - 8) // 4), data, off + 8)
+        type_off, type_len, str_off, str_len = fields[:4]
+        sections = [(type_off, type_len), (str_off, str_len)]
+        if hdr_len == 32:
+            sections.append((fields[4], fields[5]))
+            if fields[4] % 4 or fields[5] % 4:
+                return None
         if type_off % 4 or type_len % 4 or type_len == 0 or str_len == 0:
             return None
-        if type_off + type_len > str_off and str_off + str_len > type_off:
-            return None  # sections overlap
-        total = hdr_len + max(type_off + type_len, str_off + str_len)
+        for i, (a_off, a_len) in enumerate(sections):
+            for b_off, b_len in sections[i + 1:]:
+                if a_len and b_len and a_off + a_len > b_off and b_off + b_len > a_off:
+                    return None  # sections overlap
+        total = hdr_len + max(o + n for o, n in sections)
         if off + total > len(data):
             return None
         s = off + hdr_len + str_off
         # the string section starts with "" and ends with a NUL
         if data[s] != 0 or data[s + str_len - 1] != 0:
             return None
-        return endian, total
+        return endian, total, hdr_len, sections
     return None
+
+
+def scan_btf(data):
+    """Every valid BTF header in data (either byte order): [(total, offset)]."""
+    found = []
+    for magic in (b"\x9f\xeb\x01\x00", b"\xeb\x9f\x01\x00"):
+        pos = data.find(magic)
+        while pos != -1:
+            h = btf_header(data, pos)
+            if h:
+                found.append((h[1], pos))
+            pos = data.find(magic, pos + 1)
+    return found
 
 
 def elf_btf_section(data):
@@ -213,14 +265,7 @@ def cmd_btf(src, dst):
         blob = blob[:h[1]]
         how = "elf"
     else:
-        found = []
-        for magic in (b"\x9f\xeb\x01\x00", b"\xeb\x9f\x01\x00"):
-            pos = data.find(magic)
-            while pos != -1:
-                h = btf_header(data, pos)
-                if h:
-                    found.append((h[1], pos))
-                pos = data.find(magic, pos + 1)
+        found = scan_btf(data)
         if not found:
             die("no BTF header found in raw image")
         if len(found) > 1:
@@ -235,9 +280,9 @@ def cmd_btf(src, dst):
 
 
 def count_types(blob):
-    endian, _ = btf_header(blob, 0)
-    type_off, type_len = struct.unpack_from(endian + "II", blob, 8)
-    p = BTF_HDR_LEN + type_off
+    endian, _total, hdr_len, sections = btf_header(blob, 0)
+    type_off, type_len = sections[0]
+    p = hdr_len + type_off
     end = p + type_len
     n = 0
     while p < end:
@@ -278,9 +323,10 @@ def count_types(blob):
 def cmd_info(src):
     with open(src, "rb") as f:
         blob = f.read()
-    if not btf_header(blob, 0):
+    h = btf_header(blob, 0)
+    if not h:
         die("%s: not a BTF blob" % src)
-    print(len(blob), hashlib.sha256(blob).hexdigest(), count_types(blob))
+    print(len(blob), hashlib.sha256(blob).hexdigest(), count_types(blob), h[2])
 
 
 def main(argv):
