@@ -8,7 +8,7 @@
 #   make test       deps + testdata, then swift test (what CI runs, via .ci/run)
 #   make check-real the real programs against every real kernel, summary in bench/check-real.md
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
-#   make bench      parse, trim and archive benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
+#   make bench      parse, trim, archive and real-workload benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
 #   make real-objects  fetch real CO-RE programs (libbpf-tools, xdp-tools) from Debian into .build/real/objects
 #   make agent      build the generated agent-scale CO-RE program (testdata/agent) into .build/agent/agent.bpf.o
 #   make fuzz       libFuzzer targets (btf, ext, elf, trim), FUZZ_RUNS executions each (default 1M)
@@ -112,7 +112,7 @@ real-objects: deps
 agent:
 	scripts/build-agent.sh
 
-# Three benchmarks in one run; their tables go to bench/results.md and into README.md.
+# Four benchmarks in one run (the last on the real programs); their tables go to bench/results.md and into README.md.
 # All of them time the binaries `make build` makes (static Swift stdlib, as users run it).
 bench: build testdata real-objects agent
 	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
