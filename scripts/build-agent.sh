@@ -59,26 +59,8 @@ if ! "$CLANG" -print-targets 2>/dev/null | grep -qE '^[[:space:]]+bpfel[[:space:
 fi
 clang_dir="$(dirname "$(command -v "$CLANG")")"
 
-strip_cmd=()
-if [[ -n "${OBJCOPY:-}" ]]; then
-	strip_cmd=("$OBJCOPY" --strip-debug)
-elif [[ -x "$clang_dir/llvm-objcopy" ]]; then
-	strip_cmd=("$clang_dir/llvm-objcopy" --strip-debug)
-elif command -v llvm-objcopy >/dev/null 2>&1; then
-	strip_cmd=(llvm-objcopy --strip-debug)
-elif command -v llvm-strip >/dev/null 2>&1; then
-	strip_cmd=(llvm-strip -g)
-else
-	echo "error: need llvm-objcopy or llvm-strip to strip DWARF (set OBJCOPY)" >&2
-	exit 1
-fi
-
-objdump=""
-if [[ -x "$clang_dir/llvm-objdump" ]]; then
-	objdump="$clang_dir/llvm-objdump"
-elif command -v llvm-objdump >/dev/null 2>&1; then
-	objdump=llvm-objdump
-fi
+# shellcheck source=scripts/bpf-tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bpf-tools.sh"
 
 # As scripts/build-fixtures.sh: -fno-split-cold-code because the Swift toolchain's clang
 # would otherwise split cold code into static functions, which libbpf rejects.

@@ -36,26 +36,8 @@ fi
 command -v "$CLANG" >/dev/null 2>&1 || { echo "error: compiler '$CLANG' not found" >&2; exit 1; }
 clang_dir="$(dirname "$(command -v "$CLANG")")"
 
-strip_cmd=()
-if [[ -n "${OBJCOPY:-}" ]]; then
-	strip_cmd=("$OBJCOPY" --strip-debug)
-elif [[ -x "$clang_dir/llvm-objcopy" ]]; then
-	strip_cmd=("$clang_dir/llvm-objcopy" --strip-debug)
-elif command -v llvm-objcopy >/dev/null 2>&1; then
-	strip_cmd=(llvm-objcopy --strip-debug)
-elif command -v llvm-strip >/dev/null 2>&1; then
-	strip_cmd=(llvm-strip -g)
-else
-	echo "error: need llvm-objcopy or llvm-strip (set OBJCOPY)" >&2
-	exit 1
-fi
-
-objdump=""
-if [[ -x "$clang_dir/llvm-objdump" ]]; then
-	objdump="$clang_dir/llvm-objdump"
-elif command -v llvm-objdump >/dev/null 2>&1; then
-	objdump=llvm-objdump
-fi
+# shellcheck source=scripts/bpf-tools.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bpf-tools.sh"
 
 # Flags as given to clang (the target is added per endianness).
 # -fdebug-prefix-map keeps the absolute checkout path out of .BTF.ext's
