@@ -28,8 +28,13 @@ public struct Marker {
         slots = [UInt64](repeating: 0, count: target.words.count / 64 + 1)
         whole = [Bool](repeating: false, count: target.typeCount)
         matchVisited = [UInt8](repeating: 0, count: target.typeCount)
-        // Pointer sizes come from the BTF's `long`; without one libbpf assumes 8 bytes, so a
-        // 32-bit kernel's trimmed BTF must keep its `long`.
+    }
+
+    /// Keeps the kernel's `long` when its pointers are not 8 bytes: libbpf takes the pointer size
+    /// from a BTF's `long` and assumes 8 bytes without one. Needed only where a relocation's
+    /// value depends on a pointer's size (the check before writing finds out), as bpftool's
+    /// outputs, which never keep it, are right for every other relocation.
+    public mutating func markPointerSize() {
         if target.pointerSize != 8, let long = target.longType { markType(long, followPointers: false) }
     }
 

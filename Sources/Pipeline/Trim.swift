@@ -131,9 +131,19 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
     var out = marker.emit()
     var mismatches = verify(out, run: run, results: results, kernel: kernel)
     let repaired = mismatches.count
-    // Where an outcome differs, first keep every matching candidate of that local type (what
-    // libbpf's narrowing of the cache may depend on), then, if still needed, those candidates whole.
-    for repair in [Repair.allMatches, .wholeCandidates] where !mismatches.isEmpty {
+    // Where an outcome differs: on a 32-bit kernel first keep its `long` (the pointer size), then
+    // every matching candidate of that local type (what libbpf's narrowing of the cache may
+    // depend on), then, if still needed, those candidates whole.
+    for repair in [Repair.pointerSize, .allMatches, .wholeCandidates] where !mismatches.isEmpty {
+        if repair == .pointerSize {
+            // A 32-bit kernel's pointer size, which libbpf reads from its `long`.
+            guard kernel.pointerSize != 8 else { continue }
+            marker.markPointerSize()
+            marker.finalize()
+            out = marker.emit()
+            mismatches = verify(out, run: run, results: results, kernel: kernel)
+            continue
+        }
         var types = Set<[Int]>()
         for m in mismatches where types.insert([m.object, Int(m.record.type.rawValue)]).inserted {
             let resolved = results[m.object].resolved
@@ -142,6 +152,8 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
                 for d in resolved.decisions where d.localSpec?.root == m.record.type {
                     for spec in d.targets { marker.mark(spec) }
                 }
+            case .pointerSize:
+                break
             case .wholeCandidates:
                 let local = objects[m.object].btf
                 let name = local.essentialName(m.record.type)
@@ -159,7 +171,7 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
     }, repaired: repaired)
 }
 
-private enum Repair { case allMatches, wholeCandidates }
+private enum Repair { case pointerSize, allMatches, wholeCandidates }
 
 private struct Mismatch {
     var object: Int

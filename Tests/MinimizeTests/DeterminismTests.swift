@@ -53,7 +53,7 @@ struct DeterminismTests {
     /// libbpf, which reads either order, relocates every object the same with it.
     @Test("a big-endian kernel gives a big-endian output that relocates the same",
           .enabled(if: TestEnv.bpfWorks, "bpf() does not work here (needs root and BPF enabled): libbpf, the oracle, relocates only while loading"),
-          arguments: Array(TestKernel.testKernels.prefix(1)))
+          arguments: Array(TestKernel.testKernels.filter { !$0.name.contains("s390x") }.prefix(1)))
     func bigEndianKernel(kernel: TestKernel) throws {
         let btf = try Inputs.btf(kernel)
         #expect(btf.order == .little)
