@@ -98,6 +98,7 @@ check-real: deps testdata build real-objects agent
 	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" BTFGEN_REAL_MATRIX=all \
 	    $(SWIFT) test $(SWIFT_FLAGS) --filter 'RealProgramsTests|RealTrimTests|DuplicateTypesTests' 2>&1 | tee .build/check-real.log; \
 	scripts/check-real-summary.sh .build/check-real.log > bench/check-real.md
+	scripts/update-readme-bench.py --check-real
 
 fixtures:
 	scripts/build-fixtures.sh

@@ -2,6 +2,7 @@
 """Copies the benchmark tables into README.md between its markers (make bench calls this).
 
     scripts/update-readme-bench.py [README]
+    scripts/update-readme-bench.py --check-real [README]   (make check-real)
 
 Two blocks, each between its own pair of markers:
 
@@ -12,13 +13,17 @@ Two blocks, each between its own pair of markers:
 
 README.md must have the first pair; a README without the second keeps the real-workload tables
 in the first block, as part of bench/results.md. README defaults to the repository's README.md.
+With --check-real, only the block <!-- check-real:start --> ... <!-- check-real:end --> is
+filled, from bench/check-real.md.
 """
 import pathlib
 import sys
 
 root = pathlib.Path(__file__).resolve().parent.parent
-readme = pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else root / "README.md"
-results = (root / "bench" / "results.md").read_text().strip()
+args = sys.argv[1:]
+check_real = "--check-real" in args
+args = [a for a in args if a != "--check-real"]
+readme = pathlib.Path(args[0]) if args else root / "README.md"
 real_md = root / "bench" / "real.md"
 real = real_md.read_text().strip() if real_md.exists() else None
 
@@ -34,6 +39,15 @@ def replace_block(text, name, body):
 
 
 text = readme.read_text()
+if check_real:
+    body = (root / "bench" / "check-real.md").read_text().strip()
+    filled = replace_block(text, "check-real", body)
+    if filled is None:
+        sys.exit(f"{readme.name} has no check-real markers (<!-- check-real:start --> ... <!-- check-real:end -->)")
+    readme.write_text(filled)
+    print(f"{readme.name}: updated check-real ({body.count(chr(10)) + 1} lines of bench/check-real.md)")
+    sys.exit(0)
+results = (root / "bench" / "results.md").read_text().strip()
 updated = []
 if real is not None:
     with_real = replace_block(text, "bench-real", real)
