@@ -34,7 +34,7 @@ enum TestEnv {
     /// File names of the test kernels (`*.btf`), sorted; empty when `make testdata` has not run.
     static let kernels: [String] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: kernelsDir)) ?? []
-        return names.filter { $0.hasSuffix(".btf") }.sorted()
+        return names.filter { $0.hasSuffix(".btf") }.sorted(by: littleEndianFirst(in: kernelsDir))
     }()
 
     static func kernelPath(_ name: String) -> String { kernelsDir + "/" + name }
@@ -215,4 +215,13 @@ func expectSameBytes(_ actual: [UInt8], _ expected: [UInt8], _ what: String,
     while i < min(actual.count, expected.count) && actual[i] == expected[i] { i += 1 }
     Issue.record("\(what): \(actual.count) bytes, expected \(expected.count); first difference at \(hex(i))",
                  sourceLocation: sourceLocation)
+}
+
+/// Orders kernel file names little-endian first, then by name: the tests that take the first
+/// kernel patch its bytes as little-endian BTF (the big-endian s390x ones sort early by name).
+func littleEndianFirst(in dir: String) -> (String, String) -> Bool {
+    func big(_ name: String) -> Bool {
+        FileHandle(forReadingAtPath: dir + "/" + name).map { $0.readData(ofLength: 1).first == 0xeb } ?? false
+    }
+    return { a, b in big(a) != big(b) ? !big(a) : a < b }
 }

@@ -78,7 +78,7 @@ struct TestKernel: Sendable, Hashable, CustomStringConvertible, CustomTestString
     /// The test kernels (`*.btf` in `TestEnv.kernelsDir`), sorted by name.
     static let testKernels: [TestKernel] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: TestEnv.kernelsDir)) ?? []
-        return names.filter { $0.hasSuffix(".btf") }.sorted().map {
+        return names.filter { $0.hasSuffix(".btf") }.sorted(by: littleEndianFirst(in: TestEnv.kernelsDir)).map {
             TestKernel(name: String($0.dropLast(4)), path: TestEnv.kernelsDir + "/" + $0)
         }
     }()
@@ -339,4 +339,13 @@ func lineDiff(_ expected: [String], _ actual: [String], limit: Int = 6) -> Strin
         if e != a { out.append("line \(i + 1):\n  expected: \(e)\n  actual:   \(a)") }
     }
     return out.joined(separator: "\n")
+}
+
+/// Orders kernel file names little-endian first, then by name: the tests that take the first
+/// kernel patch its bytes as little-endian BTF (the big-endian s390x ones sort early by name).
+func littleEndianFirst(in dir: String) -> (String, String) -> Bool {
+    func big(_ name: String) -> Bool {
+        FileHandle(forReadingAtPath: dir + "/" + name).map { $0.readData(ofLength: 1).first == 0xeb } ?? false
+    }
+    return { a, b in big(a) != big(b) ? !big(a) : a < b }
 }

@@ -19,7 +19,7 @@ enum Env {
     }()
 
     static let kernels: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: kernelsDir)) ?? [])
-        .filter { $0.hasSuffix(".btf") }.sorted()
+        .filter { $0.hasSuffix(".btf") }.sorted(by: littleEndianFirst(in: kernelsDir))
 
     /// The little-endian fixture objects (edge.bpf.o included: btfgen must cope with it).
     static let objectPaths: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/testdata/bpf")) ?? [])

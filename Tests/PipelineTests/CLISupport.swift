@@ -126,3 +126,12 @@ func jsonLines(_ run: CLI.Run, sourceLocation: SourceLocation = #_sourceLocation
         return object
     }
 }
+
+/// Orders kernel file names little-endian first, then by name: the tests that take the first
+/// kernel patch its bytes as little-endian BTF (the big-endian s390x ones sort early by name).
+func littleEndianFirst(in dir: String) -> (String, String) -> Bool {
+    func big(_ name: String) -> Bool {
+        FileHandle(forReadingAtPath: dir + "/" + name).map { $0.readData(ofLength: 1).first == 0xeb } ?? false
+    }
+    return { a, b in big(a) != big(b) ? !big(a) : a < b }
+}

@@ -50,7 +50,7 @@ enum TestEnv {
 
     /// File names of the test kernels (`*.btf`), sorted; empty when `make testdata` has not run.
     static let kernels: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: kernelsDir)) ?? [])
-        .filter { $0.hasSuffix(".btf") }.sorted()
+        .filter { $0.hasSuffix(".btf") }.sorted(by: littleEndianFirst(in: kernelsDir))
 
     /// The little-endian fixture objects, `testdata/bpf/*.bpf.o` (libbpf on this host loads these).
     static let fixtures: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: packageRoot + "/testdata/bpf")) ?? [])
@@ -203,4 +203,13 @@ func bpftoolCounts(_ path: String) throws -> BpftoolCounts {
         if let v = fields.first(where: { $0.hasPrefix("vlen=") }), let n = Int(v.dropFirst(5)) { counts.members += n }
     }
     return counts
+}
+
+/// Orders kernel file names little-endian first, then by name: the tests that take the first
+/// kernel patch its bytes as little-endian BTF (the big-endian s390x ones sort early by name).
+func littleEndianFirst(in dir: String) -> (String, String) -> Bool {
+    func big(_ name: String) -> Bool {
+        FileHandle(forReadingAtPath: dir + "/" + name).map { $0.readData(ofLength: 1).first == 0xeb } ?? false
+    }
+    return { a, b in big(a) != big(b) ? !big(a) : a < b }
 }
