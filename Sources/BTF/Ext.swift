@@ -164,7 +164,8 @@ public struct BTFExt: Sendable {
         }
         if let sub = try subsection(24) {
             (coreRelocations, coreRelocationRecordSize) = try walk(sub, name: "core_relo", minSize: 16) { (p, i) throws(FormatError) in
-                let insn = r.u32(p)!, t = r.u32(p + 4)!, access = r.u32(p + 8)!, k = r.u32(p + 12)!
+                // `walk` checked that the records lie inside the subsection.
+                let insn = r.u32Unchecked(p), t = r.u32Unchecked(p + 4), access = r.u32Unchecked(p + 8), k = r.u32Unchecked(p + 12)
                 guard t < typeCount else { throw FormatError(at(p + 4), "relo #\(i): type [\(t)] out of range") }
                 guard access < strCount else { throw FormatError(at(p + 8), "relo #\(i): access string offset \(access) out of range") }
                 guard let kind = RelocationKind(rawValue: k) else { throw FormatError(at(p + 12), "relo #\(i): unknown kind \(k)") }
@@ -212,6 +213,7 @@ public struct Instruction: Sendable, Equatable {
     public init?(_ bytes: UnsafeRawBufferPointer, at offset: Int, order: ByteOrder) {
         // One bounds check for the 8 bytes (16 with the next instruction); a real program has
         // tens of thousands of records.
+        @inline(__always)
         func decode(_ o: Int) -> (code: UInt8, dst: UInt8, src: UInt8, offset: Int16, imm: Int32) {
             let word = bytes.loadUnaligned(fromByteOffset: o, as: UInt64.self)
             let v = order == .little ? UInt64(littleEndian: word) : UInt64(bigEndian: word)

@@ -64,26 +64,42 @@ public struct PreparedRelocations: Sendable {
         var keys: [RelocationKey] = []
         var indexOf: [RelocationKey: Int32] = [:]
         // Records read from an object name their access string by offset: the last question
-        // seen at each offset finds a repeated one without hashing the string.
+        // seen at each offset finds a repeated one without hashing the string, and the others
+        // hash the offset rather than the string (one offset is one string).
         var lastAtOffset = [Int32](repeating: -1, count: local.strings.count)
-        keyOfRecord = records.map { r in
-            let off = r.accessStringOffset.map { Int($0.rawValue) } ?? -1
+        var indexOfOffset = PackedTable()
+        var keyOfRecord = [Int32](repeating: 0, count: records.count)
+        // Field by field, not record by record: a copy of a record retains its two strings.
+        for i in records.indices {
+            let off = records[i].accessStringOffset.map { Int($0.rawValue) } ?? -1
+            let type = records[i].type, kind = records[i].kind
             if off >= 0 && off < lastAtOffset.count {
-                let k = lastAtOffset[off]
-                if k >= 0 && keys[Int(k)].type == r.type && keys[Int(k)].kind == r.kind { return k }
+                let k = Int(lastAtOffset[off])
+                if k >= 0 && keys[k].type == type && keys[k].kind == kind {
+                    keyOfRecord[i] = Int32(k)
+                    continue
+                }
             }
-            let key = RelocationKey(kind: r.kind, type: r.type, accessString: r.accessString)
-            let i: Int32
+            let byOffset = off >= 0 ? PackedTable.pack(type: type.rawValue, offset: off, kind: kind.rawValue) : nil
+            if let byOffset, let known = indexOfOffset[byOffset] {
+                if off < lastAtOffset.count { lastAtOffset[off] = known }
+                keyOfRecord[i] = known
+                continue
+            }
+            let key = RelocationKey(kind: kind, type: type, accessString: records[i].accessString)
+            let k: Int32
             if let known = indexOf[key] {
-                i = known
+                k = known
             } else {
-                i = Int32(keys.count)
-                indexOf[key] = i
+                k = Int32(keys.count)
+                indexOf[key] = k
                 keys.append(key)
             }
-            if off >= 0 && off < lastAtOffset.count { lastAtOffset[off] = i }
-            return i
+            if off >= 0 && off < lastAtOffset.count { lastAtOffset[off] = k }
+            if let byOffset { indexOfOffset.insert(byOffset, k) }
+            keyOfRecord[i] = k
         }
+        self.keyOfRecord = keyOfRecord
         self.keys = keys
         // What the index needs, from the distinct questions rather than every record.
         var names = Set<ArraySlice<UInt8>>(), kinds = Set<Kind>()
@@ -105,6 +121,53 @@ public struct PreparedRelocations: Sendable {
     }
 }
 
+/// A question named by its access string's offset in the object's strings.
+/// An open-addressing map from a question named by (local type, access string offset, kind),
+/// packed into 64 bits, to its index: the records of a real program look it up tens of
+/// thousands of times, and a `Dictionary` would hash each key with SipHash.
+private struct PackedTable {
+    private var slots = [UInt64](repeating: 0, count: 1024)
+    private var values = [Int32](repeating: 0, count: 1024)
+    private var count = 0
+
+    /// The key, or nil where a part does not fit (such records take the `Dictionary` path).
+    static func pack(type: UInt32, offset: Int, kind: UInt32) -> UInt64? {
+        guard type < 1 << 27, offset < 1 << 32, kind < 1 << 5 else { return nil }
+        // Never 0, which marks an empty slot.
+        return (UInt64(type) << 37 | UInt64(offset) << 5 | UInt64(kind)) &+ 1
+    }
+
+    @inline(__always)
+    private func slot(_ key: UInt64) -> Int {
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> 32) & mask
+        while slots[i] != 0 && slots[i] != key { i = (i + 1) & mask }
+        return i
+    }
+
+    subscript(key: UInt64) -> Int32? {
+        let i = slot(key)
+        return slots[i] == key ? values[i] : nil
+    }
+
+    mutating func insert(_ key: UInt64, _ value: Int32) {
+        if (count + 1) * 2 > slots.count {
+            let old = zip(slots, values).filter { $0.0 != 0 }
+            slots = [UInt64](repeating: 0, count: slots.count * 2)
+            values = [Int32](repeating: 0, count: slots.count)
+            for (k, v) in old {
+                let i = slot(k)
+                slots[i] = k
+                values[i] = v
+            }
+        }
+        let i = slot(key)
+        if slots[i] == 0 { count += 1 }
+        slots[i] = key
+        values[i] = value
+    }
+}
+
 /// What one question gets against the candidates libbpf's cache held when it was asked: the
 /// local spec, the matching target specs, and the value before the instruction is patched.
 public struct Decision: Sendable {
@@ -114,6 +177,12 @@ public struct Decision: Sendable {
     public var outcome: Resolution.Outcome
 }
 
+/// What libbpf does with one record: patches its instruction, poisons it, or fails the load
+/// (or btfgen stopped at its limit).
+public enum RecordStatus: UInt8, Sendable {
+    case patched, poisoned, error
+}
+
 /// Every relocation of one object resolved against one target: the distinct decisions, and per
 /// record which decision it got and its outcome after the patch step.
 public struct ResolvedRelocations: Sendable {
@@ -121,6 +190,9 @@ public struct ResolvedRelocations: Sendable {
     public let decisions: [Decision]
     /// Per record: an index into `decisions`.
     public let decisionOfRecord: [Int32]
+    /// What libbpf does with each record, as a byte: the counts and the reports read this, and
+    /// only the records that are not patched get a full `outcome`.
+    public let statusOfRecord: [RecordStatus]
     /// How many records libbpf patches, poisons, or fails on (errors include btfgen's limit).
     public let patched: Int, poisoned: Int, errors: Int
 
@@ -222,9 +294,14 @@ public struct Resolver {
         resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
         resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
         var decisionOfRecord: [Int32] = []
+        var status: [RecordStatus] = []
         var counts = (patched: 0, poisoned: 0, errors: 0)
         decisionOfRecord.reserveCapacity(prepared.records.count)
+        status.reserveCapacity(prepared.records.count)
         let records = prepared.records
+        // Each decision's value, or nil for an error: what the patch step reads for every record,
+        // without copying the decision.
+        var valueOf: [RelocationValue?] = []
         for i in records.indices {
             let key = Int(prepared.keyOfRecord[i])
             // A question asked before, while its local type's list has not changed: one lookup.
@@ -233,15 +310,36 @@ public struct Resolver {
                 d = done.decision
             } else {
                 d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: records[i].insn)
+                while valueOf.count < resolver.decisions.count {
+                    if case .value(let v) = resolver.decisions[valueOf.count].outcome { valueOf.append(v) } else { valueOf.append(nil) }
+                }
             }
             decisionOfRecord.append(d)
-            switch patch(resolver.decisions[Int(d)].outcome, instruction: records[i].instruction, index: records[i].insn) {
-            case .value(let v): if v.poison { counts.poisoned += 1 } else { counts.patched += 1 }
-            case .error, .limit: counts.errors += 1
+            let s: RecordStatus
+            if let v = valueOf[Int(d)] {
+                if v.poison {
+                    s = .poisoned
+                } else if let insn = records[i].instruction {
+                    switch patchVerdict(v, insn) {
+                    case .patched: s = .patched
+                    case .poisonedAccess: s = .poisoned
+                    default: s = .error
+                    }
+                } else {
+                    s = .patched
+                }
+            } else {
+                s = .error
+            }
+            status.append(s)
+            switch s {
+            case .patched: counts.patched += 1
+            case .poisoned: counts.poisoned += 1
+            case .error: counts.errors += 1
             }
         }
         return ResolvedRelocations(records: prepared.records, decisions: resolver.decisions, decisionOfRecord: decisionOfRecord,
-                                   patched: counts.patched, poisoned: counts.poisoned, errors: counts.errors)
+                                   statusOfRecord: status, patched: counts.patched, poisoned: counts.poisoned, errors: counts.errors)
     }
 
     /// Record-by-record resolution with no memo: libbpf's loop as it is written, for tests that

@@ -310,7 +310,7 @@ func summarize(_ r: ObjectResult, kernel: BTF) -> ObjectSummary {
     var s = ObjectSummary(object: r.object)
     s.total = r.total
     for j in 0..<r.resolved.count {
-        if case .value(let v) = r.resolved.outcome(j), !v.poison { continue }
+        if r.resolved.statusOfRecord[j] == .patched { continue }
         let res = r.resolved[j]
         s.problems.append(.init(section: res.record.section, index: res.record.index, access: res.record.accessString,
                                 kind: res.record.kind, reason: res.describe(targetBTF: kernel)))

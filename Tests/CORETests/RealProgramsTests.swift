@@ -25,8 +25,8 @@ struct RealProgramsTests {
 
     /// The shortcut (one decision per distinct question and state of the candidate cache) gives
     /// what record-by-record resolution gives, on every real object.
-    /// On the first kernel of the matrix (`make check-real`: every kernel): record by record,
-    /// the tests' debug build takes minutes per kernel.
+    /// On the first kernel of the matrix (`make check-real`: every kernel): record by record
+    /// takes about a minute per kernel.
     @Test("shared decisions equal record-by-record resolution",
           arguments: ProcessInfo.processInfo.environment["BTFGEN_REAL_MATRIX"] == "all" ? TestKernel.realMatrix : Array(TestKernel.realMatrix.prefix(1)))
     func sharedDecisionsEqualRecordByRecord(kernel: TestKernel) throws {
@@ -45,6 +45,18 @@ struct RealProgramsTests {
             let single = Resolver.resolveUnshared(prepared, target: target, index: index)
             for (a, b) in zip(shared, single) where a.outcome != b.outcome || a.targets != b.targets {
                 Issue.record("\(kernel) \(object) \(a.record.section) relo #\(a.record.index): shared \(a.describe(targetBTF: target)), record by record \(b.describe(targetBTF: target))")
+            }
+            // The status byte the counts and reports read says what the full outcome says.
+            let all = Resolver.resolveAll(prepared, target: target, index: index)
+            for i in 0..<all.count {
+                let expected: RecordStatus
+                switch all.outcome(i) {
+                case .value(let v): expected = v.poison ? .poisoned : .patched
+                case .error, .limit: expected = .error
+                }
+                if all.statusOfRecord[i] != expected {
+                    Issue.record("\(kernel) \(object) record \(i): status \(all.statusOfRecord[i]), outcome \(all[i].describe(targetBTF: target))")
+                }
             }
         }
     }
