@@ -10,14 +10,24 @@ public struct BPFObject: Sendable {
     public let relocations: [Relocation]
 
     public init(path: String, bytes: consuming [UInt8]) throws(FormatError) {
+        try self.init(path: path, elf: try ELFFile(path: path, bytes: bytes))
+    }
+
+    /// Reads the object at `path`: only its `.BTF`, `.BTF.ext` and the program sections its
+    /// CO-RE records are in.
+    public init(path: String) throws(FormatError) {
+        try self.init(path: path, elf: try ELFFile(path: path))
+    }
+
+    public init(path: String, elf: ELFFile) throws(FormatError) {
         self.path = path
-        let elf = try ELFFile(path: path, bytes: bytes)
         guard let btfSec = elf.section(named: ".BTF") else {
             throw FormatError(file: path, "", "no .BTF section (was it built with clang -g?)")
         }
         let btf: BTF
+        let btfBytes = try elf.contents(of: btfSec)
         do throws(FormatError) {
-            btf = try withBytes(elf.contents(of: btfSec)) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }
+            btf = try withBytes(btfBytes) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }
         } catch { throw error.in(file: path) }
         self.btf = btf
         guard let extSec = elf.section(named: ".BTF.ext") else {
@@ -26,8 +36,9 @@ public struct BPFObject: Sendable {
             return
         }
         let ext: BTFExt
+        let extBytes = try elf.contents(of: extSec)
         do throws(FormatError) {
-            ext = try withBytes(elf.contents(of: extSec)) { buf throws(FormatError) in try BTFExt(parsing: buf, btf: btf) }
+            ext = try withBytes(extBytes) { buf throws(FormatError) in try BTFExt(parsing: buf, btf: btf) }
         } catch { throw error.in(file: path) }
         self.ext = ext
         var relocations: [Relocation] = []
@@ -43,7 +54,8 @@ public struct BPFObject: Sendable {
             let section = btf.string(at: group.sectionName)
             // The instructions come from the program section of that name (libbpf looks it up
             // the same way); a record past its section's end has no instruction.
-            let code = sectionsByName[section].map { elf.contents(of: $0) } ?? []
+            var code: ArraySlice<UInt8> = []
+            if let s = sectionsByName[section] { code = try elf.contents(of: s) }
             code.withUnsafeBytes { buf in
                 for (i, r) in group.records.enumerated() {
                     let access: String
@@ -65,7 +77,4 @@ public struct BPFObject: Sendable {
         self.relocations = relocations
     }
 
-    public init(path: String) throws(FormatError) {
-        try self.init(path: path, bytes: try readFile(path))
-    }
 }

@@ -21,7 +21,7 @@ public func parseBTFFile(_ bytes: [UInt8], path: String, strict: Bool = false) t
     if ELFFile.isELF(bytes) {
         let elf = try ELFFile(path: path, bytes: bytes)
         guard let sec = elf.section(named: ".BTF") else { throw FormatError(file: path, "", "ELF file has no .BTF section") }
-        let data = elf.contents(of: sec)
+        let data = try elf.contents(of: sec)
         do throws(FormatError) {
             return (try withBytes(data) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF", strict: strict) }, .elf)
         } catch { throw error.in(file: path) }

@@ -8,6 +8,19 @@ import BTF
 /// The message for the current `errno`, as `strerror` gives it.
 func errnoMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
+/// Whether the file at `path` starts with the ELF magic: how a directory of objects tells its
+/// objects from other files without reading them.
+public func startsWithELFMagic(_ path: String) throws(FormatError) -> Bool {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
+    defer { close(fd) }
+    var magic: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
+    var failure: Int32 = 0
+    let n = withUnsafeMutableBytes(of: &magic) { preadFully(fd, $0, at: 0, failure: &failure) }
+    if failure != 0 { throw FormatError(file: path, "", "read failed: \(errnoMessage(failure))") }
+    return n == 4 && magic == (0x7f, 0x45, 0x4c, 0x46)
+}
+
 /// Reads a whole file into memory.
 ///
 /// - Throws: a `FormatError` naming `path` when it cannot be opened or read, or is a directory or
@@ -154,7 +167,7 @@ private func readWords(_ fd: Int32, at offset: Int, count: Int, path: String) th
 }
 
 /// Reads into `buffer` from `offset` until it is full or the file ends; the bytes read.
-private func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, failure: inout Int32) -> Int {
+func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, failure: inout Int32) -> Int {
     var done = 0
     while done < buffer.count {
         let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))

@@ -93,16 +93,16 @@ public func loadObjects(_ paths: [String]) throws(FormatError) -> LoadedObjects 
         }
         for rel in try walkFiles(p) where rel.hasSuffix(".o") {
             let path = joinPath(trimSlashes(p), rel)
-            let bytes = try readFile(path)
-            guard ELFFile.isELF(bytes) else {
+            guard try startsWithELFMagic(path) else {
                 loaded.skipped.append("\(path): not an ELF file, skipped")
                 continue
             }
-            guard try ELFFile(path: path, bytes: bytes).section(named: ".BTF") != nil else {
+            let elf = try ELFFile(path: path)
+            guard elf.section(named: ".BTF") != nil else {
                 loaded.skipped.append("\(path): no .BTF section (not a BPF object), skipped")
                 continue
             }
-            loaded.objects.append(try BPFObject(path: path, bytes: bytes))
+            loaded.objects.append(try BPFObject(path: path, elf: elf))
         }
     }
     return loaded

@@ -25,7 +25,7 @@ import BTF
         // The same section as a raw file.
         let elf = try ELFFile(path: path, bytes: bytes)
         let section = try #require(elf.section(named: ".BTF"))
-        let raw = Array(elf.contents(of: section))
+        let raw = Array(try elf.contents(of: section))
         expectSameBytes(btf.serialized(), raw, "the object's .BTF written back")
         try withTempDir { dir in
             let rawPath = dir + "/" + fixture + ".btf"
@@ -94,6 +94,31 @@ import BTF
             }
         }
         #expect(specsCompared > 0, "libbpf logged no spec for any record")
+    }
+
+    /// Opened by path, an object is read a section at a time; from bytes, whole. The same object
+    /// either way, and the same error for a file cut short.
+    @Test(arguments: TestEnv.fixtures)
+    func readingSectionsFromTheFileEqualsReadingTheBytes(fixture: String) throws {
+        for path in [TestEnv.fixturePath(fixture), TestEnv.bigEndianFixturePath(fixture)] {
+            let bytes = try readBytes(path)
+            let fromFile = try BPFObject(path: path), fromBytes = try BPFObject(path: path, bytes: bytes)
+            #expect(fromFile.relocations == fromBytes.relocations, "\(path)")
+            #expect(fromFile.btf.records == fromBytes.btf.records, "\(path)")
+            #expect(fromFile.btf.strings == fromBytes.btf.strings, "\(path)")
+            try withTempDir { dir in
+                // Cut inside the last section that btfgen reads.
+                let elf = try ELFFile(path: path)
+                let ext = try #require(elf.section(named: ".BTF.ext"))
+                let short = Array(bytes.prefix(ext.offset + ext.size / 2))
+                let cut = dir + "/cut.o"
+                try Data(short).write(to: URL(fileURLWithPath: cut))
+                let a = expectFormatError { _ = try BPFObject(path: cut) }
+                let b = expectFormatError { _ = try BPFObject(path: cut, bytes: short) }
+                #expect(a?.description == b?.description)
+                expectMessage(a, contains: [cut])
+            }
+        }
     }
 
     @Test(arguments: TestEnv.fixtures)

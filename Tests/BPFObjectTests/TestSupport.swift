@@ -225,13 +225,3 @@ func littleEndianFirst(in dir: String) -> (String, String) -> Bool {
     }
     return { a, b in big(a) != big(b) ? !big(a) : a < b }
 }
-
-/// Where two byte strings first differ, or nil when they are equal. Tests compare kernel-sized
-/// arrays with this rather than `==` inside `#expect`: on a mismatch, Swift Testing diffs the two
-/// collections element by element, which on megabytes runs for hours.
-func firstDifference(_ a: [UInt8], _ b: [UInt8]) -> String? {
-    if a == b { return nil }
-    let common = (0..<min(a.count, b.count)).first { a[$0] != b[$0] } ?? min(a.count, b.count)
-    let show = { (x: [UInt8]) in x[common..<min(x.count, common + 8)].map { String($0, radix: 16) }.joined(separator: " ") }
-    return "\(a.count) vs \(b.count) bytes, first difference at offset \(common): [\(show(a))] vs [\(show(b))]"
-}

@@ -73,7 +73,7 @@ func programSymbols(_ elf: ELFFile) throws -> [String: ProgramSymbol] {
     guard let symtab = elf.section(named: ".symtab"), let strtab = elf.section(named: ".strtab") else {
         throw TestFailure("\(elf.path): no .symtab/.strtab")
     }
-    let syms = Array(elf.contents(of: symtab)), strs = Array(elf.contents(of: strtab))
+    let syms = Array(try elf.contents(of: symtab)), strs = Array(try elf.contents(of: strtab))
     func u16(_ o: Int) -> Int {
         elf.order == .little ? Int(syms[o]) | Int(syms[o + 1]) << 8 : Int(syms[o]) << 8 | Int(syms[o + 1])
     }
@@ -93,8 +93,7 @@ func programSymbols(_ elf: ELFFile) throws -> [String: ProgramSymbol] {
 
 /// The class of the instruction a relocation patches (`code & 7`), from the object's bytes.
 func instructionClass(_ elf: ELFFile, section: String, insn: Int) -> UInt8? {
-    guard let s = elf.section(named: section) else { return nil }
-    let bytes = elf.contents(of: s)
+    guard let s = elf.section(named: section), let bytes = try? elf.contents(of: s) else { return nil }
     let offset = bytes.startIndex + insn * 8
     guard insn >= 0, offset < bytes.endIndex else { return nil }
     return bytes[offset] & 0x7

@@ -327,7 +327,7 @@ enum ExitCode {
                 switch target {
                 case .btf, .ext:
                     let elf = try ELFFile(path: name, bytes: bytes)
-                    if let s = elf.section(named: target == .btf ? ".BTF" : ".BTF.ext") { harness.run(target, Array(elf.contents(of: s))) }
+                    if let s = elf.section(named: target == .btf ? ".BTF" : ".BTF.ext") { harness.run(target, Array(try elf.contents(of: s))) }
                 case .elf, .trim:
                     harness.run(target, bytes)
                 }

@@ -363,7 +363,7 @@ func functionSections(_ elf: ELFFile) throws -> [String: String] {
     guard let symtab = elf.section(named: ".symtab"), let strtab = elf.section(named: ".strtab") else {
         throw TestFailure("\(elf.path): no .symtab/.strtab")
     }
-    let syms = Array(elf.contents(of: symtab)), strs = Array(elf.contents(of: strtab))
+    let syms = Array(try elf.contents(of: symtab)), strs = Array(try elf.contents(of: strtab))
     func u16(_ o: Int) -> Int {
         elf.order == .little ? Int(syms[o]) | Int(syms[o + 1]) << 8 : Int(syms[o]) << 8 | Int(syms[o + 1])
     }
