@@ -131,11 +131,14 @@ struct Trim {
             for message in failed { lines += "btfgen: failed: \(message)\n" }
             writeStandardError(lines)
         }
-        let summary = RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path))
-        if let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
-        if let pack { try writePack(summary, to: pack) }
+        // The run's report, only where something reads it: bpftool's command line, once per
+        // kernel in a script, asks for none.
+        let summary = report != nil || pack != nil || failOn != nil
+            ? RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path)) : nil
+        if let summary, let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
+        if let summary, let pack { try writePack(summary, to: pack) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
-        if let failOn { try checkFailOn(failOn, summary) }
+        if let summary, let failOn { try checkFailOn(failOn, summary) }
     }
 }
 
