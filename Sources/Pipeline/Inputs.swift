@@ -12,12 +12,6 @@ public func isDirectory(_ path: String) -> Bool {
     return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
 }
 
-/// Whether `path` is a regular file (not a directory, pipe or device).
-public func isRegularFile(_ path: String) -> Bool {
-    var st = stat()
-    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG
-}
-
 /// Whether `path` exists.
 public func pathExists(_ path: String) -> Bool {
     var st = stat()

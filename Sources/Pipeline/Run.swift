@@ -88,8 +88,6 @@ public struct RunOptions: Sendable {
     public var shard: (index: Int, count: Int)?
     /// The kernel's own BTF rules that libbpf does not apply fail the kernel instead of warning.
     public var strict = false
-    /// A single kernel already being read while the objects load (see `KernelPrefetch`).
-    public var prefetch: KernelPrefetch?
 
     public init(input: String, output: String, jobs: Int) {
         self.input = input
@@ -226,42 +224,9 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
     runJob(job, objects: TrimObjects(objects), format: format, sync: sync, strict: strict)
 }
 
-/// One raw kernel read and parsed on another thread while the caller loads the objects: the
-/// two are independent, and a one-kernel run (bpftool's command line, once per kernel in a
-/// script) otherwise does them one after the other. The job that reads the same path takes the
-/// result; where the read failed it reads again, so that its error is reported as usual.
-public final class KernelPrefetch: Sendable {
-    private let path: String
-    private let strict: Bool
-    private let done = DispatchSemaphore(value: 0)
-    private let result = Mutex<(btf: BTF, fileSize: Int)?>(nil)
-
-    public init(path: String, strict: Bool) {
-        self.path = path
-        self.strict = strict
-        DispatchQueue.global().async { [self] in
-            let read = try? readRawBTFFile(path, strict: strict)
-            result.withLock { $0 = read }
-            done.signal()
-        }
-    }
-
-    /// The kernel at `path`, once read; nil for another path or where it could not be read raw.
-    /// The first call takes it.
-    func take(_ path: String, strict: Bool) -> (btf: BTF, fileSize: Int)? {
-        guard path == self.path, strict == self.strict else { return nil }
-        done.wait()
-        done.signal()
-        return result.withLock { r in
-            defer { r = nil }
-            return r
-        }
-    }
-}
-
 /// `runJob(_:objects:format:sync:)` with the objects prepared once for the run.
 public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat = .raw, sync: Bool = false,
-                   strict: Bool = false, prefetch: KernelPrefetch? = nil) -> KernelReport {
+                   strict: Bool = false) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
@@ -278,9 +243,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         // The file's bytes live only inside this closure, so they are freed before trimming.
         let loaded: BTF? = try { () throws(FormatError) -> BTF? in
             // Raw BTF, the common case, is read section by section straight into the BTF.
-            var raw = prefetch?.take(job.inputPath, strict: strict)
-            if raw == nil { raw = try readRawBTFFile(job.inputPath, strict: strict) }
-            if let raw {
+            if let raw = try readRawBTFFile(job.inputPath, strict: strict) {
                 report.inputBytes = raw.fileSize
                 return raw.btf
             }
@@ -367,8 +330,7 @@ public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptio
     let objects = TrimObjects(objects)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
-            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync, strict: options.strict,
-                                prefetch: options.prefetch)
+            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync, strict: options.strict)
             let failed: Bool
             if case .failed = report.status { failed = true } else { failed = false }
             state.finish(i, report, stop: failed && options.failFast, progress: progress)

@@ -34,9 +34,6 @@ struct Trim {
     func run() throws {
         guard !objects.isEmpty else { throw ValidationError("at least one --object is required") }
         let reportAs = try resolveReportFormat(path: report, explicit: reportFormat)
-        // One kernel file (bpftool's command line): read it while the objects load. Only a
-        // regular file: a pipe is read once, by the job.
-        let prefetch = isRegularFile(input) ? KernelPrefetch(path: input, strict: strict) : nil
         let loaded: LoadedObjects
         do { loaded = try loadObjects(objects) } catch {
             warn("btfgen: \(error)")
@@ -57,7 +54,6 @@ struct Trim {
         options.failFast = failFast
         options.sync = sync
         options.strict = strict
-        options.prefetch = prefetch
         guard let format = OutputFormat(rawValue: outputFormat) else {
             throw ValidationError("--output-format must be raw or tar.xz")
         }
