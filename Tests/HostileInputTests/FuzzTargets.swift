@@ -80,6 +80,10 @@ struct FuzzHarness: Sendable {
     /// differs after its fallback).
     func checkTrim(kernel: BTF, objects: [BPFObject]) {
         let result = trim(kernel: kernel, objects: objects)
+        // A relocation reached a type of a kind btfgen does not know (a kernel in the 2026
+        // format): such a BTF cannot be written for libbpf 1.1, and the run fails the kernel
+        // instead of writing it (`runJob`).
+        if result.btf.unknownKindCount > 0 { return }
         for o in result.objects {
             for r in o.resolutions where !r.isError { _ = r.describe(targetBTF: kernel) }
         }
