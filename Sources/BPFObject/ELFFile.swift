@@ -37,11 +37,7 @@ public struct ELFFile: Sendable {
     /// A descriptor kept open while sections are read from it.
     private final class OpenFile: @unchecked Sendable {
         let fd: Int32
-        let size: Int
-        init(fd: Int32, size: Int) {
-            self.fd = fd
-            self.size = size
-        }
+        init(fd: Int32) { self.fd = fd }
         deinit { close(fd) }
     }
 
@@ -83,11 +79,11 @@ public struct ELFFile: Sendable {
             self = try ELFFile(path: path, bytes: try readFile(path))
             return
         }
-        let file = OpenFile(fd: fd, size: Int(st.st_size))
-        let head = try ELFFile.read(file, at: 0, count: min(64, file.size), path: path)
-        let header = try ELFFile.checkHeader(head, fileSize: file.size, path: path)
-        let shstrndx = try ELFFile.checkSectionTable(header, fileSize: file.size, path: path) { offset, count in
-            (try? ELFFile.read(file, at: offset, count: count, path: path)) ?? []
+        let file = OpenFile(fd: fd), size = Int(st.st_size)
+        let head = try readExactly(file.fd, at: 0, count: min(64, size), path: path)
+        let header = try ELFFile.checkHeader(head, fileSize: size, path: path)
+        let shstrndx = try ELFFile.checkSectionTable(header, fileSize: size, path: path) { offset, count in
+            (try? readExactly(file.fd, at: offset, count: count, path: path)) ?? []
         }
         elf_version(UInt32(EV_CURRENT))
         // libelf reads the header, the section headers and the name table, nothing else.
@@ -95,7 +91,7 @@ public struct ELFFile: Sendable {
             throw FormatError(file: path, "ELF header", "libelf: \(String(cString: elf_errmsg(-1)))")
         }
         defer { elf_end(elf) }
-        let (machine, sections) = try ELFFile.readSections(elf, shstrndx: shstrndx, fileSize: file.size, path: path).get()
+        let (machine, sections) = try ELFFile.readSections(elf, shstrndx: shstrndx, fileSize: size, path: path).get()
         self.init(path: path, order: header.order, machine: machine, sections: sections, storage: .file(file))
     }
 
@@ -200,16 +196,6 @@ public struct ELFFile: Sendable {
         }
     }
 
-    private static func read(_ file: OpenFile, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {
-        var failure: Int32 = 0
-        let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
-            initialized = preadFully(file.fd, UnsafeMutableRawBufferPointer(buf), at: offset, failure: &failure)
-        }
-        if failure != 0 { throw FormatError(file: path, "offset \(hex(offset))", "read failed: \(errnoMessage(failure))") }
-        guard bytes.count == count else { throw FormatError(file: path, "offset \(hex(offset + bytes.count))", "file ended while being read") }
-        return bytes
-    }
-
     public func section(named name: String) -> Section? { sections.first { $0.name == name } }
     public func section(index: Int) -> Section? { sections.first { $0.index == index } }
 
@@ -221,7 +207,7 @@ public struct ELFFile: Sendable {
         case .memory(let bytes):
             return bytes[section.offset..<(section.offset + section.size)]
         case .file(let file):
-            return try ELFFile.read(file, at: section.offset, count: section.size, path: path)[...]
+            return try readExactly(file.fd, at: section.offset, count: section.size, path: path)[...]
         }
     }
 }

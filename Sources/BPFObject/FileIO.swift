@@ -14,11 +14,12 @@ public func startsWithELFMagic(_ path: String) throws(FormatError) -> Bool {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
     defer { close(fd) }
-    var magic: (UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0)
     var failure: Int32 = 0
-    let n = withUnsafeMutableBytes(of: &magic) { preadFully(fd, $0, at: 0, failure: &failure) }
+    let head = [UInt8](unsafeUninitializedCapacity: 4) { buf, initialized in
+        initialized = preadFully(fd, UnsafeMutableRawBufferPointer(buf), at: 0, failure: &failure)
+    }
     if failure != 0 { throw FormatError(file: path, "", "read failed: \(errnoMessage(failure))") }
-    return n == 4 && magic == (0x7f, 0x45, 0x4c, 0x46)
+    return ELFFile.isELF(head)
 }
 
 /// Reads a whole file into memory.
@@ -144,7 +145,7 @@ public func readRawBTFFile(_ path: String, strict: Bool = false) throws(FormatEr
 }
 
 /// `count` bytes at `offset`, or an error if the file ends first (it shrank while being read).
-private func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {
+func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {
     var failure: Int32 = 0
     let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
         initialized = preadFully(fd, UnsafeMutableRawBufferPointer(buf), at: offset, failure: &failure)
@@ -167,7 +168,7 @@ private func readWords(_ fd: Int32, at offset: Int, count: Int, path: String) th
 }
 
 /// Reads into `buffer` from `offset` until it is full or the file ends; the bytes read.
-func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, failure: inout Int32) -> Int {
+private func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, failure: inout Int32) -> Int {
     var done = 0
     while done < buffer.count {
         let n = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))

@@ -63,26 +63,18 @@ public struct PreparedRelocations: Sendable {
         self.records = records
         var keys: [RelocationKey] = []
         var indexOf: [RelocationKey: Int32] = [:]
-        // Records read from an object name their access string by offset: the last question
-        // seen at each offset finds a repeated one without hashing the string, and the others
-        // hash the offset rather than the string (one offset is one string).
-        var lastAtOffset = [Int32](repeating: -1, count: local.strings.count)
+        // Records read from an object name their access string by offset (one offset is one
+        // string): a repeated question is found by its packed (type, offset, kind) without
+        // hashing the string. Records without an offset, or whose parts do not pack, hash it.
         var indexOfOffset = PackedTable()
         var keyOfRecord = [Int32](repeating: 0, count: records.count)
         // Field by field, not record by record: a copy of a record retains its two strings.
         for i in records.indices {
-            let off = records[i].accessStringOffset.map { Int($0.rawValue) } ?? -1
             let type = records[i].type, kind = records[i].kind
-            if off >= 0 && off < lastAtOffset.count {
-                let k = Int(lastAtOffset[off])
-                if k >= 0 && keys[k].type == type && keys[k].kind == kind {
-                    keyOfRecord[i] = Int32(k)
-                    continue
-                }
+            let byOffset = records[i].accessStringOffset.flatMap {
+                PackedTable.pack(type: type.rawValue, offset: Int($0.rawValue), kind: kind.rawValue)
             }
-            let byOffset = off >= 0 ? PackedTable.pack(type: type.rawValue, offset: off, kind: kind.rawValue) : nil
             if let byOffset, let known = indexOfOffset[byOffset] {
-                if off < lastAtOffset.count { lastAtOffset[off] = known }
                 keyOfRecord[i] = known
                 continue
             }
@@ -95,7 +87,6 @@ public struct PreparedRelocations: Sendable {
                 indexOf[key] = k
                 keys.append(key)
             }
-            if off >= 0 && off < lastAtOffset.count { lastAtOffset[off] = k }
             if let byOffset { indexOfOffset.insert(byOffset, k) }
             keyOfRecord[i] = k
         }
@@ -121,7 +112,6 @@ public struct PreparedRelocations: Sendable {
     }
 }
 
-/// A question named by its access string's offset in the object's strings.
 /// An open-addressing map from a question named by (local type, access string offset, kind),
 /// packed into 64 bits, to its index: the records of a real program look it up tens of
 /// thousands of times, and a `Dictionary` would hash each key with SipHash.
@@ -195,6 +185,22 @@ public struct ResolvedRelocations: Sendable {
     public let statusOfRecord: [RecordStatus]
     /// How many records libbpf patches, poisons, or fails on (errors include btfgen's limit).
     public let patched: Int, poisoned: Int, errors: Int
+
+    init(records: [RelocationRecord], decisions: [Decision], decisionOfRecord: [Int32], statusOfRecord: [RecordStatus]) {
+        self.records = records
+        self.decisions = decisions
+        self.decisionOfRecord = decisionOfRecord
+        self.statusOfRecord = statusOfRecord
+        var counts = (patched: 0, poisoned: 0, errors: 0)
+        for s in statusOfRecord {
+            switch s {
+            case .patched: counts.patched += 1
+            case .poisoned: counts.poisoned += 1
+            case .error: counts.errors += 1
+            }
+        }
+        (patched, poisoned, errors) = counts
+    }
 
     public var count: Int { records.count }
 
@@ -295,7 +301,6 @@ public struct Resolver {
         resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
         var decisionOfRecord: [Int32] = []
         var status: [RecordStatus] = []
-        var counts = (patched: 0, poisoned: 0, errors: 0)
         decisionOfRecord.reserveCapacity(prepared.records.count)
         status.reserveCapacity(prepared.records.count)
         let records = prepared.records
@@ -332,14 +337,9 @@ public struct Resolver {
                 s = .error
             }
             status.append(s)
-            switch s {
-            case .patched: counts.patched += 1
-            case .poisoned: counts.poisoned += 1
-            case .error: counts.errors += 1
-            }
         }
         return ResolvedRelocations(records: prepared.records, decisions: resolver.decisions, decisionOfRecord: decisionOfRecord,
-                                   statusOfRecord: status, patched: counts.patched, poisoned: counts.poisoned, errors: counts.errors)
+                                   statusOfRecord: status)
     }
 
     /// Record-by-record resolution with no memo: libbpf's loop as it is written, for tests that
