@@ -19,6 +19,7 @@
 	X(void, archive_entry_set_filetype, (struct archive_entry *e, unsigned int t), (e, t)) \
 	X(void, archive_entry_set_gid, (struct archive_entry *e, la_int64_t g), (e, g))      \
 	X(void, archive_entry_set_gname, (struct archive_entry *e, const char *n), (e, n))   \
+	X(void, archive_entry_set_hardlink, (struct archive_entry *e, const char *t), (e, t)) \
 	X(void, archive_entry_set_mtime, (struct archive_entry *e, time_t s, long ns), (e, s, ns)) \
 	X(void, archive_entry_set_pathname, (struct archive_entry *e, const char *p), (e, p)) \
 	X(void, archive_entry_set_perm, (struct archive_entry *e, mode_t m), (e, m))         \

@@ -240,13 +240,26 @@ private func memberExtent(_ d: [UInt8], at: (Int) -> String) throws(FormatError)
 
 /// A deterministic `.tar.xz` holding the given files, in the given order: fixed mtime (0),
 /// owner root:root, mode 0644, POSIX ustar headers, so identical inputs give identical bytes.
-public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatError) -> [UInt8] {
+///
+/// With `hardLinkDuplicates`, a file whose bytes equal an earlier one's is stored as a hard
+/// link to it (a ustar `1` member, no data): GNU tar and Python's `tarfile` extract every file,
+/// and the archive holds each distinct content once, so that compressing it costs time and
+/// memory for the distinct contents only.
+public func makeTarXZ(_ files: [(name: String, data: [UInt8])], hardLinkDuplicates: Bool = false) throws(FormatError) -> [UInt8] {
     try requireLibarchive("tar.xz")
     guard let a = archive_write_new() else { throw FormatError("tar.xz", "libarchive: out of memory") }
     archive_write_set_format_ustar(a)
     archive_write_add_filter_xz(a)
     archive_write_set_bytes_in_last_block(a, 1)
-    let total = files.reduce(0) { $0 + $1.data.count }
+    // The first file with each content, for each later one that has it.
+    var linkTo = [String?](repeating: nil, count: files.count)
+    if hardLinkDuplicates {
+        var firstWith: [[UInt8]: String] = [:]
+        for (i, f) in files.enumerated() {
+            if let first = firstWith[f.data] { linkTo[i] = first } else { firstWith[f.data] = f.name }
+        }
+    }
+    let total = files.indices.reduce(0) { $0 + (linkTo[$1] == nil ? files[$1].data.count : 0) }
     var buffer = [UInt8](repeating: 0, count: total + 64 * 1024 + files.count * 1024)
     // libarchive keeps this pointer and updates the count on every write until the archive is
     // closed, so it must outlive the open call (an `&local` would not).
@@ -259,11 +272,12 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatErr
         guard archive_write_open_memory(a, buf.baseAddress, buf.count, used) == ARCHIVE_OK else {
             return .failure(archiveError(a, "tar.xz", "open"))
         }
-        for f in files {
+        for (i, f) in files.enumerated() {
             guard let e = archive_entry_new() else { return .failure(FormatError("tar.xz", "libarchive: out of memory")) }
             defer { archive_entry_free(e) }
             archive_entry_set_pathname(e, f.name)
-            archive_entry_set_size(e, la_int64_t(f.data.count))
+            if let first = linkTo[i] { archive_entry_set_hardlink(e, first) }
+            archive_entry_set_size(e, la_int64_t(linkTo[i] == nil ? f.data.count : 0))
             archive_entry_set_filetype(e, 0o100000)
             archive_entry_set_perm(e, 0o644)
             archive_entry_set_mtime(e, 0, 0)
@@ -272,6 +286,7 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])]) throws(FormatErr
             archive_entry_set_uname(e, "root")
             archive_entry_set_gname(e, "root")
             guard archive_write_header(a, e) == ARCHIVE_OK else { return .failure(archiveError(a, f.name, "tar header")) }
+            if linkTo[i] != nil { continue }
             let n = f.data.withUnsafeBytes { archive_write_data(a, $0.baseAddress, $0.count) }
             guard n == f.data.count else { return .failure(archiveError(a, f.name, "tar data")) }
         }
