@@ -77,7 +77,7 @@ run: deps build testdata
 	rm -rf out
 	.build/release/btfgen --input $(KERNELS_DIR) --object testdata/bpf --output out/ --report out/report.json
 	.build/release/btfgen report out/report.json --output out/report.html
-	@.build/release/btfgen report out/report.json | sed -n '/^Kernels/,/^Unresolved/p' | sed '$$d'
+	@.build/release/btfgen report out/report.json | sed -n '/^Kernels$$/,/^Totals/p' | sed '$$d'
 	@echo "trimmed BTFs in out/; full report: out/report.json, out/report.html"
 
 # The tests are built optimized, with testable imports: the in-process tests resolve tens of

@@ -16,6 +16,8 @@
 #   ROUNDS          rounds of the one-kernel rows (default 5)
 #   ARCHIVE_ROUNDS  rounds of the archive rows (default 3)
 #   CENTOS_ROUNDS   rounds of the CentOS row (default 3; bpftool takes 8-20 s a run)
+#   SCALE_KERNELS   kernels of the report-at-scale row (default 2000: the test kernels under that many paths)
+#   SCALE_ROUNDS    rounds of that row (default 3)
 #   OBJECTS_DIR     real objects (default .build/real/objects, every */*.bpf.o)
 #   AGENT           the generated agent (default .build/agent/agent.bpf.o; rows 1 skipped without it)
 #   CENTOS_XZ       the CentOS 8 kernel (default ../shared/kernels/centos-8-4.18.0-147.5.1.el8_1.aarch64.btf.xz)
@@ -30,6 +32,8 @@ btfgen=$(realpath "${BTFGEN:-.build/release/btfgen}")
 rounds=${ROUNDS:-5}
 archive_rounds=${ARCHIVE_ROUNDS:-3}
 centos_rounds=${CENTOS_ROUNDS:-3}
+scale_kernels=${SCALE_KERNELS:-2000}
+scale_rounds=${SCALE_ROUNDS:-3}
 objects_dir=${OBJECTS_DIR:-.build/real/objects}
 agent=${AGENT:-.build/agent/agent.bpf.o}
 centos_xz=${CENTOS_XZ:-../shared/kernels/centos-8-4.18.0-147.5.1.el8_1.aarch64.btf.xz}
@@ -37,7 +41,7 @@ jobs=$(nproc)
 
 die() { echo "bench-real: $*" >&2; exit 1; }
 say() { echo "bench-real: $*" >&2; }
-for n in "$rounds" "$archive_rounds" "$centos_rounds"; do
+for n in "$rounds" "$archive_rounds" "$centos_rounds" "$scale_kernels" "$scale_rounds"; do
     [[ $n =~ ^[1-9][0-9]*$ ]] || die "round counts must be positive integers, not '$n'"
 done
 [[ -x $btfgen ]] || die "btfgen not found at $btfgen"
@@ -350,6 +354,53 @@ else
         echo "Skipped: $centos_xz is not on this machine."
     )")
 fi
+
+# --- 6: reports at archive scale -----------------------------------------------------------
+
+# The raw kernels under SCALE_KERNELS paths, DISTRO/RELEASE/ARCH/KERNEL.btf as in btfhub (five
+# distros, eight releases each, the kernel's architecture), as symlinks: every one is read and
+# trimmed. The same run with and without --report, alternating.
+n_scale=0
+for ((i = 0; i < scale_kernels; i++)); do
+    k=${kernel_list[i % n_kernels]}
+    distros=(amzn centos debian fedora ubuntu)
+    dir=$work/scale/${distros[i % 5]}/$((i / 5 % 8 + 1)).0/$(basename "$(dirname "$k")")
+    mkdir -p "$dir"
+    ln -s "$k" "$dir/k$i-$(basename "$k")"
+    n_scale=$((n_scale + 1))
+done
+scale_plain() { rm -rf "$work/out-s"; "$btfgen" -q --jobs "$jobs" -i "$work/scale" "${objects[@]/#/--object=}" -o "$work/out-s"; }
+scale_report() { rm -rf "$work/out-s"; "$btfgen" -q --jobs "$jobs" -i "$work/scale" "${objects[@]/#/--object=}" -o "$work/out-s" --report "$work/scale.json"; }
+say "reports at scale: $n_scale kernels, $scale_rounds rounds"
+alternate "$scale_rounds" scale_plain scale_report
+PLAIN_NS=$REF_NS REPORT_NS=$GEN_NS
+PLAIN_MEM=$(memory "$btfgen" -q --jobs "$jobs" -i "$work/scale" "${objects[@]/#/--object=}" -o "$work/out-s")
+REPORT_MEM=$(memory "$btfgen" -q --jobs "$jobs" -i "$work/scale" "${objects[@]/#/--object=}" -o "$work/out-s" --report "$work/scale.json")
+"$btfgen" report "$work/scale.json" -o "$work/scale.html"
+"$btfgen" report "$work/scale.json" -o "$work/scale.txt"
+json_bytes=$(stat -c %s "$work/scale.json"); html_bytes=$(stat -c %s "$work/scale.html")
+text_lines=$(wc -l <"$work/scale.txt")
+findings=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r["findings"]), len(r["finding_groups"]))' "$work/scale.json" 2>/dev/null || echo "n/a n/a")
+read -r n_findings n_groups <<<"$findings"
+time_ratio=$(awk -v a="$REPORT_NS" -v b="$PLAIN_NS" 'BEGIN { printf "%.3f", a / b }')
+read -r _ plain_charged <<<"$PLAIN_MEM"; read -r _ report_charged <<<"$REPORT_MEM"
+read -r plain_rss _ <<<"$PLAIN_MEM"; read -r report_rss _ <<<"$REPORT_MEM"
+if [[ $plain_charged != n/a && $report_charged != n/a ]]; then mem_a=$plain_charged mem_b=$report_charged; else mem_a=$plain_rss mem_b=$report_rss; fi
+mem_ratio=$(awk -v a="$mem_b" -v b="$mem_a" 'BEGIN { printf "%.2f", a / b }')
+sections+=("$(
+    echo "#### 6. Reports at archive scale"
+    echo
+    echo "The $n_kernels raw kernels under $n_scale paths (\`DISTRO/RELEASE/ARCH/kN-KERNEL.btf\`, symlinks: every"
+    echo "one is read and trimmed), all ${#objects[@]} objects, \`btfgen -i DIR --object ... -o OUT --jobs $jobs\` without"
+    echo "and with \`--report run.json\`; median of $scale_rounds alternating rounds. "speed-up" is the time without the"
+    echo "report over the time with it. The report: $json_bytes bytes of JSON ($n_findings distinct findings in $n_groups"
+    echo "groups of kernels), \`btfgen report run.json -o run.html\`: $html_bytes bytes of HTML; as text, $text_lines lines."
+    echo
+    table_head "without --report"
+    row "$n_scale kernels × ${#objects[@]} objects" "$PLAIN_NS" "$REPORT_NS" n/a n/a "$PLAIN_MEM" "$REPORT_MEM" \
+        "time ≤ 1.10x; memory ≤ 1.2x; HTML < 5 MB" \
+        "time: $(yes_no le "$time_ratio" 1.10) (${time_ratio}x); memory: $(yes_no le "$mem_ratio" 1.2) (${mem_ratio}x); HTML: $(yes_no le "$html_bytes" 5000000)"
+)")
 
 # --- report --------------------------------------------------------------------------------
 

@@ -75,6 +75,14 @@ public func readFile(_ path: String) throws(FormatError) -> [UInt8] {
 /// - Parameter sync: also flush the file to the disk before the rename (`fsync`), so that not
 ///   even a power loss can leave an empty file at `path`. It costs a disk round trip per file.
 public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, sync: Bool = false) throws(FormatError) {
+    try writeFileAtomically(path, mode: mode, sync: sync) { write in bytes.withUnsafeBytes { _ = write($0) } }
+}
+
+/// `writeFileAtomically(_:_:mode:sync:)` with the bytes given a piece at a time: `produce` calls
+/// `write` with each piece (it returns false once a write failed; later pieces are dropped), so
+/// a large file is never whole in memory.
+public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool = false,
+                                chunks produce: (_ write: (UnsafeRawBufferPointer) -> Bool) -> Void) throws(FormatError) {
     let dir: String
     if let slash = path.lastIndex(of: "/") { dir = String(path[..<slash]).isEmpty ? "/" : String(path[..<slash]) } else { dir = "." }
     let base = path.split(separator: "/").last.map(String.init) ?? path
@@ -83,17 +91,19 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
     guard fd >= 0 else { throw FormatError(file: path, "", "cannot create temporary file in \(dir): \(errnoMessage())") }
     let tmp = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
     var failure: String?
-    bytes.withUnsafeBytes { buf in
+    produce { buf in
+        guard failure == nil else { return false }
         var done = 0
         while done < buf.count {
             let n = write(fd, buf.baseAddress! + done, buf.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 failure = "write failed: \(errnoMessage())"
-                return
+                return false
             }
             done += n
         }
+        return true
     }
     if failure == nil && fchmod(fd, mode) != 0 { failure = "chmod failed: \(errnoMessage())" }
     if failure == nil && sync && fsync(fd) != 0 { failure = "fsync failed: \(errnoMessage())" }

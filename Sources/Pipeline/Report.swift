@@ -14,7 +14,14 @@ import CORE
 /// (machine-readable: `docs/report-schema.json`). Every other format is rendered from this value.
 public struct RunReport: Sendable, Equatable, Decodable {
     /// The `schema` value of reports in this format.
-    public static let schemaID = "btfgen-report/1"
+    public static let schemaID = "btfgen-report/2"
+
+    /// How much of the per-kernel detail a report spells out. The model is the same: `full`
+    /// also writes every kernel × object's problems (derived from `findings`), as reports of
+    /// schema 1 did.
+    public enum Detail: String, Sendable, Codable, CaseIterable {
+        case summary, full
+    }
 
     /// What a report was made from.
     public enum Source: String, Sendable, Codable {
@@ -41,14 +48,41 @@ public struct RunReport: Sendable, Equatable, Decodable {
         public var reason: String
     }
 
-    /// The outcome of one object's relocations against one kernel.
+    /// One distinct unresolved or failing relocation of an object, with how many kernels it
+    /// occurs on; which kernels those are, `findingGroups` says.
+    public struct Finding: Sendable, Equatable, Decodable {
+        public var object: String
+        public var section: String
+        public var relo: Int
+        public var kind: String
+        public var access: String
+        public var outcome: Problem.Outcome
+        public var reason: String
+        /// Kernels with this finding.
+        public var kernels: Int
+
+        public var problem: Problem {
+            Problem(section: section, relo: relo, kind: kind, access: access, outcome: outcome, reason: reason)
+        }
+    }
+
+    /// The kernels that have exactly the same findings share one group: a report keeps each
+    /// distinct set of findings once, however many kernels have it.
+    public struct FindingGroup: Sendable, Equatable, Decodable {
+        /// Indices into `findings`, ascending.
+        public var findings: [Int]
+        /// Kernels in the group (those whose `finding_group` names it).
+        public var kernels: Int
+    }
+
+    /// The outcome of one object's relocations against one kernel. Its problems are the
+    /// findings of the kernel's group for this object (`RunReport.problems(_:_:)`).
     public struct Object: Sendable, Equatable, Decodable {
         public var object: String
         public var total: Int
         public var resolved: Int
         public var unresolved: Int
         public var errors: Int
-        public var problems: [Problem]
 
         /// The matrix cell: `ok`, `N unresolved`, `N errors`, or both.
         public var compat: String { compatCell(unresolved: unresolved, errors: errors) }
@@ -83,6 +117,8 @@ public struct RunReport: Sendable, Equatable, Decodable {
         public var inputMembers: Int?
         public var outputMembers: Int
         public var objects: [Object]
+        /// The kernel's findings, an index into `findingGroups`; nil when it has none.
+        public var findingGroup: Int?
 
         /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
         public var ratio: Double? { status == .written ? ratioOf(outputBytes, inputBytes) : nil }
@@ -153,8 +189,59 @@ public struct RunReport: Sendable, Equatable, Decodable {
     /// The objects whose relocations were resolved, as given on the command line.
     public var objects: [String]
     public var kernels: [Kernel]
+    /// Every distinct unresolved or failing relocation, ordered by object (in `objects`
+    /// order), then as `.BTF.ext` lists them, then by outcome and reason.
+    public var findings: [Finding]
+    /// The distinct sets of findings, in the order of the first kernel that has each.
+    public var findingGroups: [FindingGroup]
+    public var detail: Detail
     public var matrix: Matrix
     public var totals: Totals
+
+    /// One object across all kernels: the object-first view of the matrix.
+    public struct ObjectView: Sendable, Equatable {
+        public var object: String
+        /// Written kernels where every relocation of the object resolves.
+        public var ok = 0
+        /// Written kernels with unresolved relocations and no failing one.
+        public var unresolved = 0
+        /// Written kernels with at least one failing relocation (libbpf refuses the object).
+        public var errors = 0
+        /// Kernels skipped or failed: not written, so not counted above.
+        public var notWritten = 0
+        /// The object's findings (indices into `findings`), most kernels first.
+        public var findings: [Int] = []
+    }
+
+    /// For each object, in `objects` order: how many kernels it is ok, unresolved or failing on,
+    /// and which findings cause it.
+    public var byObject: [ObjectView] {
+        var views = objects.map { ObjectView(object: $0) }
+        let column = Dictionary(objects.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
+        for k in kernels {
+            guard k.status == .written else {
+                for i in views.indices { views[i].notWritten += 1 }
+                continue
+            }
+            for o in k.objects {
+                guard let i = column[o.object] else { continue }
+                if o.errors > 0 { views[i].errors += 1 } else if o.unresolved > 0 { views[i].unresolved += 1 } else { views[i].ok += 1 }
+            }
+        }
+        for (n, f) in findings.enumerated() { if let i = column[f.object] { views[i].findings.append(n) } }
+        for i in views.indices {
+            views[i].findings.sort { (findings[$0].kernels, $1) > (findings[$1].kernels, $0) }
+        }
+        return views
+    }
+
+    /// The unresolved and failing relocations of `object` against `kernel`, in `.BTF.ext` order.
+    public func problems(_ kernel: Kernel, _ object: String) -> [Problem] {
+        guard let g = kernel.findingGroup, findingGroups.indices.contains(g) else { return [] }
+        return findingGroups[g].findings.compactMap { i in
+            findings.indices.contains(i) && findings[i].object == object ? findings[i].problem : nil
+        }
+    }
 }
 
 /// What `--fail-on` turns into a non-zero exit.
@@ -209,6 +296,7 @@ extension RunReport.Kernel {
             outputTypes = r.outputTypes
             outputMembers = r.outputMembers
             objects = r.objects.map(RunReport.Object.init(summary:))
+            findingGroup = r.findingGroup
         case .skipped(let why), .failed(let why):
             if case .skipped = r.status { status = .skipped } else { status = .failed }
             message = why
@@ -226,17 +314,66 @@ extension RunReport {
     /// `input` and `output` are the `--input` and `--output` arguments; paths in the report are
     /// relative to them (to their directory when they name a file). Output statistics (dedup,
     /// packing) are added by `addOutputStatistics()`.
-    public init(run reports: [KernelReport], input: String, output: String, format: OutputFormat, objects: [String]) {
+    ///
+    /// `findings` is what `runJobs(_:objects:options:collect:progress:)` collected while the
+    /// reports' problems were dropped; nil folds the reports' own problems.
+    public init(run reports: [KernelReport], findings: FindingTable? = nil, input: String, output: String,
+                format: OutputFormat, objects: [String], detail: Detail = .summary) {
         let roots = RunReport.roots(input: input, output: output, firstJob: reports.first?.job)
         source = .run
         self.input = roots.input
         self.output = roots.output
         outputFormat = format.rawValue
         self.objects = objects
-        kernels = reports.map { Kernel($0, inputRoot: roots.input, outputRoot: roots.output) }
+        self.detail = detail
+        var table = findings ?? FindingTable()
+        var groupOf = reports.map(\.findingGroup)
+        if findings == nil {
+            groupOf = reports.map { $0.status == .written ? table.fold($0.objects) : nil }
+        }
+        kernels = zip(reports, groupOf).map { r, g in
+            var k = Kernel(r, inputRoot: roots.input, outputRoot: roots.output)
+            k.findingGroup = g
+            return k
+        }
+        self.findings = []
+        findingGroups = []
         matrix = Matrix(objects: [], rows: [])
         totals = Totals()
+        adoptFindings(table)
         recompute()
+    }
+
+    /// Takes `table`'s findings and groups, in canonical order (`findings`' and
+    /// `findingGroups`' documented order, whatever order the kernels finished in), and renumbers
+    /// the kernels' groups to match.
+    mutating func adoptFindings(_ table: FindingTable) {
+        let order = table.entries.indices.sorted { table.entries[$0].key < table.entries[$1].key }
+        var newIndex = [Int](repeating: 0, count: order.count)
+        for (n, old) in order.enumerated() { newIndex[old] = n }
+        findings = order.map { old in
+            let e = table.entries[old]
+            let p = e.problem
+            return Finding(object: e.objectName, section: p.section, relo: p.relo, kind: p.kind, access: p.access, outcome: p.outcome,
+                           reason: p.reason, kernels: 0)
+        }
+        var groupIndex: [Int: Int] = [:]
+        findingGroups = []
+        for i in kernels.indices {
+            guard let old = kernels[i].findingGroup, table.groups.indices.contains(old) else {
+                kernels[i].findingGroup = nil
+                continue
+            }
+            if let g = groupIndex[old] {
+                kernels[i].findingGroup = g
+                findingGroups[g].kernels += 1
+            } else {
+                groupIndex[old] = findingGroups.count
+                kernels[i].findingGroup = findingGroups.count
+                findingGroups.append(FindingGroup(findings: table.groups[old].map { newIndex[Int($0)] }.sorted(), kernels: 1))
+            }
+        }
+        for g in findingGroups { for f in g.findings { findings[f].kernels += g.kernels } }
     }
 
     /// The directories a run's paths are relative to: `--input` (its directory when it names a
@@ -259,10 +396,12 @@ extension RunReport {
         outputFormat = nil
         self.objects = objects.map(\.path)
         let prepared = TrimObjects(objects)
+        detail = .summary
+        var table = FindingTable()
         kernels = files.files.map { f in
             var k = Kernel(path: f.path, output: f.path, status: .written, message: nil, member: f.member,
                            inputBytes: nil, rawBytes: nil, outputBytes: f.bytes, rawOutputBytes: f.rawBytes ?? 0,
-                           inputTypes: nil, outputTypes: 0, inputMembers: nil, outputMembers: 0, objects: [])
+                           inputTypes: nil, outputTypes: 0, inputMembers: nil, outputMembers: 0, objects: [], findingGroup: nil)
             guard let btf = f.btf else {
                 k.status = .skipped
                 k.output = ""
@@ -273,12 +412,17 @@ extension RunReport {
             k.outputTypes = btf.typeCount - 1
             k.outputMembers = memberCount(btf)
             if !objects.isEmpty {
-                k.objects = trim(kernel: btf, objects: prepared).objects.map { Object(summary: summarize($0, kernel: btf)) }
+                let summaries = trim(kernel: btf, objects: prepared).objects.map { summarize($0, kernel: btf) }
+                k.objects = summaries.map(Object.init(summary:))
+                k.findingGroup = table.fold(summaries)
             }
             return k
         }
+        findings = []
+        findingGroups = []
         matrix = Matrix(objects: [], rows: [])
         totals = Totals()
+        adoptFindings(table)
         recompute()
     }
 
@@ -326,9 +470,17 @@ extension RunReport {
     public func writtenOutputs() -> (files: [(name: String, data: [UInt8])], unreadable: [String]) {
         var files: [(name: String, data: [UInt8])] = []
         var unreadable: [String] = []
+        // Identical outputs share one buffer: what is held grows with distinct contents.
+        var seen: [[UInt8]: [UInt8]] = [:]
         for k in kernels where k.status == .written {
             do throws(FormatError) {
-                files.append((k.output, try readFile(joinPath(output, k.output))))
+                let data = try readFile(joinPath(output, k.output))
+                if let same = seen[data] {
+                    files.append((k.output, same))
+                } else {
+                    seen[data] = data
+                    files.append((k.output, data))
+                }
             } catch {
                 unreadable.append(error.description)
             }
@@ -366,7 +518,7 @@ extension RunReport {
             return
         }
         do throws(FormatError) {
-            totals.packedBytes = try makeTarXZ(files).count
+            totals.packedBytes = try makeTarXZ(files, hardLinkDuplicates: true).count
             totals.packedError = nil
         } catch {
             totals.packedBytes = nil
@@ -413,15 +565,18 @@ extension RunReport.Object {
         resolved = s.resolved
         unresolved = s.unresolved
         errors = s.errors
-        problems = s.problems.map { p in
-            // `Resolution.describe` spells errors "error: MESSAGE" and poisoned relocations
-            // "poisoned (no matching target)".
-            let isError = p.reason.hasPrefix("error: ")
-            var reason = isError ? String(p.reason.dropFirst("error: ".count)) : p.reason
-            if reason.hasPrefix("poisoned (") && reason.hasSuffix(")") { reason = String(reason.dropFirst(10).dropLast()) }
-            return RunReport.Problem(section: p.section, relo: p.index, kind: p.kind.description, access: p.access,
-                                     outcome: isError ? .error : .unresolved, reason: reason)
-        }
+    }
+}
+
+extension RunReport.Problem {
+    init(_ p: ObjectSummary.Problem) {
+        // `Resolution.describe` spells errors "error: MESSAGE" and poisoned relocations
+        // "poisoned (no matching target)".
+        let isError = p.reason.hasPrefix("error: ")
+        var reason = isError ? String(p.reason.dropFirst("error: ".count)) : p.reason
+        if reason.hasPrefix("poisoned (") && reason.hasSuffix(")") { reason = String(reason.dropFirst(10).dropLast()) }
+        self.init(section: p.section, relo: p.index, kind: p.kind.description, access: p.access,
+                  outcome: isError ? .error : .unresolved, reason: reason)
     }
 }
 

@@ -21,37 +21,89 @@ struct ChartRow {
 }
 
 extension RunReport {
-    /// The report as one self-contained HTML page.
+    /// Written kernels up to which the page draws a bar per kernel; a larger run gets a table
+    /// per group instead.
+    static let chartedKernels = 200
+
+    /// The report as one self-contained HTML page: the object-first view, then the findings,
+    /// then the kernels by group (distro / release / arch), each group folded when the run is
+    /// large, so that a page for thousands of kernels stays a few megabytes.
     public var html: String {
         var body = "<header><h1>btfgen report</h1>\n<p class=\"meta\">"
         body += headerLines.map(htmlEscape).joined(separator: "<br>\n") + "</p></header>\n"
         body += cards()
-        let isRun = source == .run
-        let series = isRun
-            ? [ChartSeries(name: "input (as stored)", color: "#a7b1bd"), ChartSeries(name: "output", color: "#1f6fb5")]
-            : [ChartSeries(name: "output", color: "#1f6fb5")]
-        let written = kernels.filter { $0.status == .written }
-        let groups = groupedByDirectory(written.map(\.path)).map { group in
-            (group.title, group.indices.map { i -> ChartRow in
-                let k = written[i]
-                let label = group.title.isEmpty ? k.path : String(k.path.split(separator: "/").last ?? Substring(k.path))
-                return ChartRow(label: label, values: isRun ? [k.inputBytes, k.outputBytes] : [k.outputBytes],
-                                note: k.ratio.map(percent))
-            })
+        if let t = byObjectTable {
+            // Coloured where a count is not zero: the outcome at a glance.
+            body += htmlTable(t) { col, text in
+                guard text != "0", (1...3).contains(col) else { return nil }
+                return ["ok", "unres", "err"][col - 1]
+            }
         }
-        body += "<section><h2>\(isRun ? "Input vs output size" : "Output size") per kernel</h2>\n"
-        body += written.isEmpty ? "<p>No outputs.</p>\n" : svgBarChart(groups: groups, series: series) + "\n"
-        body += "</section>\n"
-        if let t = matrixTable { body += htmlTable(t) { col, text in col > 0 ? matrixCellClass(for: text) : nil } }
-        body += htmlTable(kernelTable)
-        if let t = problemTable {
+        if let t = findingTable(limit: nil) {
             // Long lists start folded (no script needed: <details>).
-            body += "<details\(t.rows.count <= 100 ? " open" : "")><summary>\(t.rows.count) unresolved and failing relocations</summary>\n"
-            body += htmlTable(t) { col, text in col == 2 ? (text == "error" ? "err" : "unres") : nil }
+            body += "<details\(t.rows.count <= 100 ? " open" : "")><summary>\(t.rows.count) distinct unresolved and failing relocations</summary>\n"
+            body += htmlTable(t) { col, text in col == 1 ? (text == "error" ? "err" : "unres") : nil }
             body += "</details>\n"
+        }
+        let isRun = source == .run
+        let written = kernels.filter { $0.status == .written }
+        if written.count <= Self.chartedKernels {
+            let series = isRun
+                ? [ChartSeries(name: "input (as stored)", color: "#a7b1bd"), ChartSeries(name: "output", color: "#1f6fb5")]
+                : [ChartSeries(name: "output", color: "#1f6fb5")]
+            let groups = groupedByDirectory(written.map(\.path)).map { group in
+                (group.title, group.indices.map { i -> ChartRow in
+                    let k = written[i]
+                    let label = group.title.isEmpty ? k.path : String(k.path.split(separator: "/").last ?? Substring(k.path))
+                    return ChartRow(label: label, values: isRun ? [k.inputBytes, k.outputBytes] : [k.outputBytes],
+                                    note: k.ratio.map(percent))
+                })
+            }
+            body += "<section><h2>\(isRun ? "Input vs output size" : "Output size") per kernel</h2>\n"
+            body += written.isEmpty ? "<p>No outputs.</p>\n" : svgBarChart(groups: groups, series: series) + "\n"
+            body += "</section>\n"
+        }
+        if kernels.count <= Self.listedKernels {
+            if let t = matrixTable { body += htmlTable(t) { col, text in col > 0 ? matrixCellClass(for: text) : nil } }
+            body += htmlTable(kernelTable)
+        } else {
+            if let t = groupTable { body += htmlTable(t) }
+            body += groupedMatrix()
         }
         body += htmlTable(totalsTable)
         return htmlPage(title: "btfgen report", body: body)
+    }
+
+    /// Per group, folded: each kernel's status, output size and matrix cells, in compact markup
+    /// (end tags the HTML parser implies are left out).
+    private func groupedMatrix() -> String {
+        let labels = objectLabels.map(htmlEscape)
+        var out = "<section><h2>Kernels by group</h2>\n<p class=\"note\">each kernel's output size and its cell for every object (N u: N unresolved, N e: N errors); open a group to see its kernels</p>\n"
+        let head = "<thead><tr><th>kernel<th>status<th class=num>output bytes" + labels.map { "<th>" + $0 }.joined() + "</thead>"
+        for g in groupedByDirectory(kernels.map(\.path)) {
+            let ks = g.indices.map { kernels[$0] }
+            let written = ks.filter { $0.status == .written }
+            var ok = 0, unres = 0, err = 0
+            for o in written.flatMap(\.objects) {
+                if o.errors > 0 { err += 1 } else if o.unresolved > 0 { unres += 1 } else { ok += 1 }
+            }
+            out += "<details><summary>\(htmlEscape(g.title.isEmpty ? "." : g.title)): \(ks.count) kernels, \(written.count) written; "
+            out += "\(groupDigits(ok)) ok, \(groupDigits(unres)) unresolved, \(groupDigits(err)) with errors</summary>\n"
+            out += "<div class=scroll><table class=m>" + head + "<tbody>\n"
+            for i in g.indices {
+                let k = kernels[i]
+                let name = g.title.isEmpty ? k.path : String(k.path.split(separator: "/").last ?? Substring(k.path))
+                out += "<tr><th>" + htmlEscape(name) + "<td>" + k.status.rawValue
+                out += "<td class=num>" + (k.status == .written ? groupDigits(k.outputBytes) : "-")
+                for cell in matrix.rows[i].cells {
+                    let short = cell.replacing(" unresolved", with: " u").replacing(" errors", with: " e").replacing(" error", with: " e")
+                    out += "<td class=" + (matrixCellClass(for: cell) ?? "na") + ">" + htmlEscape(short)
+                }
+                out += "\n"
+            }
+            out += "</tbody></table></div></details>\n"
+        }
+        return out + "</section>\n"
     }
 
     private func cards() -> String {

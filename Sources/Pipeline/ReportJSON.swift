@@ -9,6 +9,8 @@ public indirect enum JSONValue: Sendable {
     case string(String)
     case array([JSONValue])
     case object([(String, JSONValue)])
+    /// Written on one line even inside a pretty-printed document: one entry of a long list.
+    case inline(JSONValue)
 
     /// Pretty-printed with two-space indentation; arrays of scalars stay on one line.
     public func rendered() -> String {
@@ -42,6 +44,8 @@ public indirect enum JSONValue: Sendable {
                 v.writeCompact(to: &out)
             }
             out += "}"
+        case .inline(let v):
+            v.writeCompact(to: &out)
         default:
             write(to: &out, indent: "")
         }
@@ -54,12 +58,12 @@ public indirect enum JSONValue: Sendable {
 
     private var isScalar: Bool {
         switch self {
-        case .array, .object: return false
+        case .array, .object, .inline: return false
         default: return true
         }
     }
 
-    private func write(to out: inout String, indent: String) {
+    func write(to out: inout String, indent: String) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
@@ -67,6 +71,7 @@ public indirect enum JSONValue: Sendable {
         case .uint(let u): out += String(u)
         case .double(let d): out += d.isFinite ? "\(d)" : "null"
         case .string(let s): JSONValue.quote(s, into: &out)
+        case .inline(let v): v.writeCompact(to: &out)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             if items.allSatisfy(\.isScalar) {
@@ -137,67 +142,159 @@ extension Optional where Wrapped == String {
 
 extension RunReport {
     /// The report as JSON, in the schema of `docs/report-schema.md`.
-    public var json: JSONValue {
-        .object([
+    public var json: JSONValue { json(kernels: true) }
+
+    /// The report as JSON; without `kernels`, the fields before them only (and the totals).
+    func json(kernels withKernels: Bool) -> JSONValue {
+        var fields: [(String, JSONValue)] = [
             ("schema", .string(schema)),
             ("source", .string(source.rawValue)),
             ("input", input.json),
             ("output", .string(output)),
             ("output_format", outputFormat.json),
+            ("detail", .string(detail.rawValue)),
             ("objects", .array(objects.map(JSONValue.string))),
-            ("kernels", .array(kernels.map(\.json))),
-            ("matrix", .object([
+            ("by_object", .array(byObject.map(\.json))),
+            ("findings", .array(findings.map(\.json))),
+            ("finding_groups", .array(findingGroups.map { g in
+                .inline(.object([("kernels", .int(g.kernels)), ("findings", .array(g.findings.map(JSONValue.int)))]))
+            })),
+        ]
+        if withKernels {
+            fields.append(("kernels", .array(kernels.map(kernelJSON))))
+            fields.append(("matrix", .object([
                 ("objects", .array(matrix.objects.map(JSONValue.string))),
                 ("rows", .array(matrix.rows.map { r in
-                    .object([("path", .string(r.path)), ("cells", .array(r.cells.map(JSONValue.string)))])
+                    .inline(.object([("path", .string(r.path)), ("cells", .array(r.cells.map(JSONValue.string)))]))
                 })),
-            ])),
-            ("totals", totals.json),
+            ])))
+        }
+        fields.append(("totals", totals.json))
+        return .object(fields)
+    }
+
+    /// `json.rendered()`, written a kernel and a matrix row at a time: a report of thousands of
+    /// kernels never exists as one tree of values.
+    var renderedJSON: String {
+        var all = ""
+        renderJSON { all += $0 }
+        all.removeLast()
+        return all
+    }
+
+    /// The JSON report, handed to `emit` a piece at a time (about a megabyte each).
+    public func renderJSON(_ emit: (String) -> Void) {
+        var out = "{\n"
+        func flush(_ force: Bool = false) {
+            if force || out.utf8.count > 1 << 20 {
+                emit(out)
+                out = ""
+            }
+        }
+        func key(_ k: String) {
+            out += "  "
+            JSONValue.quote(k, into: &out)
+            out += ": "
+        }
+        guard case .object(let head) = json(kernels: false) else { return emit(json.rendered()) }
+        for (k, v) in head where k != "totals" {
+            key(k)
+            v.write(to: &out, indent: "  ")
+            out += ",\n"
+        }
+        key("kernels")
+        out += kernels.isEmpty ? "[]" : "[\n"
+        for (i, k) in kernels.enumerated() {
+            out += "    "
+            kernelJSON(k).write(to: &out, indent: "    ")
+            out += i == kernels.count - 1 ? "\n  ]" : ",\n"
+            flush()
+        }
+        out += ",\n"
+        key("matrix")
+        out += "{\n    \"objects\": "
+        JSONValue.array(matrix.objects.map(JSONValue.string)).write(to: &out, indent: "    ")
+        out += ",\n    \"rows\": "
+        out += matrix.rows.isEmpty ? "[]" : "[\n"
+        for (i, r) in matrix.rows.enumerated() {
+            out += "      "
+            JSONValue.inline(.object([("path", .string(r.path)), ("cells", .array(r.cells.map(JSONValue.string)))]))
+                .write(to: &out, indent: "      ")
+            out += i == matrix.rows.count - 1 ? "\n    ]" : ",\n"
+            flush()
+        }
+        out += "\n  },\n"
+        key("totals")
+        totals.json.write(to: &out, indent: "  ")
+        out += "\n}\n"
+        flush(true)
+    }
+
+    /// One kernel; with `detail == .full`, each object's problems too.
+    func kernelJSON(_ k: Kernel) -> JSONValue {
+        .object([
+            ("path", .string(k.path)),
+            ("output", .string(k.output)),
+            ("status", .string(k.status.rawValue)),
+            ("message", k.message.json),
+            ("member", k.member.json),
+            ("input_bytes", k.inputBytes.json),
+            ("raw_bytes", k.rawBytes.json),
+            ("output_bytes", .int(k.outputBytes)),
+            ("raw_output_bytes", .int(k.rawOutputBytes)),
+            ("ratio", k.ratio.json),
+            ("input_types", k.inputTypes.json),
+            ("output_types", .int(k.outputTypes)),
+            ("input_members", k.inputMembers.json),
+            ("output_members", .int(k.outputMembers)),
+            ("finding_group", k.findingGroup.json),
+            ("objects", .array(k.objects.map { o in
+                var fields: [(String, JSONValue)] = [
+                    ("object", .string(o.object)),
+                    ("total", .int(o.total)),
+                    ("resolved", .int(o.resolved)),
+                    ("unresolved", .int(o.unresolved)),
+                    ("errors", .int(o.errors)),
+                    ("compat", .string(o.compat)),
+                ]
+                guard detail == .full else { return .inline(.object(fields)) }
+                fields.append(("problems", .array(problems(k, o.object).map { .inline($0.json) })))
+                return .object(fields)
+            })),
         ])
     }
 }
 
-extension RunReport.Kernel {
+extension RunReport.Problem {
     var json: JSONValue {
         .object([
-            ("path", .string(path)),
-            ("output", .string(output)),
-            ("status", .string(status.rawValue)),
-            ("message", message.json),
-            ("member", member.json),
-            ("input_bytes", inputBytes.json),
-            ("raw_bytes", rawBytes.json),
-            ("output_bytes", .int(outputBytes)),
-            ("raw_output_bytes", .int(rawOutputBytes)),
-            ("ratio", ratio.json),
-            ("input_types", inputTypes.json),
-            ("output_types", .int(outputTypes)),
-            ("input_members", inputMembers.json),
-            ("output_members", .int(outputMembers)),
-            ("objects", .array(objects.map(\.json))),
+            ("section", .string(section)),
+            ("relo", .int(relo)),
+            ("kind", .string(kind)),
+            ("access", .string(access)),
+            ("outcome", .string(outcome.rawValue)),
+            ("reason", .string(reason)),
         ])
     }
 }
 
-extension RunReport.Object {
+extension RunReport.Finding {
+    /// The problem's fields between the object and the kernel count.
+    var json: JSONValue {
+        guard case .object(let fields) = problem.json else { return .null }
+        return .inline(.object([("object", .string(object))] + fields + [("kernels", .int(kernels))]))
+    }
+}
+
+extension RunReport.ObjectView {
     var json: JSONValue {
         .object([
             ("object", .string(object)),
-            ("total", .int(total)),
-            ("resolved", .int(resolved)),
-            ("unresolved", .int(unresolved)),
-            ("errors", .int(errors)),
-            ("compat", .string(compat)),
-            ("problems", .array(problems.map { p in
-                .object([
-                    ("section", .string(p.section)),
-                    ("relo", .int(p.relo)),
-                    ("kind", .string(p.kind)),
-                    ("access", .string(p.access)),
-                    ("outcome", .string(p.outcome.rawValue)),
-                    ("reason", .string(p.reason)),
-                ])
-            })),
+            ("kernels_ok", .int(ok)),
+            ("kernels_unresolved", .int(unresolved)),
+            ("kernels_errors", .int(errors)),
+            ("kernels_not_written", .int(notWritten)),
+            ("findings", .array(findings.map(JSONValue.int))),
         ])
     }
 }

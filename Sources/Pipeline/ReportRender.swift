@@ -47,7 +47,7 @@ extension RunReport {
     /// The report in `format`.
     public func rendered(_ format: ReportFormat) -> String {
         switch format {
-        case .json: return json.rendered() + "\n"
+        case .json: return renderedJSON + "\n"
         case .text: return renderText(header: headerLines, tables: tables)
         case .md: return renderMarkdown(title: "btfgen report", header: headerLines, tables: tables)
         case .csv: return csv
@@ -63,11 +63,80 @@ extension RunReport {
         if let input { lines.append("input: \(input)") }
         lines.append("output: \(output)" + (outputFormat.map { " (\($0))" } ?? ""))
         if source == .outputs { lines.append("made from the output files alone: no input sizes") }
-        lines.append("objects: " + (objects.isEmpty ? "none" : objects.joined(separator: ", ")))
+        // A long list of objects is in the Objects table (and in full in the JSON).
+        lines.append("objects: " + (objects.isEmpty ? "none" : objects.count > 10
+            ? "\(objects.count) (\(objectLabels.prefix(3).joined(separator: ", ")), ...)" : objects.joined(separator: ", ")))
         return lines
     }
 
-    var tables: [ReportTable] { [kernelTable, matrixTable, problemTable, totalsTable].compactMap { $0 } }
+    /// Kernels up to which the text and Markdown reports list every kernel and the whole
+    /// matrix; a larger run shows its groups instead (the full lists are in JSON and CSV).
+    static let listedKernels = 50
+    /// Findings the text and Markdown reports list, most kernels first.
+    static let listedFindings = 20
+
+    var tables: [ReportTable] {
+        let small = kernels.count <= Self.listedKernels
+        return [byObjectTable, findingTable(limit: Self.listedFindings), groupTable, small ? kernelTable : nil,
+                small ? matrixTable : nil, totalsTable].compactMap { $0 }
+    }
+
+    /// The object-first view: per object, its kernels by outcome and its most common findings.
+    var byObjectTable: ReportTable? {
+        guard !objects.isEmpty else { return nil }
+        let labels = objectLabels
+        let rows = byObject.enumerated().map { i, v -> [String] in
+            let top = v.findings.prefix(3).map { f in
+                let x = findings[f]
+                return "\(x.section) #\(x.relo) \(x.kind) \(x.access) (\(x.kernels))"
+            }
+            let more = v.findings.count > 3 ? "; \(v.findings.count - 3) more" : ""
+            return [labels[i], String(v.ok), String(v.unresolved), String(v.errors), String(v.notWritten),
+                    String(v.findings.count), top.joined(separator: "; ") + more]
+        }
+        return ReportTable(title: "Objects",
+                           note: "kernels where the object is ok, has unresolved relocations only, or has failing ones; its distinct findings, most kernels first (kernel count in parentheses)",
+                           headers: ["object", "ok", "unresolved", "errors", "not written", "findings", "most common"],
+                           rows: rows, numeric: [1, 2, 3, 4, 5])
+    }
+
+    /// Distinct findings, most kernels first; `limit` rows at most (nil: all).
+    func findingTable(limit: Int?) -> ReportTable? {
+        guard !findings.isEmpty else { return nil }
+        let labels = Dictionary(zip(objects, objectLabels), uniquingKeysWith: { a, _ in a })
+        let order = findings.indices.sorted { (findings[$0].kernels, $1) > (findings[$1].kernels, $0) }
+        let shown = limit.map { Array(order.prefix($0)) } ?? order
+        let rows = shown.map { i -> [String] in
+            let f = findings[i]
+            return [labels[f.object] ?? f.object, f.outcome.rawValue, f.section, "#\(f.relo)", f.kind, f.access, f.reason, String(f.kernels)]
+        }
+        let note = shown.count < findings.count
+            ? "the \(shown.count) findings on most kernels of \(findings.count); every one, with its kernels, is in the JSON and CSV reports"
+            : "each distinct unresolved or failing relocation, with the number of kernels it occurs on"
+        return ReportTable(title: "Unresolved and failing relocations", note: note,
+                           headers: ["object", "outcome", "section", "relo", "kind", "access", "reason", "kernels"],
+                           rows: rows, numeric: [7])
+    }
+
+    /// Kernels grouped by directory (distro / release / arch in a btfhub-style tree).
+    var groupTable: ReportTable? {
+        let groups = groupedByDirectory(kernels.map(\.path))
+        guard groups.count > 1 || kernels.count > Self.listedKernels else { return nil }
+        let rows = groups.map { g -> [String] in
+            let ks = g.indices.map { kernels[$0] }
+            let written = ks.filter { $0.status == .written }
+            var ok = 0, unres = 0, err = 0
+            for o in written.flatMap(\.objects) {
+                if o.errors > 0 { err += 1 } else if o.unresolved > 0 { unres += 1 } else { ok += 1 }
+            }
+            return [g.title.isEmpty ? "." : g.title, String(ks.count), String(written.count), String(ks.count - written.count),
+                    String(ok), String(unres), String(err), String(written.reduce(0) { $0 + $1.outputBytes })]
+        }
+        return ReportTable(title: "Kernel groups",
+                           note: "by directory; kernel × object pairs that are ok, have unresolved relocations only, or failing ones",
+                           headers: ["group", "kernels", "written", "not written", "ok", "unresolved", "errors", "output bytes"],
+                           rows: rows, numeric: [1, 2, 3, 4, 5, 6, 7])
+    }
 
     var kernelTable: ReportTable {
         let isRun = source == .run
@@ -113,20 +182,6 @@ extension RunReport {
                            rows: matrix.rows.map { [$0.path] + $0.cells })
     }
 
-    var problemTable: ReportTable? {
-        let labels = Dictionary(zip(objects, objectLabels), uniquingKeysWith: { a, _ in a })
-        let rows = kernels.flatMap { k in
-            k.objects.flatMap { o in
-                o.problems.map { p in
-                    [k.path, labels[o.object] ?? o.object, p.outcome.rawValue, p.section, "#\(p.relo)", p.kind, p.access, p.reason]
-                }
-            }
-        }
-        guard !rows.isEmpty else { return nil }
-        return ReportTable(title: "Unresolved and failing relocations", note: nil,
-                           headers: ["kernel", "object", "outcome", "section", "relo", "kind", "access", "reason"], rows: rows)
-    }
-
     var totalsTable: ReportTable {
         let t = totals
         var rows: [[String]] = [
@@ -143,10 +198,15 @@ extension RunReport {
             let r = t.relocations
             rows.append(["relocations", "\(r.total) (\(r.resolved) resolved, \(r.unresolved) unresolved, \(r.errors) errors)"])
             rows.append(["kernel × object", "\(t.compat.ok) ok, \(t.compat.unresolved) with unresolved, \(t.compat.errors) with errors"])
+            rows.append(["findings", "\(findings.count) distinct unresolved or failing relocations in \(findingGroups.count) distinct sets of kernels' findings"])
         }
         rows.append(["identical outputs", "\(t.identicalOutputs) of \(t.outputs) share their bytes with another; \(t.uniqueOutputs) unique, "
                         + "\(t.duplicateOutputs) redundant copies: dedup would save \(t.dedupSavedBytes) bytes"])
-        for g in t.duplicateGroups { rows.append(["  same bytes", g.joined(separator: ", ")]) }
+        if kernels.count <= Self.listedKernels {
+            for g in t.duplicateGroups { rows.append(["  same bytes", g.joined(separator: ", ")]) }
+        } else if !t.duplicateGroups.isEmpty {
+            rows.append(["  same bytes", "\(t.duplicateGroups.count) groups of identical outputs (listed in the JSON's totals.duplicate_groups)"])
+        }
         rows.append(["packed", t.packedBytes.map { "\($0) bytes: all \(t.outputs) outputs as one .tar.xz" } ?? "unavailable: \(t.packedError ?? "not computed")"])
         return ReportTable(title: "Totals", note: nil, headers: ["", ""], rows: rows)
     }
@@ -158,7 +218,7 @@ extension RunReport {
         "input_bytes", "raw_bytes", "output_bytes", "raw_output_bytes", "ratio",
         "input_types", "output_types", "input_members", "output_members", "duplicate_group",
         "object", "total", "resolved", "unresolved", "errors", "compat",
-        "section", "relo", "kind", "access", "outcome", "reason",
+        "section", "relo", "kind", "access", "outcome", "reason", "finding", "finding_group",
         "kernels", "outputs", "skipped", "failed", "compat_ok", "compat_unresolved", "compat_errors",
         "unique_outputs", "identical_outputs", "duplicate_outputs", "dedup_saved_bytes",
         "packed_bytes", "packed_error", "source", "output_format",
@@ -171,7 +231,10 @@ extension RunReport {
     ///   the kernel's output in `totals.duplicate_groups` (empty when its bytes are unique);
     /// - `object`, one per kernel × object, in matrix order: the relocation counts (empty
     ///   when the kernel was not written) and `compat`, the matrix cell;
-    /// - `problem`, one per unresolved or failing relocation;
+    /// - `finding`, one per distinct unresolved or failing relocation (`finding` its index in the
+    ///   JSON's `findings`, `kernels` the kernels it occurs on), and the kernels' `finding_group`;
+    /// - `problem`, with `--report-detail full` only: one per kernel × unresolved or failing
+    ///   relocation, with the `finding` it is;
     /// - `total`, one, last: the totals (`total` … `errors` count relocations), with `path` and
     ///   `output` the directories the other rows' paths are relative to.
     ///
@@ -201,7 +264,7 @@ extension RunReport {
                            "output_bytes": num(k.outputBytes), "raw_output_bytes": num(k.rawOutputBytes),
                            "ratio": real(k.ratio), "input_types": num(k.inputTypes), "output_types": num(k.outputTypes),
                            "input_members": num(k.inputMembers), "output_members": num(k.outputMembers),
-                           "duplicate_group": written ? num(groupOf[k.output]) : nil])
+                           "duplicate_group": written ? num(groupOf[k.output]) : nil, "finding_group": num(k.findingGroup)])
         }
         for (k, matrixRow) in zip(kernels, matrix.rows) {
             for (name, cell) in zip(matrix.objects, matrixRow.cells) {
@@ -210,11 +273,18 @@ extension RunReport {
                                "unresolved": num(o?.unresolved), "errors": num(o?.errors), "compat": cell])
             }
         }
-        for k in kernels {
-            for o in k.objects {
-                for p in o.problems {
-                    row("problem", ["path": k.path, "object": o.object, "section": p.section, "relo": num(p.relo),
-                                    "kind": p.kind, "access": p.access, "outcome": p.outcome.rawValue, "reason": p.reason])
+        for (i, f) in findings.enumerated() {
+            row("finding", ["object": f.object, "section": f.section, "relo": num(f.relo), "kind": f.kind, "access": f.access,
+                            "outcome": f.outcome.rawValue, "reason": f.reason, "finding": num(i), "kernels": num(f.kernels)])
+        }
+        if detail == .full {
+            for k in kernels {
+                guard let g = k.findingGroup, findingGroups.indices.contains(g) else { continue }
+                for i in findingGroups[g].findings {
+                    let f = findings[i]
+                    row("problem", ["path": k.path, "object": f.object, "section": f.section, "relo": num(f.relo),
+                                    "kind": f.kind, "access": f.access, "outcome": f.outcome.rawValue, "reason": f.reason,
+                                    "finding": num(i)])
                 }
             }
         }

@@ -43,6 +43,9 @@ public struct KernelReport: Sendable {
     public var inputMembers = 0
     public var outputMembers = 0
     public var objects: [ObjectSummary] = []
+    /// The kernel's set of findings in the run's `FindingTable`, when the run collected them
+    /// (`runJobs(_:objects:options:collect:progress:)`); the objects' problems are then dropped.
+    public var findingGroup: Int?
     /// Relocations whose outcome with the trimmed BTF would differ from the full one (empty
     /// unless btfgen has a bug; see `trim`).
     public var warnings: [String] = []
@@ -56,6 +59,8 @@ public struct ObjectSummary: Sendable {
     public struct Problem: Sendable {
         public var section: String
         public var index: Int
+        /// The record's index among all of the object's records, in `.BTF.ext` order.
+        public var record: Int
         public var access: String
         public var kind: RelocationKind
         public var reason: String
@@ -312,7 +317,7 @@ func summarize(_ r: ObjectResult, kernel: BTF) -> ObjectSummary {
     for j in 0..<r.resolved.count {
         if r.resolved.statusOfRecord[j] == .patched { continue }
         let res = r.resolved[j]
-        s.problems.append(.init(section: res.record.section, index: res.record.index, access: res.record.accessString,
+        s.problems.append(.init(section: res.record.section, index: res.record.index, record: j, access: res.record.accessString,
                                 kind: res.record.kind, reason: res.describe(targetBTF: kernel)))
     }
     s.errors = r.errors
@@ -325,7 +330,27 @@ func summarize(_ r: ObjectResult, kernel: BTF) -> ObjectSummary {
 /// Reports come back in job order whatever the thread count.
 public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions,
                     progress: @escaping @Sendable (KernelReport, Int) -> Void = { _, _ in }) -> [KernelReport] {
-    let state = RunState(count: jobs.count)
+    runJobs(jobs, objects: objects, options: options, state: RunState(count: jobs.count, collect: nil), progress: progress).reports
+}
+
+/// What a run keeps of each kernel's problems once `progress` has seen them.
+public enum ProblemKeeping: Sendable {
+    /// Nothing: the reports carry counts only.
+    case drop
+    /// Distinct findings, in a `FindingTable`; each report names its group.
+    case findings
+}
+
+/// `runJobs`, keeping of each finished kernel only its counts and, with `.findings`, its group
+/// of distinct findings: memory grows with distinct findings, not with kernels × findings.
+public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions, collect: ProblemKeeping,
+                    progress: @escaping @Sendable (KernelReport, Int) -> Void = { _, _ in }) -> (reports: [KernelReport], findings: FindingTable) {
+    let state = RunState(count: jobs.count, collect: collect)
+    return runJobs(jobs, objects: objects, options: options, state: state, progress: progress)
+}
+
+private func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions, state: RunState,
+                     progress: @escaping @Sendable (KernelReport, Int) -> Void) -> (reports: [KernelReport], findings: FindingTable) {
     let workers = min(options.jobs, max(jobs.count, 1))
     let objects = TrimObjects(objects)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
@@ -345,10 +370,14 @@ private final class RunState: Sendable {
         var stopped = false
         var done = 0
         var reports: [KernelReport?]
+        var collect: ProblemKeeping?
+        var findings = FindingTable()
     }
     private let shared: Mutex<Shared>
 
-    init(count: Int) { shared = Mutex(Shared(reports: Array(repeating: nil, count: count))) }
+    init(count: Int, collect: ProblemKeeping?) {
+        shared = Mutex(Shared(reports: Array(repeating: nil, count: count), collect: collect))
+    }
 
     func next() -> Int? {
         shared.withLock { s in
@@ -360,14 +389,19 @@ private final class RunState: Sendable {
 
     func finish(_ i: Int, _ report: KernelReport, stop: Bool, progress: (KernelReport, Int) -> Void) {
         shared.withLock { s in
-            s.reports[i] = report
             s.done += 1
             if stop { s.stopped = true }
             progress(report, s.done)
+            var kept = report
+            if let collect = s.collect {
+                if collect == .findings { kept.findingGroup = s.findings.fold(report.objects) }
+                for o in kept.objects.indices { kept.objects[o].problems = [] }
+            }
+            s.reports[i] = kept
         }
     }
 
-    func finished() -> [KernelReport] {
-        shared.withLock { s in s.reports.compactMap { $0 } }
+    func finished() -> (reports: [KernelReport], findings: FindingTable) {
+        shared.withLock { s in (s.reports.compactMap { $0 }, s.findings) }
     }
 }

@@ -133,6 +133,9 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Format of --report when its extension does not say: text, json, md, csv or html.")
     var reportFormat: String?
 
+    @Option(name: .long, help: "summary (default: each distinct unresolved relocation once, with its kernels) or full (also every kernel's own list, as schema 1 had it).")
+    var reportDetail: RunReport.Detail = .summary
+
     @Option(name: .long, help: "Exit with 3 if a relocation is unresolved or fails (unresolved), or fails (errors).")
     var failOn: FailOn?
 
@@ -153,7 +156,7 @@ struct Gen: ParsableCommand {
         try Trim(input: input, objects: object, output: output, jobs: jobs, failFast: failFast, sync: sync, strict: strict,
                  outputFormat: outputFormat, include: include, exclude: exclude, arch: arch, shard: shard,
                  json: json, verbose: verbose, quiet: quiet, report: report, reportFormat: reportFormat,
-                 failOn: failOn, pack: pack).run()
+                 reportDetail: reportDetail, failOn: failOn, pack: pack).run()
     }
 }
 

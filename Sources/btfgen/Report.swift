@@ -14,6 +14,7 @@ extension Exit {
 }
 
 extension FailOn: ExpressibleByArgument {}
+extension RunReport.Detail: ExpressibleByArgument {}
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -51,6 +52,9 @@ struct Report: ParsableCommand {
     @Option(name: .long, help: "text, json, md, csv or html (default: from --output's extension, else text).")
     var format: String?
 
+    @Option(name: .long, help: "summary or full (every kernel's own list of problems too); default: a saved report's own, else summary.")
+    var detail: RunReport.Detail?
+
     @Option(name: .long, help: "Exit with 3 if a relocation is unresolved or fails (unresolved), or fails (errors).")
     var failOn: FailOn?
 
@@ -70,7 +74,8 @@ struct Report: ParsableCommand {
                     guard failOn == nil else { throw FormatError(file: path, "", "--fail-on does not apply to a comparison") }
                     text = comparison.rendered(format)
                 } else {
-                    let report = try RunReport(json: bytes, path: path)
+                    var report = try RunReport(json: bytes, path: path)
+                    if let detail { report.detail = detail }
                     findings = report
                     text = report.rendered(format)
                 }
@@ -79,6 +84,7 @@ struct Report: ParsableCommand {
                 for line in loaded.skipped { warn("btfgen: \(line)") }
                 let objects = loaded.objects.filter { !$0.relocations.isEmpty }
                 var report = try RunReport(outputsAt: path, objects: objects)
+                if let detail { report.detail = detail }
                 report.addOutputStatistics()
                 findings = report
                 text = report.rendered(format)
@@ -128,6 +134,19 @@ func writeReport(_ report: RunReport, to path: String, format: ReportFormat) thr
     var report = report
     report.addOutputStatistics()
     do throws(FormatError) {
+        if format == .json {
+            // A piece at a time: the JSON of thousands of kernels is never whole in memory.
+            if let slash = path.lastIndex(of: "/"), slash != path.startIndex { try makeDirectories(String(path[..<slash])) }
+            try writeFileAtomically(path) { write in
+                var ok = true
+                report.renderJSON { piece in
+                    guard ok else { return }
+                    var piece = piece
+                    ok = piece.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+                }
+            }
+            return
+        }
         try writeUserFile(path, Array(report.rendered(format).utf8))
     } catch {
         warn("btfgen: \(error)")

@@ -28,6 +28,7 @@ struct Trim {
     var quiet = false
     var report: String?
     var reportFormat: String?
+    var reportDetail: RunReport.Detail = .summary
     var failOn: FailOn?
     var pack: String?
 
@@ -82,7 +83,11 @@ struct Trim {
         let verbose = self.verbose, quiet = self.quiet, json = self.json
         let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
-        let reports = runJobs(plan, objects: usable, options: options) { report, done in
+        // The run's report, only where something reads it: bpftool's command line, once per
+        // kernel in a script, asks for none. Either way a finished kernel keeps its counts only
+        // (and, for a report, its group of distinct findings).
+        let wantsSummary = report != nil || pack != nil || failOn != nil
+        let (reports, findings) = runJobs(plan, objects: usable, options: options, collect: wantsSummary ? .findings : .drop) { report, done in
             // Messages go on lines of their own, not after the progress line.
             progress.clear()
             if json { print(jsonLine(report, inputRoot: roots.input, outputRoot: roots.output)) }
@@ -131,10 +136,9 @@ struct Trim {
             for message in failed { lines += "btfgen: failed: \(message)\n" }
             writeStandardError(lines)
         }
-        // The run's report, only where something reads it: bpftool's command line, once per
-        // kernel in a script, asks for none.
-        let summary = report != nil || pack != nil || failOn != nil
-            ? RunReport(run: reports, input: input, output: output, format: format, objects: usable.map(\.path)) : nil
+        let summary = wantsSummary
+            ? RunReport(run: reports, findings: findings, input: input, output: output, format: format,
+                        objects: usable.map(\.path), detail: reportDetail) : nil
         if let summary, let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
         if let summary, let pack { try writePack(summary, to: pack) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
@@ -148,7 +152,7 @@ func writePack(_ report: RunReport, to path: String) throws {
     let (files, unreadable) = report.writtenOutputs()
     do throws(FormatError) {
         if let first = unreadable.first { throw FormatError(file: path, "", "cannot pack the outputs: \(first)") }
-        try writeUserFile(path, try makeTarXZ(files))
+        try writeUserFile(path, try makeTarXZ(files, hardLinkDuplicates: true))
     } catch {
         warn("btfgen: \(error)")
         throw ExitCode(Exit.usage)

@@ -43,7 +43,8 @@ struct CSVTests {
         let json = try #require(try parseJSON(f.reportText) as? [String: Any])
         try withTempDir("csv") { dir in
             let path = dir + "/run.csv"
-            let run = try btfgen(f.genArguments + ["--report", path])
+            // The full detail: every kernel's problems as rows of their own, besides the findings.
+            let run = try btfgen(f.genArguments + ["--report", path, "--report-detail", "full"])
             #expect(run.status == 0, "\(run.stderr)")
             let (header, rows) = try Self.readCSV(path)
             #expect(header.first == "record")
@@ -52,7 +53,7 @@ struct CSVTests {
             let start = try #require(doc.range(of: "The columns, in order: ")), end = try #require(doc.range(of: ". Columns may be added"))
             let documented = doc[start.upperBound..<end.lowerBound].split(separator: "`", omittingEmptySubsequences: false).enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
             #expect(header == documented)
-            #expect(Set(rows.compactMap { $0["record"] }) == ["kernel", "object", "problem", "total"])
+            #expect(Set(rows.compactMap { $0["record"] }) == ["kernel", "object", "finding", "problem", "total"])
 
             // Kernels: every field but the per-object lists, in the JSON's order.
             let kernels = try #require(json["kernels"] as? [[String: Any]])
@@ -94,17 +95,26 @@ struct CSVTests {
             #expect(objectRows == expectedObjects)
             #expect(expectedObjects.contains { $0["compat"] == "skipped" } && expectedObjects.contains { $0["compat"]!.contains(", ") })
 
-            // Problems: every unresolved and failing relocation, every field.
+            // Findings: each distinct one, every field, in the JSON's order.
+            let findings = try #require(json["findings"] as? [[String: Any]])
+            let findingRows = rows.filter { $0["record"] == "finding" }
+            #expect(findingRows.count == findings.count && !findings.isEmpty)
+            for (i, (row, finding)) in zip(findingRows, findings).enumerated() {
+                #expect(row["finding"] == String(i))
+                for (key, value) in finding {
+                    #expect(header.contains(key), "findings[].\(key) has no CSV column")
+                    #expect(Self.same(row[key], value), "findings[\(i)].\(key): CSV \(row[key] ?? "-") vs JSON \(value)")
+                }
+            }
+
+            // Problems: every unresolved and failing relocation of every kernel, every field, as
+            // the aggregated report of the shared run gives them.
             var expectedProblems: [[String: String]] = []
-            for k in kernels {
-                for pair in k["objects"] as? [[String: Any]] ?? [] {
-                    for p in pair["problems"] as? [[String: Any]] ?? [] {
-                        var row = ["path": k["path"] as? String ?? "", "object": pair["object"] as? String ?? ""]
-                        for (key, value) in p {
-                            #expect(header.contains(key), "problems[].\(key) has no CSV column")
-                            row[key] = (value as? String) ?? (value as? Int).map { String($0) } ?? "?"
-                        }
-                        expectedProblems.append(row)
+            for k in f.report.kernels {
+                for o in k.objects {
+                    for p in f.report.problems(k, o.object) {
+                        expectedProblems.append(["path": k.path, "object": o.object, "section": p.section, "relo": String(p.relo),
+                                                 "kind": p.kind, "access": p.access, "outcome": p.outcome.rawValue, "reason": p.reason])
                     }
                 }
             }

@@ -16,7 +16,7 @@ struct ReportTests {
         // Decoding and encoding again gives the same bytes: the schema has no field the
         // decoder drops.
         #expect(f.report.rendered(.json) == f.reportText)
-        #expect(f.report.schema == "btfgen-report/1")
+        #expect(f.report.schema == "btfgen-report/2")
         #expect(f.report.source == .run)
     }
 
@@ -107,14 +107,15 @@ struct ReportTests {
             let source = try #require(f.sources[k.path])
             guard seen.insert(source).inserted else { continue }
             for o in k.objects {
+                let problems = f.report.problems(k, o.object)
                 let judged = try judge(object: o.object, kernel: source)
                 let patched = judged.filter { $0.outcome == "patched" }.count
                 let poisoned = judged.filter { $0.outcome == "poisoned" }.count
                 let errors = judged.filter { $0.outcome == "error" }.count
                 let what = "\(k.path) × \(o.object)"
                 #expect(o.total == o.resolved + o.unresolved + o.errors, "\(what)")
-                #expect(o.problems.count == o.unresolved + o.errors, "\(what)")
-                #expect(o.problems.filter { $0.outcome == .error }.count == o.errors, "\(what)")
+                #expect(problems.count == o.unresolved + o.errors, "\(what)")
+                #expect(problems.filter { $0.outcome == .error }.count == o.errors, "\(what)")
                 if judged.count == o.total {
                     if errors > 0 { checkedFailing += 1 }
                     #expect(o.resolved == patched, "\(what): resolved")
@@ -128,7 +129,7 @@ struct ReportTests {
                 }
                 for j in judged {
                     let section = try #require(j.section, "\(what): no .BTF.ext record for \(j.line)")
-                    let problem = o.problems.first { $0.section == section && $0.relo == j.relo }
+                    let problem = problems.first { $0.section == section && $0.relo == j.relo }
                     switch j.outcome {
                     case "patched": #expect(problem == nil, "\(what): \(j.line) but the report lists \(String(describing: problem))")
                     case "poisoned": #expect(problem?.outcome == .unresolved, "\(what): \(j.line)")
@@ -178,22 +179,29 @@ struct ReportTests {
 
         // All outputs as one deterministic .tar.xz in sorted path order: the archive `--pack`
         // wrote (in a directory it created) is the one the report measured, made again the same,
-        // and Python's tarfile reads it back as exactly the output files, in that order.
-        let packed = try makeTarXZ(files)
+        // and Python's tarfile reads it back as exactly the output files, in that order; each
+        // distinct content is stored once, later copies are hard links to the first.
+        let packed = try makeTarXZ(files, hardLinkDuplicates: true)
         #expect(t.packedBytes == packed.count)
         #expect(t.packedError == nil)
         #expect(try readBytes(f.packPath) == packed)
         let listing = try python("""
             import os, sys, tarfile
             with tarfile.open(sys.argv[1], "r:xz") as t:
+                links = 0
                 for m in t.getmembers():
-                    assert m.isfile() and m.mtime == 0 and m.uid == 0 and m.gid == 0, m.name
+                    assert (m.isfile() or m.islnk()) and m.mtime == 0 and m.uid == 0 and m.gid == 0, m.name
+                    links += m.islnk()
                     with open(os.path.join(sys.argv[2], m.name), "rb") as f:
                         assert t.extractfile(m).read() == f.read(), m.name + ": not the output's bytes"
                     print(m.name)
+                print(links)
             """, [f.packPath, f.output])
         #expect(listing.status == 0, "\(listing.stderr)")
-        #expect(listing.stdout.split(separator: "\n").map(String.init) == files.map(\.name))
+        var lines = listing.stdout.split(separator: "\n").map(String.init)
+        let links = lines.popLast()
+        #expect(lines == files.map(\.name))
+        #expect(links == String(t.duplicateOutputs) && t.duplicateOutputs > 0, "hard links in the pack")
     }
 
     @Test func matrixIsTheObjectsOutcomes() throws {
