@@ -44,9 +44,9 @@ public struct BPFObject: Sendable {
         var relocations: [Relocation] = []
         relocations.reserveCapacity(ext.coreRelocationCount)
         // Real programs repeat a few hundred access strings tens of thousands of times: each is
-        // decoded once, found again by its offset (a table the size of the string section would
-        // be zeroed for every object: most of an object's strings are type names).
-        var accessByOffset: [UInt32: String] = [:]
+        // decoded once (by offset: 1 + its index in `accessStrings`).
+        var accessStrings: [String] = []
+        var accessByOffset = [Int32](repeating: 0, count: btf.strings.count)
         // A program has a section of its own: up to hundreds of them.
         var sectionsByName: [String: ELFFile.Section] = [:]
         for s in elf.sections where sectionsByName[s.name] == nil { sectionsByName[s.name] = s }
@@ -59,11 +59,13 @@ public struct BPFObject: Sendable {
             code.withUnsafeBytes { buf in
                 for (i, r) in group.records.enumerated() {
                     let access: String
-                    if let known = accessByOffset[r.accessString.rawValue] {
-                        access = known
+                    let known = accessByOffset[Int(r.accessString.rawValue)]
+                    if known > 0 {
+                        access = accessStrings[Int(known) - 1]
                     } else {
                         access = btf.string(at: r.accessString)
-                        accessByOffset[r.accessString.rawValue] = access
+                        accessStrings.append(access)
+                        accessByOffset[Int(r.accessString.rawValue)] = Int32(accessStrings.count)
                     }
                     relocations.append(Relocation(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
                                                   accessString: access, kind: r.kind,

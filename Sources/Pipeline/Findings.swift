@@ -33,9 +33,6 @@ public struct FindingTable: Sendable {
 
     public init() {}
 
-    /// Distinct findings so far.
-    public var count: Int { entries.count }
-
     /// Adds one kernel's findings; its group, or nil when it has none.
     public mutating func fold(_ objects: [ObjectSummary]) -> Int? {
         var ids: [Int32] = []

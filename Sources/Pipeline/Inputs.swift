@@ -111,10 +111,15 @@ public func loadObjects(_ paths: [String]) throws(FormatError) -> LoadedObjects 
 /// Writes a file the user named (a report, a merged BTF) atomically, creating its missing
 /// parent directories first, as trimming does for its outputs.
 public func writeUserFile(_ path: String, _ bytes: [UInt8]) throws(FormatError) {
+    try writeUserFile(path) { write in bytes.withUnsafeBytes { _ = write($0) } }
+}
+
+/// `writeUserFile(_:_:)` with the bytes given a piece at a time (`writeFileAtomically(_:mode:sync:chunks:)`).
+public func writeUserFile(_ path: String, chunks produce: (_ write: (UnsafeRawBufferPointer) -> Bool) -> Void) throws(FormatError) {
     if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
         try makeDirectories(String(path[..<slash]))
     }
-    try writeFileAtomically(path, bytes)
+    try writeFileAtomically(path, chunks: produce)
 }
 
 /// Creates `path` and its missing parents.

@@ -141,6 +141,18 @@ public struct RunReport: Sendable, Equatable, Decodable {
         }
         public struct Compat: Sendable, Equatable, Decodable {
             public var ok = 0, unresolved = 0, errors = 0
+
+            /// Counts one kernel × object pair by its outcome.
+            mutating func add(_ o: Object) {
+                if o.errors > 0 { errors += 1 } else if o.unresolved > 0 { unresolved += 1 } else { ok += 1 }
+            }
+
+            /// The pairs of `kernels` (written ones: the others have no objects).
+            static func of(_ kernels: some Sequence<Kernel>) -> Compat {
+                var c = Compat()
+                for k in kernels { for o in k.objects { c.add(o) } }
+                return c
+            }
         }
         public var kernels = 0
         /// Kernels whose output was written.
@@ -201,12 +213,10 @@ public struct RunReport: Sendable, Equatable, Decodable {
     /// One object across all kernels: the object-first view of the matrix.
     public struct ObjectView: Sendable, Equatable {
         public var object: String
-        /// Written kernels where every relocation of the object resolves.
-        public var ok = 0
-        /// Written kernels with unresolved relocations and no failing one.
-        public var unresolved = 0
-        /// Written kernels with at least one failing relocation (libbpf refuses the object).
-        public var errors = 0
+        /// Written kernels where every relocation of the object resolves (`ok`), has unresolved
+        /// ones and no failing one (`unresolved`), or a failing one (`errors`: libbpf refuses
+        /// the object there).
+        public var kernels = Totals.Compat()
         /// Kernels skipped or failed: not written, so not counted above.
         public var notWritten = 0
         /// The object's findings (indices into `findings`), most kernels first.
@@ -224,16 +234,16 @@ public struct RunReport: Sendable, Equatable, Decodable {
                 continue
             }
             for o in k.objects {
-                guard let i = column[o.object] else { continue }
-                if o.errors > 0 { views[i].errors += 1 } else if o.unresolved > 0 { views[i].unresolved += 1 } else { views[i].ok += 1 }
+                if let i = column[o.object] { views[i].kernels.add(o) }
             }
         }
         for (n, f) in findings.enumerated() { if let i = column[f.object] { views[i].findings.append(n) } }
-        for i in views.indices {
-            views[i].findings.sort { (findings[$0].kernels, $1) > (findings[$1].kernels, $0) }
-        }
+        for i in views.indices { views[i].findings.sort(by: onMoreKernels) }
         return views
     }
+
+    /// Orders findings (indices into `findings`) by kernel count, most first, then by index.
+    func onMoreKernels(_ a: Int, _ b: Int) -> Bool { (findings[a].kernels, b) > (findings[b].kernels, a) }
 
     /// The unresolved and failing relocations of `object` against `kernel`, in `.BTF.ext` order.
     public func problems(_ kernel: Kernel, _ object: String) -> [Problem] {
@@ -315,9 +325,9 @@ extension RunReport {
     /// relative to them (to their directory when they name a file). Output statistics (dedup,
     /// packing) are added by `addOutputStatistics()`.
     ///
-    /// `findings` is what `runJobs(_:objects:options:collect:progress:)` collected while the
-    /// reports' problems were dropped; nil folds the reports' own problems.
-    public init(run reports: [KernelReport], findings: FindingTable? = nil, input: String, output: String,
+    /// `findings` is what `runJobs(_:objects:options:collect:progress:)` collected, the groups
+    /// the reports name.
+    public init(run reports: [KernelReport], findings: FindingTable, input: String, output: String,
                 format: OutputFormat, objects: [String], detail: Detail = .summary) {
         let roots = RunReport.roots(input: input, output: output, firstJob: reports.first?.job)
         source = .run
@@ -326,21 +336,12 @@ extension RunReport {
         outputFormat = format.rawValue
         self.objects = objects
         self.detail = detail
-        var table = findings ?? FindingTable()
-        var groupOf = reports.map(\.findingGroup)
-        if findings == nil {
-            groupOf = reports.map { $0.status == .written ? table.fold($0.objects) : nil }
-        }
-        kernels = zip(reports, groupOf).map { r, g in
-            var k = Kernel(r, inputRoot: roots.input, outputRoot: roots.output)
-            k.findingGroup = g
-            return k
-        }
+        kernels = reports.map { Kernel($0, inputRoot: roots.input, outputRoot: roots.output) }
         self.findings = []
         findingGroups = []
         matrix = Matrix(objects: [], rows: [])
         totals = Totals()
-        adoptFindings(table)
+        adoptFindings(findings)
         recompute()
     }
 
@@ -459,8 +460,8 @@ extension RunReport {
             t.relocations.resolved += o.resolved
             t.relocations.unresolved += o.unresolved
             t.relocations.errors += o.errors
-            if o.errors > 0 { t.compat.errors += 1 } else if o.unresolved > 0 { t.compat.unresolved += 1 } else { t.compat.ok += 1 }
         }
+        t.compat = .of(kernels)
         totals = t
     }
 
@@ -494,19 +495,7 @@ extension RunReport {
     /// size of all outputs as one deterministic `.tar.xz` (`makeTarXZ`, sorted path order).
     public mutating func addOutputStatistics() {
         let (files, unreadable) = writtenOutputs()
-        // Group by content: a hash buckets the candidates, full comparison decides.
-        var buckets: [UInt64: [[Int]]] = [:]
-        for (i, f) in files.enumerated() {
-            let h = fnv1a(f.data)
-            var groups = buckets[h] ?? []
-            if let g = groups.firstIndex(where: { files[$0[0]].data == f.data }) {
-                groups[g].append(i)
-            } else {
-                groups.append([i])
-            }
-            buckets[h] = groups
-        }
-        let groups = buckets.values.flatMap { $0 }
+        let groups = Array(Dictionary(grouping: files.indices, by: { files[$0].data }).values)
         totals.uniqueOutputs = groups.count
         totals.identicalOutputs = groups.filter { $0.count > 1 }.reduce(0) { $0 + $1.count }
         totals.duplicateOutputs = files.count - groups.count
@@ -662,11 +651,4 @@ func relative(_ path: String, to root: String) -> String? {
     var rest = Substring(path.dropFirst(prefix.count))
     while rest.hasPrefix("/") { rest = rest.dropFirst() }
     return rest.isEmpty ? nil : String(rest)
-}
-
-/// 64-bit FNV-1a, to bucket outputs before comparing them byte by byte.
-func fnv1a(_ bytes: [UInt8]) -> UInt64 {
-    var h: UInt64 = 0xcbf2_9ce4_8422_2325
-    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
-    return h
 }

@@ -54,8 +54,7 @@ extension RunReport {
             let groups = groupedByDirectory(written.map(\.path)).map { group in
                 (group.title, group.indices.map { i -> ChartRow in
                     let k = written[i]
-                    let label = group.title.isEmpty ? k.path : String(k.path.split(separator: "/").last ?? Substring(k.path))
-                    return ChartRow(label: label, values: isRun ? [k.inputBytes, k.outputBytes] : [k.outputBytes],
+                    return ChartRow(label: nameInGroup(k.path, group.title), values: isRun ? [k.inputBytes, k.outputBytes] : [k.outputBytes],
                                     note: k.ratio.map(percent))
                 })
             }
@@ -82,18 +81,14 @@ extension RunReport {
         let head = "<thead><tr><th>kernel<th>status<th class=num>output bytes" + labels.map { "<th>" + $0 }.joined() + "</thead>"
         for g in groupedByDirectory(kernels.map(\.path)) {
             let ks = g.indices.map { kernels[$0] }
-            let written = ks.filter { $0.status == .written }
-            var ok = 0, unres = 0, err = 0
-            for o in written.flatMap(\.objects) {
-                if o.errors > 0 { err += 1 } else if o.unresolved > 0 { unres += 1 } else { ok += 1 }
-            }
-            out += "<details><summary>\(htmlEscape(g.title.isEmpty ? "." : g.title)): \(ks.count) kernels, \(written.count) written; "
-            out += "\(groupDigits(ok)) ok, \(groupDigits(unres)) unresolved, \(groupDigits(err)) with errors</summary>\n"
+            let written = ks.filter { $0.status == .written }.count
+            let c = Totals.Compat.of(ks)
+            out += "<details><summary>\(htmlEscape(g.title.isEmpty ? "." : g.title)): \(ks.count) kernels, \(written) written; "
+            out += "\(groupDigits(c.ok)) ok, \(groupDigits(c.unresolved)) unresolved, \(groupDigits(c.errors)) with errors</summary>\n"
             out += "<div class=scroll><table class=m>" + head + "<tbody>\n"
             for i in g.indices {
                 let k = kernels[i]
-                let name = g.title.isEmpty ? k.path : String(k.path.split(separator: "/").last ?? Substring(k.path))
-                out += "<tr><th>" + htmlEscape(name) + "<td>" + k.status.rawValue
+                out += "<tr><th>" + htmlEscape(nameInGroup(k.path, g.title)) + "<td>" + k.status.rawValue
                 out += "<td class=num>" + (k.status == .written ? groupDigits(k.outputBytes) : "-")
                 for cell in matrix.rows[i].cells {
                     let short = cell.replacing(" unresolved", with: " u").replacing(" errors", with: " e").replacing(" error", with: " e")
@@ -151,6 +146,12 @@ func groupedByDirectory(_ paths: [String]) -> [(title: String, indices: [Int])] 
         members[dir, default: []].append(i)
     }
     return order.map { ($0.split(separator: "/").joined(separator: " / "), members[$0] ?? []) }
+}
+
+/// A kernel's label under its group's heading: the file name, or the whole path when the
+/// group has no title (paths without a directory).
+func nameInGroup(_ path: String, _ title: String) -> String {
+    title.isEmpty ? path : String(path.split(separator: "/").last ?? Substring(path))
 }
 
 /// `n` with thousands separators: 5,234,567.

@@ -141,12 +141,9 @@ extension Optional where Wrapped == String {
 }
 
 extension RunReport {
-    /// The report as JSON, in the schema of `docs/report-schema.md`.
-    public var json: JSONValue { json(kernels: true) }
-
-    /// The report as JSON; without `kernels`, the fields before them only (and the totals).
-    func json(kernels withKernels: Bool) -> JSONValue {
-        var fields: [(String, JSONValue)] = [
+    /// The fields before `kernels`.
+    var headJSON: [(String, JSONValue)] {
+        [
             ("schema", .string(schema)),
             ("source", .string(source.rawValue)),
             ("input", input.json),
@@ -160,21 +157,10 @@ extension RunReport {
                 .inline(.object([("kernels", .int(g.kernels)), ("findings", .array(g.findings.map(JSONValue.int)))]))
             })),
         ]
-        if withKernels {
-            fields.append(("kernels", .array(kernels.map(kernelJSON))))
-            fields.append(("matrix", .object([
-                ("objects", .array(matrix.objects.map(JSONValue.string))),
-                ("rows", .array(matrix.rows.map { r in
-                    .inline(.object([("path", .string(r.path)), ("cells", .array(r.cells.map(JSONValue.string)))]))
-                })),
-            ])))
-        }
-        fields.append(("totals", totals.json))
-        return .object(fields)
     }
 
-    /// `json.rendered()`, written a kernel and a matrix row at a time: a report of thousands of
-    /// kernels never exists as one tree of values.
+    /// The report as JSON, in the schema of `docs/report-schema.md`, pretty-printed with the
+    /// entries of long lists on one line each.
     var renderedJSON: String {
         var all = ""
         renderJSON { all += $0 }
@@ -182,7 +168,9 @@ extension RunReport {
         return all
     }
 
-    /// The JSON report, handed to `emit` a piece at a time (about a megabyte each).
+    /// The JSON report, handed to `emit` a piece at a time (about a megabyte each), written a
+    /// kernel and a matrix row at a time: a report of thousands of kernels never exists as one
+    /// tree of values, nor whole in memory when `emit` writes to a file.
     public func renderJSON(_ emit: (String) -> Void) {
         var out = "{\n"
         func flush(_ force: Bool = false) {
@@ -196,32 +184,31 @@ extension RunReport {
             JSONValue.quote(k, into: &out)
             out += ": "
         }
-        guard case .object(let head) = json(kernels: false) else { return emit(json.rendered()) }
-        for (k, v) in head where k != "totals" {
+        // A long list at `indent`, one entry per line, flushed as it grows.
+        func list<T>(_ items: [T], indent: String, _ entry: (T) -> JSONValue) {
+            guard !items.isEmpty else { out += "[]"; return }
+            out += "[\n"
+            for (i, item) in items.enumerated() {
+                out += indent + "  "
+                entry(item).write(to: &out, indent: indent + "  ")
+                out += i == items.count - 1 ? "\n" + indent + "]" : ",\n"
+                flush()
+            }
+        }
+        for (k, v) in headJSON {
             key(k)
             v.write(to: &out, indent: "  ")
             out += ",\n"
         }
         key("kernels")
-        out += kernels.isEmpty ? "[]" : "[\n"
-        for (i, k) in kernels.enumerated() {
-            out += "    "
-            kernelJSON(k).write(to: &out, indent: "    ")
-            out += i == kernels.count - 1 ? "\n  ]" : ",\n"
-            flush()
-        }
+        list(kernels, indent: "  ", kernelJSON)
         out += ",\n"
         key("matrix")
         out += "{\n    \"objects\": "
         JSONValue.array(matrix.objects.map(JSONValue.string)).write(to: &out, indent: "    ")
         out += ",\n    \"rows\": "
-        out += matrix.rows.isEmpty ? "[]" : "[\n"
-        for (i, r) in matrix.rows.enumerated() {
-            out += "      "
-            JSONValue.inline(.object([("path", .string(r.path)), ("cells", .array(r.cells.map(JSONValue.string)))]))
-                .write(to: &out, indent: "      ")
-            out += i == matrix.rows.count - 1 ? "\n    ]" : ",\n"
-            flush()
+        list(matrix.rows, indent: "    ") { r in
+            .inline(.object([("path", .string(r.path)), ("cells", .array(r.cells.map(JSONValue.string)))]))
         }
         out += "\n  },\n"
         key("totals")
@@ -290,9 +277,9 @@ extension RunReport.ObjectView {
     var json: JSONValue {
         .object([
             ("object", .string(object)),
-            ("kernels_ok", .int(ok)),
-            ("kernels_unresolved", .int(unresolved)),
-            ("kernels_errors", .int(errors)),
+            ("kernels_ok", .int(kernels.ok)),
+            ("kernels_unresolved", .int(kernels.unresolved)),
+            ("kernels_errors", .int(kernels.errors)),
             ("kernels_not_written", .int(notWritten)),
             ("findings", .array(findings.map(JSONValue.int))),
         ])

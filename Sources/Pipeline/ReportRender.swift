@@ -91,7 +91,7 @@ extension RunReport {
                 return "\(x.section) #\(x.relo) \(x.kind) \(x.access) (\(x.kernels))"
             }
             let more = v.findings.count > 3 ? "; \(v.findings.count - 3) more" : ""
-            return [labels[i], String(v.ok), String(v.unresolved), String(v.errors), String(v.notWritten),
+            return [labels[i], String(v.kernels.ok), String(v.kernels.unresolved), String(v.kernels.errors), String(v.notWritten),
                     String(v.findings.count), top.joined(separator: "; ") + more]
         }
         return ReportTable(title: "Objects",
@@ -104,7 +104,7 @@ extension RunReport {
     func findingTable(limit: Int?) -> ReportTable? {
         guard !findings.isEmpty else { return nil }
         let labels = Dictionary(zip(objects, objectLabels), uniquingKeysWith: { a, _ in a })
-        let order = findings.indices.sorted { (findings[$0].kernels, $1) > (findings[$1].kernels, $0) }
+        let order = findings.indices.sorted(by: onMoreKernels)
         let shown = limit.map { Array(order.prefix($0)) } ?? order
         let rows = shown.map { i -> [String] in
             let f = findings[i]
@@ -125,12 +125,9 @@ extension RunReport {
         let rows = groups.map { g -> [String] in
             let ks = g.indices.map { kernels[$0] }
             let written = ks.filter { $0.status == .written }
-            var ok = 0, unres = 0, err = 0
-            for o in written.flatMap(\.objects) {
-                if o.errors > 0 { err += 1 } else if o.unresolved > 0 { unres += 1 } else { ok += 1 }
-            }
+            let c = Totals.Compat.of(written)
             return [g.title.isEmpty ? "." : g.title, String(ks.count), String(written.count), String(ks.count - written.count),
-                    String(ok), String(unres), String(err), String(written.reduce(0) { $0 + $1.outputBytes })]
+                    String(c.ok), String(c.unresolved), String(c.errors), String(written.reduce(0) { $0 + $1.outputBytes })]
         }
         return ReportTable(title: "Kernel groups",
                            note: "by directory; kernel × object pairs that are ok, have unresolved relocations only, or failing ones",

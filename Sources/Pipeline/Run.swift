@@ -93,6 +93,10 @@ public struct RunOptions: Sendable {
     public var shard: (index: Int, count: Int)?
     /// The kernel's own BTF rules that libbpf does not apply fail the kernel instead of warning.
     public var strict = false
+    /// Whether each kernel's unresolved and failing relocations are described (the `problems`
+    /// of its objects): what `--verbose` prints and a report aggregates. The counts are there
+    /// either way; bpftool's command line needs no more.
+    public var describeProblems = true
 
     public init(input: String, output: String, jobs: Int) {
         self.input = input
@@ -229,9 +233,10 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
     runJob(job, objects: TrimObjects(objects), format: format, sync: sync, strict: strict)
 }
 
-/// `runJob(_:objects:format:sync:)` with the objects prepared once for the run.
+/// `runJob(_:objects:format:sync:)` with the objects prepared once for the run; `problems`:
+/// `RunOptions.describeProblems`.
 public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat = .raw, sync: Bool = false,
-                   strict: Bool = false) -> KernelReport {
+                   strict: Bool = false, problems: Bool = true) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
@@ -303,7 +308,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         report.outputTypes = result.btf.typeCount - 1
         report.inputMembers = memberCount(kernel)
         report.outputMembers = memberCount(result.btf)
-        report.objects = result.objects.map { summarize($0, kernel: kernel) }
+        report.objects = result.objects.map { summarize($0, kernel: kernel, problems: problems) }
         report.warnings = result.mismatches
     } catch {
         report.status = .failed(error.description)
@@ -311,10 +316,11 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
     return report
 }
 
-func summarize(_ r: ObjectResult, kernel: BTF) -> ObjectSummary {
+/// `r`'s counts and, with `problems`, each unresolved or failing relocation described.
+func summarize(_ r: ObjectResult, kernel: BTF, problems: Bool = true) -> ObjectSummary {
     var s = ObjectSummary(object: r.object)
     s.total = r.total
-    for j in 0..<r.resolved.count {
+    for j in 0..<r.resolved.count where problems {
         if r.resolved.statusOfRecord[j] == .patched { continue }
         let res = r.resolved[j]
         s.problems.append(.init(section: res.record.section, index: res.record.index, record: j, access: res.record.accessString,
@@ -330,11 +336,13 @@ func summarize(_ r: ObjectResult, kernel: BTF) -> ObjectSummary {
 /// Reports come back in job order whatever the thread count.
 public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions,
                     progress: @escaping @Sendable (KernelReport, Int) -> Void = { _, _ in }) -> [KernelReport] {
-    runJobs(jobs, objects: objects, options: options, state: RunState(count: jobs.count, collect: nil), progress: progress).reports
+    runJobs(jobs, objects: objects, options: options, state: RunState(count: jobs.count, collect: .keep), progress: progress).reports
 }
 
 /// What a run keeps of each kernel's problems once `progress` has seen them.
 public enum ProblemKeeping: Sendable {
+    /// All of them, in the reports.
+    case keep
     /// Nothing: the reports carry counts only.
     case drop
     /// Distinct findings, in a `FindingTable`; each report names its group.
@@ -355,7 +363,8 @@ private func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOpti
     let objects = TrimObjects(objects)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
-            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync, strict: options.strict)
+            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync, strict: options.strict,
+                                problems: options.describeProblems)
             let failed: Bool
             if case .failed = report.status { failed = true } else { failed = false }
             state.finish(i, report, stop: failed && options.failFast, progress: progress)
@@ -370,12 +379,12 @@ private final class RunState: Sendable {
         var stopped = false
         var done = 0
         var reports: [KernelReport?]
-        var collect: ProblemKeeping?
+        var collect: ProblemKeeping
         var findings = FindingTable()
     }
     private let shared: Mutex<Shared>
 
-    init(count: Int, collect: ProblemKeeping?) {
+    init(count: Int, collect: ProblemKeeping) {
         shared = Mutex(Shared(reports: Array(repeating: nil, count: count), collect: collect))
     }
 
@@ -393,10 +402,8 @@ private final class RunState: Sendable {
             if stop { s.stopped = true }
             progress(report, s.done)
             var kept = report
-            if let collect = s.collect {
-                if collect == .findings { kept.findingGroup = s.findings.fold(report.objects) }
-                for o in kept.objects.indices { kept.objects[o].problems = [] }
-            }
+            if s.collect == .findings { kept.findingGroup = s.findings.fold(report.objects) }
+            if s.collect != .keep { for o in kept.objects.indices { kept.objects[o].problems = [] } }
             s.reports[i] = kept
         }
     }

@@ -136,8 +136,7 @@ func writeReport(_ report: RunReport, to path: String, format: ReportFormat) thr
     do throws(FormatError) {
         if format == .json {
             // A piece at a time: the JSON of thousands of kernels is never whole in memory.
-            if let slash = path.lastIndex(of: "/"), slash != path.startIndex { try makeDirectories(String(path[..<slash])) }
-            try writeFileAtomically(path) { write in
+            try writeUserFile(path) { write in
                 var ok = true
                 report.renderJSON { piece in
                     guard ok else { return }

@@ -55,6 +55,12 @@ struct Trim {
         options.failFast = failFast
         options.sync = sync
         options.strict = strict
+        // The run's report, only where something reads it: bpftool's command line, once per
+        // kernel in a script, asks for none. Either way a finished kernel keeps its counts only
+        // (and, for a report, its group of distinct findings); its relocations are described
+        // only for a report or --verbose.
+        let wantsSummary = report != nil || pack != nil || failOn != nil
+        options.describeProblems = wantsSummary || verbose
         guard let format = OutputFormat(rawValue: outputFormat) else {
             throw ValidationError("--output-format must be raw or tar.xz")
         }
@@ -83,10 +89,6 @@ struct Trim {
         let verbose = self.verbose, quiet = self.quiet, json = self.json
         let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
-        // The run's report, only where something reads it: bpftool's command line, once per
-        // kernel in a script, asks for none. Either way a finished kernel keeps its counts only
-        // (and, for a report, its group of distinct findings).
-        let wantsSummary = report != nil || pack != nil || failOn != nil
         let (reports, findings) = runJobs(plan, objects: usable, options: options, collect: wantsSummary ? .findings : .drop) { report, done in
             // Messages go on lines of their own, not after the progress line.
             progress.clear()
