@@ -17,6 +17,8 @@ public struct Marker {
     /// Marks by word index in `target.words`, one bit each: member `i` of a struct starts at
     /// `firstWord + 3i`, an enumerator at `firstWord + 2i` (enum) or `firstWord + 3i` (enum64).
     private var slots: [UInt64]
+    /// The words of `slots` that are not zero, so that `reset` costs what was marked.
+    private var slotWords: [Int] = []
     /// Types whose members or enumerators are all kept.
     private(set) var whole: [Bool]
     /// `markMatch` visits per type: bit 0 behind a pointer, bit 1 not.
@@ -51,7 +53,10 @@ public struct Marker {
     /// candidate, whose spec gives the value (as bpftool keeps it); for an ambiguity, also the
     /// candidate that conflicts with it. Candidates that agree with the first are left out: the
     /// check before writing puts them back where the cache's narrowing needs them.
-    public mutating func mark(_ decision: Decision, record: RelocationRecord) {
+    public mutating func mark(_ decision: Decision, record: RelocationRecord) { mark(decision) }
+
+    /// `mark(_:record:)`, which does not look at the record.
+    public mutating func mark(_ decision: Decision) {
         guard let first = decision.targets.first else { return }
         mark(first)
         if case .error = decision.outcome, decision.targets.count > 1 { mark(decision.targets[decision.targets.count - 1]) }
@@ -215,7 +220,25 @@ public struct Marker {
 
     func isSlotMarked(_ slot: Int) -> Bool { slots[slot >> 6] >> UInt64(slot & 63) & 1 != 0 }
 
-    private mutating func markSlot(_ slot: Int) { slots[slot >> 6] |= 1 << UInt64(slot & 63) }
+    private mutating func markSlot(_ slot: Int) {
+        let w = slot >> 6
+        if slots[w] == 0 { slotWords.append(w) }
+        slots[w] |= 1 << UInt64(slot & 63)
+    }
+
+    /// Clears every mark, in time proportional to what was marked: one marker serves many
+    /// separate markings of the same target (what `Explanation` does per reason).
+    public mutating func reset() {
+        // Every type `markMatch` visits is marked, so clearing the marked types clears all.
+        for i in marked {
+            types[i] = false
+            whole[i] = false
+            matchVisited[i] = 0
+        }
+        marked.removeAll(keepingCapacity: true)
+        for w in slotWords { slots[w] = 0 }
+        slotWords.removeAll(keepingCapacity: true)
+    }
 
     private mutating func setMarked(_ index: Int) {
         types[index] = true

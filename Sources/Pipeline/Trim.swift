@@ -32,6 +32,16 @@ public struct TrimResult: Sendable {
     /// Relocations whose outcome against the first trimmed BTF differed from the full BTF's, so
     /// that the check before writing repaired the output (0 on every real input seen so far).
     public var repaired = 0
+    /// What the check before writing marked, round by round, for which record of which object
+    /// (empty when the first output was right): what `explain` replays after the relocations.
+    public var repairs: [[RepairStep]] = []
+}
+
+/// One mark the check before writing added, and the record whose outcome asked for it.
+public struct RepairStep: Sendable {
+    public var step: MarkStep
+    public var object: Int
+    public var record: Int
 }
 
 /// What must be equal between the full and the trimmed BTF for one relocation: the outcome
@@ -131,6 +141,7 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
     var out = marker.emit()
     var mismatches = verify(out, run: run, results: results, kernel: kernel)
     let repaired = mismatches.count
+    var repairs: [[RepairStep]] = []
     // Where an outcome differs: on a 32-bit kernel first keep its `long` (the pointer size), then
     // every matching candidate of that local type (what libbpf's narrowing of the cache may
     // depend on), then, if still needed, those candidates whole.
@@ -139,18 +150,23 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
             // A 32-bit kernel's pointer size, which libbpf reads from its `long`.
             guard kernel.pointerSize != 8 else { continue }
             marker.markPointerSize()
+            repairs.append(mismatches.map { RepairStep(step: .pointerSize, object: $0.object, record: $0.recordIndex) })
             marker.finalize()
             out = marker.emit()
             mismatches = verify(out, run: run, results: results, kernel: kernel)
             continue
         }
         var types = Set<[Int]>()
+        var round: [RepairStep] = []
         for m in mismatches where types.insert([m.object, Int(m.record.type.rawValue)]).inserted {
             let resolved = results[m.object].resolved
             switch repair {
             case .allMatches:
                 for d in resolved.decisions where d.localSpec?.root == m.record.type {
-                    for spec in d.targets { marker.mark(spec) }
+                    for spec in d.targets {
+                        marker.mark(spec)
+                        round.append(RepairStep(step: .spec(spec), object: m.object, record: m.recordIndex))
+                    }
                 }
             case .pointerSize:
                 break
@@ -159,22 +175,44 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
                 let name = local.essentialName(m.record.type)
                 for cand in index.candidates(essentialName: name, kind: local.kind(m.record.type), in: kernel) {
                     marker.markWhole(cand)
+                    round.append(RepairStep(step: .whole(cand), object: m.object, record: m.recordIndex))
                 }
             }
         }
+        repairs.append(round)
         marker.finalize()
         out = marker.emit()
         mismatches = verify(out, run: run, results: results, kernel: kernel)
     }
     return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
         "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
-    }, repaired: repaired)
+    }, repaired: repaired, repairs: repairs)
+}
+
+/// Why the trimmed BTF of `result` keeps each type, member and enumerator, and the bytes each
+/// object accounts for: `trim`'s marking replayed one reason at a time (relocation decisions
+/// in file order, then the check before writing's repairs).
+public func explain(kernel: BTF, result: TrimResult) -> Explanation {
+    var first: [(step: MarkStep, cause: KeepCause, object: Int)] = []
+    for (i, o) in result.objects.enumerated() {
+        let resolved = o.resolved
+        var done = [Bool](repeating: false, count: resolved.decisions.count)
+        for d in resolved.decisionOfRecord where !done[Int(d)] {
+            done[Int(d)] = true
+            first.append((.decision(resolved.decisions[Int(d)]), .relocation(object: i, decision: Int(d)), i))
+        }
+    }
+    let repairs = result.repairs.map { round in
+        round.map { (step: $0.step, cause: KeepCause.check(object: $0.object, record: $0.record), object: $0.object) }
+    }
+    return Explanation(target: kernel, objectCount: result.objects.count, rounds: [first] + repairs)
 }
 
 private enum Repair { case pointerSize, allMatches, wholeCandidates }
 
 private struct Mismatch {
     var object: Int
+    var recordIndex: Int
     var record: RelocationRecord
     var full: String
     var trimmed: String
@@ -196,7 +234,7 @@ private func verify(_ out: BTF, run: TrimObjects, results: [ObjectResult], kerne
             pairedWith[d] = again.decisionOfRecord[j]
             let kind = full.records[j].kind
             let a = Signature(full.outcome(j), kind: kind, kernel), b = Signature(again.outcome(j), kind: kind, out)
-            if a != b { mismatches.append(Mismatch(object: i, record: full.records[j], full: a.text, trimmed: b.text)) }
+            if a != b { mismatches.append(Mismatch(object: i, recordIndex: j, record: full.records[j], full: a.text, trimmed: b.text)) }
         }
     }
     return mismatches

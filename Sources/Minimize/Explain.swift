@@ -1,0 +1,263 @@
+import BTF
+import CORE
+
+/// One thing a trimmed BTF keeps of its kernel: a type, or one member or enumerator of a
+/// struct, union or enum. Ordered as the trimmed BTF holds them (a type, then its members).
+public struct KeptItem: Hashable, Comparable, Sendable {
+    let raw: UInt64
+
+    public init(type: TypeID, member: Int? = nil) {
+        raw = UInt64(type.rawValue) << 17 | UInt64(member.map { $0 + 1 } ?? 0)
+    }
+
+    /// The kernel's type.
+    public var type: TypeID { TypeID(UInt32(truncatingIfNeeded: raw >> 17)) }
+    /// The member or enumerator's index in the kernel's type; nil for the type itself.
+    public var member: Int? { let m = Int(raw & 0x1ffff); return m == 0 ? nil : m - 1 }
+
+    public static func < (a: KeptItem, b: KeptItem) -> Bool { a.raw < b.raw }
+}
+
+extension Marker {
+    /// What `emit` writes, in its order: each marked type, and each member or enumerator it
+    /// keeps of a struct, union or enum.
+    public func keptItems() -> [KeptItem] {
+        var items: [KeptItem] = []
+        for i in marked.sorted() {
+            let id = TypeID(UInt32(i))
+            items.append(KeptItem(type: id))
+            let kind = target.kind(id)
+            guard kind.isComposite || kind.isEnum else { continue }
+            let base = Int(target.records[i].firstWord), stride = kind == .enum ? 2 : 3
+            for m in 0..<target.vlen(id) where whole[i] || isSlotMarked(base + stride * m) {
+                items.append(KeptItem(type: id, member: m))
+            }
+        }
+        return items
+    }
+}
+
+/// A step of marking, as `trim` took it: what `Explanation` replays, one reason at a time.
+public enum MarkStep: Sendable {
+    /// What one relocation decision needs (`Marker.mark(_:record:)`).
+    case decision(Decision)
+    /// What one target spec needs (the check before writing's first repair).
+    case spec(AccessSpec)
+    /// A candidate kept whole (its last repair).
+    case whole(TypeID)
+    /// The kernel's `long`, for its pointer size.
+    case pointerSize
+}
+
+/// Why a kept thing is kept.
+public enum KeepCause: Sendable, Hashable {
+    /// A decision of an object's relocations (an index into its `ResolvedRelocations.decisions`;
+    /// every record with that decision shares it).
+    case relocation(object: Int, decision: Int)
+    /// The check before writing, for a record of an object whose outcome would otherwise differ
+    /// from the full BTF's.
+    case check(object: Int, record: Int)
+    /// The last member of a struct, kept so that the zero-length array member `after`, the last
+    /// one kept otherwise, does not read as a flexible array (libbpf's rule).
+    case flexibleArray(after: KeptItem)
+}
+
+/// Why each byte of a trimmed BTF is kept: for every type, member and enumerator the output
+/// holds, the reasons that need it (relocation decisions, the check before writing, the
+/// flexible-array rule), and the bytes each object accounts for.
+///
+/// Built by replaying the marking steps one reason at a time on one marker: a reason's marks
+/// are what that step alone would keep. Their union plus the flexible-array rule is exactly
+/// what the trim kept (`marker` rebuilds it, and emits the same bytes).
+public struct Explanation: Sendable {
+    public struct Reason: Sendable {
+        public var cause: KeepCause
+        /// The objects that need it (one, except for the flexible-array rule).
+        public var owners: [Int]
+    }
+
+    /// Bytes of the trimmed BTF by who needs them. `header + sum(own) + shared == total`.
+    public struct Bytes: Sendable, Equatable {
+        /// The whole file: header, types, strings.
+        public var total = 0
+        /// The header and the string section's leading empty string: there whatever is kept.
+        public var header = 0
+        /// Per object: bytes that only it needs (the file shrinks by them without it).
+        public var own: [Int]
+        /// Per object: bytes that it needs and other objects need too.
+        public var sharedWith: [Int]
+        /// Bytes that more than one object needs, counted once.
+        public var shared = 0
+        /// Bytes of types and strings: what `own` and `shared` divide.
+        public var types = 0, strings = 0
+    }
+
+    public let target: BTF
+    /// Everything the trimmed BTF keeps, in its order.
+    public let items: [KeptItem]
+    /// Per item, indexes into `reasons` (never empty for a trim's own steps).
+    public let reasonsOfItem: [[Int32]]
+    public let reasons: [Reason]
+    public let bytes: Bytes
+    private let steps: [(step: MarkStep, reason: Int)]
+    /// Where each round of `steps` ends.
+    private let roundEnds: [Int]
+    private let objectCount: Int
+
+    /// The steps `trim` took, each with its cause and the object it is for, in rounds: the
+    /// flexible-array rule ran after each round.
+    public init(target: BTF, objectCount: Int, rounds: [[(step: MarkStep, cause: KeepCause, object: Int)]]) {
+        self.target = target
+        self.objectCount = objectCount
+        var reasons: [Reason] = []
+        var reasonOf: [KeepCause: Int] = [:]
+        var allSteps: [(step: MarkStep, reason: Int)] = []
+        var ends: [Int] = []
+        for s in rounds.joined() {
+            let r: Int
+            if let known = reasonOf[s.cause] {
+                r = known
+            } else {
+                r = reasons.count
+                reasonOf[s.cause] = r
+                reasons.append(Reason(cause: s.cause, owners: [s.object]))
+            }
+            allSteps.append((s.step, r))
+        }
+        var n = 0
+        for round in rounds { n += round.count; ends.append(n) }
+        self.steps = allSteps
+        roundEnds = ends
+
+        // Each reason alone: the union of its steps' marks, without the flexible-array rule.
+        var marker = Marker(target: target)
+        var byItem: [KeptItem: [Int32]] = [:]
+        var stepsOfReason = [[Int]](repeating: [], count: reasons.count)
+        for (i, s) in allSteps.enumerated() { stepsOfReason[s.reason].append(i) }
+        for r in reasons.indices {
+            marker.reset()
+            for i in stepsOfReason[r] { Explanation.apply(allSteps[i].step, to: &marker) }
+            for item in marker.keptItems() { byItem[item, default: []].append(Int32(r)) }
+        }
+
+        // All of them, with the rule, as the trim did: what it kept that no reason alone keeps
+        // is the rule's, on behalf of the reasons of the member it follows.
+        marker = Explanation.replay(allSteps, roundEnds: ends, target: target, keeping: { _ in true })
+        let items = marker.keptItems()
+        var scratch = Marker(target: target)
+        let ruled = items.filter { item in
+            guard byItem[item] == nil, let m = item.member, target.kind(item.type).isComposite else { return false }
+            return m == target.vlen(item.type) - 1
+        }
+        for item in ruled {
+            let m = item.member!
+            guard let after = items.last(where: { $0.type == item.type && ($0.member ?? m) < m }) else { continue }
+            let r = Int32(reasons.count)
+            let owners = Set((byItem[after] ?? []).flatMap { reasons[Int($0)].owners })
+            reasons.append(Reason(cause: .flexibleArray(after: after), owners: owners.sorted()))
+            byItem[item] = [r]
+            // The member's type, and what it pulls in, where nothing else keeps them.
+            scratch.reset()
+            scratch.markType(target.member(item.type, m).type, followPointers: false)
+            for dep in scratch.keptItems() where byItem[dep] == nil { byItem[dep] = [r] }
+        }
+        self.items = items
+        self.reasons = reasons
+        reasonsOfItem = items.map { byItem[$0] ?? [] }
+        bytes = Explanation.attribute(items: items, reasonsOfItem: reasonsOfItem, reasons: reasons,
+                                      target: target, objectCount: objectCount)
+    }
+
+    /// The marks of every step but those of `object`, with the flexible-array rule: what a trim
+    /// without that object keeps (when its check before writing repairs the same way).
+    public func marker(excluding object: Int? = nil) -> Marker {
+        Explanation.replay(steps, roundEnds: roundEnds, target: target,
+                           keeping: { r in object.map { !reasons[r].owners.contains($0) } ?? true })
+    }
+
+    /// The steps of the reasons `keeping` accepts, the rule run after each round.
+    private static func replay(_ steps: [(step: MarkStep, reason: Int)], roundEnds: [Int], target: BTF,
+                               keeping: (Int) -> Bool) -> Marker {
+        var marker = Marker(target: target)
+        var start = 0
+        for end in roundEnds {
+            for s in steps[start..<end] where keeping(s.reason) { apply(s.step, to: &marker) }
+            marker.finalize()
+            start = end
+        }
+        return marker
+    }
+
+    static func apply(_ step: MarkStep, to marker: inout Marker) {
+        switch step {
+        case .decision(let d): marker.mark(d)
+        case .spec(let spec): marker.mark(spec)
+        case .whole(let id): marker.markWhole(id)
+        case .pointerSize:
+            marker.markPointerSize()
+        }
+    }
+
+    /// The bytes an item takes in the trimmed BTF, strings aside: a type's 12-byte record and
+    /// what follows it (members and enumerators are items of their own), or one member's or
+    /// enumerator's entry.
+    public func recordBytes(_ item: KeptItem) -> Int { Explanation.recordBytes(item, target) }
+
+    static func recordBytes(_ item: KeptItem, _ target: BTF) -> Int {
+        let kind = target.kind(item.type)
+        if item.member != nil { return kind == .enum ? 8 : 12 }
+        if kind.isComposite || kind.isEnum { return 12 }
+        return 12 + 4 * target.extraWords(item.type).count
+    }
+
+    /// The strings an item names in the trimmed BTF: a type's name (and a function prototype's
+    /// parameter names), a member's or enumerator's name. Empty names cost nothing.
+    static func names(_ item: KeptItem, _ target: BTF) -> [StringOffset] {
+        let id = item.type
+        if let m = item.member {
+            let kind = target.kind(id)
+            let stride = kind == .enum ? 2 : 3
+            return [StringOffset(target.words[Int(target.records[id.index].firstWord) + stride * m])]
+        }
+        var names = [target.nameOffset(id)]
+        if target.kind(id) == .funcProto {
+            for p in 0..<target.vlen(id) { names.append(target.param(id, p).name) }
+        }
+        return names
+    }
+
+    private static func attribute(items: [KeptItem], reasonsOfItem: [[Int32]], reasons: [Reason], target: BTF,
+                                  objectCount: Int) -> Bytes {
+        var bytes = Bytes(own: [Int](repeating: 0, count: objectCount), sharedWith: [Int](repeating: 0, count: objectCount))
+        func charge(_ n: Int, to owners: Set<Int>) {
+            if owners.count == 1 {
+                bytes.own[owners.first!] += n
+            } else {
+                bytes.shared += n
+                for o in owners { bytes.sharedWith[o] += n }
+            }
+        }
+        // A string is stored once, however many items name it: it belongs to all their owners.
+        var stringOwners: [ArraySlice<UInt8>: Set<Int>] = [:]
+        for (i, item) in items.enumerated() {
+            let owners = Set(reasonsOfItem[i].flatMap { reasons[Int($0)].owners })
+            let n = recordBytes(item, target)
+            bytes.types += n
+            charge(n, to: owners)
+            for name in names(item, target) where name.rawValue != 0 {
+                let s = target.stringBytes(name)
+                if !s.isEmpty { stringOwners[s, default: []].formUnion(owners) }
+            }
+        }
+        for (s, owners) in stringOwners {
+            bytes.strings += s.count + 1
+            charge(s.count + 1, to: owners)
+        }
+        bytes.header = headerBytes + 1
+        bytes.total = bytes.header + bytes.types + bytes.strings
+        return bytes
+    }
+
+    /// The header `BTF.serialized()` writes for a trimmed BTF.
+    static let headerBytes = 24
+}
