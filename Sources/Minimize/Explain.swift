@@ -76,7 +76,8 @@ public struct Explanation: Sendable {
         public var owners: [Int]
     }
 
-    /// Bytes of the trimmed BTF by who needs them. `header + sum(own) + shared == total`.
+    /// Bytes of the trimmed BTF by who needs them. `header + sum(own) + shared == total`
+    /// (`unattributed`, bytes no object's steps keep, is 0 unless btfgen has a bug).
     public struct Bytes: Sendable, Equatable {
         /// The whole file: header, types, strings.
         public var total = 0
@@ -90,6 +91,7 @@ public struct Explanation: Sendable {
         public var shared = 0
         /// Bytes of types and strings: what `own` and `shared` divide.
         public var types = 0, strings = 0
+        public var unattributed = 0
     }
 
     public let target: BTF
@@ -164,8 +166,7 @@ public struct Explanation: Sendable {
         self.items = items
         self.reasons = reasons
         reasonsOfItem = items.map { byItem[$0] ?? [] }
-        bytes = Explanation.attribute(items: items, reasonsOfItem: reasonsOfItem, reasons: reasons,
-                                      target: target, objectCount: objectCount)
+        bytes = Explanation.bytes(target: target, objectCount: objectCount, rounds: rounds)
     }
 
     /// The marks of every step but those of `object`, with the flexible-array rule: what a trim
@@ -226,34 +227,98 @@ public struct Explanation: Sendable {
         return names
     }
 
-    private static func attribute(items: [KeptItem], reasonsOfItem: [[Int32]], reasons: [Reason], target: BTF,
-                                  objectCount: Int) -> Bytes {
+    /// Only the byte table of `init(target:objectCount:rounds:)`, at a fraction of its cost:
+    /// each object's steps marked once (not each reason's), which is what a run's report does
+    /// for every kernel.
+    public static func bytes(target: BTF, objectCount: Int,
+                             rounds: [[(step: MarkStep, cause: KeepCause, object: Int)]]) -> Bytes {
+        let steps = rounds.joined().map { (step: $0.step, reason: $0.object) }
+        var ends: [Int] = [], n = 0
+        for round in rounds { n += round.count; ends.append(n) }
+        let items = replay(steps, roundEnds: ends, target: target, keeping: { _ in true }).keptItems()
+        func index(_ item: KeptItem) -> Int? {
+            var lo = 0, hi = items.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if items[mid] < item { lo = mid + 1 } else { hi = mid }
+            }
+            return lo < items.count && items[lo] == item ? lo : nil
+        }
+
+        // Which items each object's steps keep, and how many objects keep each item.
+        var closures = [[Int]](repeating: [], count: objectCount)
+        var stepsOfObject = [[Int]](repeating: [], count: objectCount)
+        for (i, s) in steps.enumerated() { stepsOfObject[s.reason].append(i) }
+        var owners = [Int](repeating: 0, count: items.count), firstOwner = [Int](repeating: -1, count: items.count)
+        var marker = Marker(target: target)
+        func own(_ i: Int, by o: Int) {
+            closures[o].append(i)
+            owners[i] += 1
+            if firstOwner[i] < 0 { firstOwner[i] = o }
+        }
+        for o in 0..<objectCount where !stepsOfObject[o].isEmpty {
+            marker.reset()
+            for i in stepsOfObject[o] { apply(steps[i].step, to: &marker) }
+            for item in marker.keptItems() { if let i = index(item) { own(i, by: o) } }
+        }
+        // What only the flexible-array rule keeps belongs to the objects of the member it follows.
+        for (i, item) in items.enumerated() where owners[i] == 0 {
+            guard let m = item.member, target.kind(item.type).isComposite, m == target.vlen(item.type) - 1,
+                  let after = items[..<i].last(where: { $0.type == item.type && $0.member != nil }),
+                  let a = index(after) else { continue }
+            let objects = closures.indices.filter { closures[$0].contains(a) }
+            marker.reset()
+            marker.markType(target.member(item.type, m).type, followPointers: false)
+            let deps = [i] + marker.keptItems().compactMap { index($0) }.filter { owners[$0] == 0 }
+            for d in deps where owners[d] == 0 { for o in objects { own(d, by: o) } }
+        }
+
         var bytes = Bytes(own: [Int](repeating: 0, count: objectCount), sharedWith: [Int](repeating: 0, count: objectCount))
-        func charge(_ n: Int, to owners: Set<Int>) {
-            if owners.count == 1 {
-                bytes.own[owners.first!] += n
-            } else {
-                bytes.shared += n
-                for o in owners { bytes.sharedWith[o] += n }
-            }
-        }
-        // A string is stored once, however many items name it: it belongs to all their owners.
-        var stringOwners: [ArraySlice<UInt8>: Set<Int>] = [:]
-        for (i, item) in items.enumerated() {
-            let owners = Set(reasonsOfItem[i].flatMap { reasons[Int($0)].owners })
-            let n = recordBytes(item, target)
-            bytes.types += n
-            charge(n, to: owners)
-            for name in names(item, target) where name.rawValue != 0 {
-                let s = target.stringBytes(name)
-                if !s.isEmpty { stringOwners[s, default: []].formUnion(owners) }
-            }
-        }
-        for (s, owners) in stringOwners {
-            bytes.strings += s.count + 1
-            charge(s.count + 1, to: owners)
-        }
         bytes.header = headerBytes + 1
+        func charge(_ b: Int, count: Int, first: Int) {
+            if count == 1 { bytes.own[first] += b } else if count > 1 { bytes.shared += b } else { bytes.unattributed += b }
+        }
+        for (i, item) in items.enumerated() {
+            let b = recordBytes(item, target)
+            bytes.types += b
+            charge(b, count: owners[i], first: firstOwner[i])
+        }
+        // A name is stored once: it belongs to every object that keeps an item naming it.
+        var stringID: [ArraySlice<UInt8>: Int] = [:]
+        var stringBytes: [Int] = []
+        var namesOfItem: [[Int]] = items.map { item in
+            names(item, target).compactMap { off in
+                guard off.rawValue != 0 else { return nil }
+                let s = target.stringBytes(off)
+                guard !s.isEmpty else { return nil }
+                if let id = stringID[s] { return id }
+                stringID[s] = stringBytes.count
+                stringBytes.append(s.count + 1)
+                return stringBytes.count - 1
+            }
+        }
+        var stringOwners = [Int](repeating: 0, count: stringBytes.count), stringFirst = [Int](repeating: -1, count: stringBytes.count)
+        var stamp = [Int](repeating: -1, count: stringBytes.count)
+        var stringsOf = [[Int]](repeating: [], count: objectCount)
+        for o in 0..<objectCount {
+            for i in closures[o] {
+                for s in namesOfItem[i] where stamp[s] != o {
+                    stamp[s] = o
+                    stringsOf[o].append(s)
+                    stringOwners[s] += 1
+                    if stringFirst[s] < 0 { stringFirst[s] = o }
+                }
+            }
+        }
+        namesOfItem = []
+        for (s, b) in stringBytes.enumerated() {
+            bytes.strings += b
+            charge(b, count: stringOwners[s], first: stringFirst[s])
+        }
+        for o in 0..<objectCount {
+            for i in closures[o] where owners[i] > 1 { bytes.sharedWith[o] += recordBytes(items[i], target) }
+            for s in stringsOf[o] where stringOwners[s] > 1 { bytes.sharedWith[o] += stringBytes[s] }
+        }
         bytes.total = bytes.header + bytes.types + bytes.strings
         return bytes
     }

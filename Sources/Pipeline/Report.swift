@@ -83,6 +83,10 @@ public struct RunReport: Sendable, Equatable, Decodable {
         public var resolved: Int
         public var unresolved: Int
         public var errors: Int
+        /// Bytes of the kernel's output only this object needs, and that it needs with other
+        /// objects (`btfgen explain`'s table); nil when not attributed.
+        public var ownBytes: Int? = nil
+        public var sharedBytes: Int? = nil
 
         /// The matrix cell: `ok`, `N unresolved`, `N errors`, or both.
         public var compat: String { compatCell(unresolved: unresolved, errors: errors) }
@@ -119,6 +123,8 @@ public struct RunReport: Sendable, Equatable, Decodable {
         public var objects: [Object]
         /// The kernel's findings, an index into `findingGroups`; nil when it has none.
         public var findingGroup: Int?
+        /// Bytes of the output more than one object needs, counted once; nil when not attributed.
+        public var sharedBytes: Int? = nil
 
         /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
         public var ratio: Double? { status == .written ? ratioOf(outputBytes, inputBytes) : nil }
@@ -185,6 +191,9 @@ public struct RunReport: Sendable, Equatable, Decodable {
         /// Kernel × object pairs by outcome: `errors` counts pairs with any failing relocation,
         /// `unresolved` those with unresolved ones only.
         public var compat = Compat()
+        /// Output bytes more than one object needs, summed over kernels (each counted once per
+        /// kernel); nil when not attributed.
+        public var sharedBytes: Int?
 
         /// `output_bytes / input_bytes`; nil without input bytes.
         public var ratio: Double? { ratioOf(outputBytes, inputBytes) }
@@ -221,6 +230,10 @@ public struct RunReport: Sendable, Equatable, Decodable {
         public var notWritten = 0
         /// The object's findings (indices into `findings`), most kernels first.
         public var findings: [Int] = []
+        /// Over the written kernels: output bytes only this object needs, and bytes it needs with
+        /// other objects; nil when not attributed.
+        public var ownBytes: Int?
+        public var sharedBytes: Int?
     }
 
     /// For each object, in `objects` order: how many kernels it is ok, unresolved or failing on,
@@ -234,7 +247,10 @@ public struct RunReport: Sendable, Equatable, Decodable {
                 continue
             }
             for o in k.objects {
-                if let i = column[o.object] { views[i].kernels.add(o) }
+                guard let i = column[o.object] else { continue }
+                views[i].kernels.add(o)
+                if let own = o.ownBytes { views[i].ownBytes = (views[i].ownBytes ?? 0) + own }
+                if let shared = o.sharedBytes { views[i].sharedBytes = (views[i].sharedBytes ?? 0) + shared }
             }
         }
         for (n, f) in findings.enumerated() { if let i = column[f.object] { views[i].findings.append(n) } }
@@ -307,6 +323,7 @@ extension RunReport.Kernel {
             outputMembers = r.outputMembers
             objects = r.objects.map(RunReport.Object.init(summary:))
             findingGroup = r.findingGroup
+            sharedBytes = r.sharedBytes
         case .skipped(let why), .failed(let why):
             if case .skipped = r.status { status = .skipped } else { status = .failed }
             message = why
@@ -413,8 +430,12 @@ extension RunReport {
             k.outputTypes = btf.typeCount - 1
             k.outputMembers = memberCount(btf)
             if !objects.isEmpty {
-                let summaries = trim(kernel: btf, objects: prepared).objects.map { summarize($0, kernel: btf) }
+                let result = trim(kernel: btf, objects: prepared)
+                var summaries = result.objects.map { summarize($0, kernel: btf) }
+                let bytes = attributeBytes(kernel: btf, result: result)
+                attribute(bytes, to: &summaries)
                 k.objects = summaries.map(Object.init(summary:))
+                k.sharedBytes = bytes.shared
                 k.findingGroup = table.fold(summaries)
             }
             return k
@@ -462,6 +483,8 @@ extension RunReport {
             t.relocations.errors += o.errors
         }
         t.compat = .of(kernels)
+        let attributed = kernels.compactMap(\.sharedBytes)
+        t.sharedBytes = attributed.isEmpty ? nil : attributed.reduce(0, +)
         totals = t
     }
 
@@ -554,6 +577,8 @@ extension RunReport.Object {
         resolved = s.resolved
         unresolved = s.unresolved
         errors = s.errors
+        ownBytes = s.ownBytes
+        sharedBytes = s.sharedBytes
     }
 }
 

@@ -235,6 +235,7 @@ extension RunReport {
             ("input_members", k.inputMembers.json),
             ("output_members", .int(k.outputMembers)),
             ("finding_group", k.findingGroup.json),
+            ("shared_bytes", k.sharedBytes.json),
             ("objects", .array(k.objects.map { o in
                 var fields: [(String, JSONValue)] = [
                     ("object", .string(o.object)),
@@ -243,6 +244,8 @@ extension RunReport {
                     ("unresolved", .int(o.unresolved)),
                     ("errors", .int(o.errors)),
                     ("compat", .string(o.compat)),
+                    ("own_bytes", o.ownBytes.json),
+                    ("shared_bytes", o.sharedBytes.json),
                 ]
                 guard detail == .full else { return .inline(.object(fields)) }
                 fields.append(("problems", .array(problems(k, o.object).map { .inline($0.json) })))
@@ -281,6 +284,8 @@ extension RunReport.ObjectView {
             ("kernels_unresolved", .int(kernels.unresolved)),
             ("kernels_errors", .int(kernels.errors)),
             ("kernels_not_written", .int(notWritten)),
+            ("own_bytes", ownBytes.json),
+            ("shared_bytes", sharedBytes.json),
             ("findings", .array(findings.map(JSONValue.int))),
         ])
     }
@@ -309,6 +314,7 @@ extension RunReport.Totals {
             ("duplicate_groups", .array(duplicateGroups.map { .array($0.map(JSONValue.string)) })),
             ("packed_bytes", packedBytes.json),
             ("packed_error", packedError.json),
+            ("shared_bytes", sharedBytes.json),
             ("relocations", .object([
                 ("total", .int(relocations.total)),
                 ("resolved", .int(relocations.resolved)),

@@ -85,19 +85,26 @@ extension RunReport {
     var byObjectTable: ReportTable? {
         guard !objects.isEmpty else { return nil }
         let labels = objectLabels
-        let rows = byObject.enumerated().map { i, v -> [String] in
+        let views = byObject
+        let attributed = views.contains { $0.ownBytes != nil }
+        let rows = views.enumerated().map { i, v -> [String] in
             let top = v.findings.prefix(3).map { f in
                 let x = findings[f]
                 return "\(x.section) #\(x.relo) \(x.kind) \(x.access) (\(x.kernels))"
             }
             let more = v.findings.count > 3 ? "; \(v.findings.count - 3) more" : ""
-            return [labels[i], String(v.kernels.ok), String(v.kernels.unresolved), String(v.kernels.errors), String(v.notWritten),
-                    String(v.findings.count), top.joined(separator: "; ") + more]
+            let bytes = attributed ? [String(v.ownBytes ?? 0), String(v.sharedBytes ?? 0)] : []
+            return [labels[i], String(v.kernels.ok), String(v.kernels.unresolved), String(v.kernels.errors), String(v.notWritten)]
+                + bytes + [String(v.findings.count), top.joined(separator: "; ") + more]
         }
+        let bytesNote = attributed
+            ? "; own bytes: output bytes only this object needs, shared bytes: those it needs with other objects, summed over kernels (btfgen explain shows why)"
+            : ""
         return ReportTable(title: "Objects",
-                           note: "kernels where the object is ok, has unresolved relocations only, or has failing ones; its distinct findings, most kernels first (kernel count in parentheses)",
-                           headers: ["object", "ok", "unresolved", "errors", "not written", "findings", "most common"],
-                           rows: rows, numeric: [1, 2, 3, 4, 5])
+                           note: "kernels where the object is ok, has unresolved relocations only, or has failing ones; its distinct findings, most kernels first (kernel count in parentheses)" + bytesNote,
+                           headers: ["object", "ok", "unresolved", "errors", "not written"] + (attributed ? ["own bytes", "shared bytes"] : [])
+                               + ["findings", "most common"],
+                           rows: rows, numeric: attributed ? [1, 2, 3, 4, 5, 6, 7] : [1, 2, 3, 4, 5])
     }
 
     /// Distinct findings, most kernels first; `limit` rows at most (nil: all).
@@ -218,7 +225,7 @@ extension RunReport {
         "section", "relo", "kind", "access", "outcome", "reason", "finding", "finding_group",
         "kernels", "outputs", "skipped", "failed", "compat_ok", "compat_unresolved", "compat_errors",
         "unique_outputs", "identical_outputs", "duplicate_outputs", "dedup_saved_bytes",
-        "packed_bytes", "packed_error", "source", "output_format",
+        "packed_bytes", "packed_error", "source", "output_format", "own_bytes", "shared_bytes",
     ]
 
     /// Everything the JSON report holds, as one table with a fixed header (`csvColumns`), one
@@ -261,13 +268,15 @@ extension RunReport {
                            "output_bytes": num(k.outputBytes), "raw_output_bytes": num(k.rawOutputBytes),
                            "ratio": real(k.ratio), "input_types": num(k.inputTypes), "output_types": num(k.outputTypes),
                            "input_members": num(k.inputMembers), "output_members": num(k.outputMembers),
-                           "duplicate_group": written ? num(groupOf[k.output]) : nil, "finding_group": num(k.findingGroup)])
+                           "duplicate_group": written ? num(groupOf[k.output]) : nil, "finding_group": num(k.findingGroup),
+                           "shared_bytes": num(k.sharedBytes)])
         }
         for (k, matrixRow) in zip(kernels, matrix.rows) {
             for (name, cell) in zip(matrix.objects, matrixRow.cells) {
                 let o = k.objects.first { $0.object == name }
                 row("object", ["path": k.path, "object": name, "total": num(o?.total), "resolved": num(o?.resolved),
-                               "unresolved": num(o?.unresolved), "errors": num(o?.errors), "compat": cell])
+                               "unresolved": num(o?.unresolved), "errors": num(o?.errors), "compat": cell,
+                               "own_bytes": num(o?.ownBytes), "shared_bytes": num(o?.sharedBytes)])
             }
         }
         for (i, f) in findings.enumerated() {
@@ -297,7 +306,8 @@ extension RunReport {
                       "compat_errors": num(t.compat.errors), "unique_outputs": num(t.uniqueOutputs),
                       "identical_outputs": num(t.identicalOutputs), "duplicate_outputs": num(t.duplicateOutputs),
                       "dedup_saved_bytes": num(t.dedupSavedBytes), "packed_bytes": num(t.packedBytes),
-                      "packed_error": t.packedError, "source": source.rawValue, "output_format": outputFormat])
+                      "packed_error": t.packedError, "source": source.rawValue, "output_format": outputFormat,
+                      "shared_bytes": num(t.sharedBytes)])
         return out
     }
 }

@@ -43,6 +43,9 @@ public struct KernelReport: Sendable {
     public var inputMembers = 0
     public var outputMembers = 0
     public var objects: [ObjectSummary] = []
+    /// Bytes of the trimmed BTF more than one object needs, counted once; nil when the run did
+    /// not attribute bytes.
+    public var sharedBytes: Int?
     /// The kernel's set of findings in the run's `FindingTable`, when the run collected them
     /// (`runJobs(_:objects:options:collect:progress:)`); the objects' problems are then dropped.
     public var findingGroup: Int?
@@ -72,6 +75,10 @@ public struct ObjectSummary: Sendable {
     public var unresolved = 0
     public var errors = 0
     public var problems: [Problem] = []
+    /// Bytes of the kernel's trimmed BTF that only this object needs, and that it needs with
+    /// other objects (`Explanation.Bytes`); nil when the run did not attribute bytes.
+    public var ownBytes: Int?
+    public var sharedBytes: Int?
 }
 
 /// Options of a trimming run.
@@ -97,6 +104,9 @@ public struct RunOptions: Sendable {
     /// of its objects): what `--verbose` prints and a report aggregates. The counts are there
     /// either way; bpftool's command line needs no more.
     public var describeProblems = true
+    /// Whether each kernel's output bytes are attributed to the objects (`ownBytes`,
+    /// `sharedBytes`): what a report shows.
+    public var attributeBytes = false
 
     public init(input: String, output: String, jobs: Int) {
         self.input = input
@@ -236,7 +246,7 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat 
 /// `runJob(_:objects:format:sync:)` with the objects prepared once for the run; `problems`:
 /// `RunOptions.describeProblems`.
 public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat = .raw, sync: Bool = false,
-                   strict: Bool = false, problems: Bool = true) -> KernelReport {
+                   strict: Bool = false, problems: Bool = true, attribution: Bool = false) -> KernelReport {
     var report = KernelReport(job: job, status: .written)
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
@@ -309,11 +319,24 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         report.inputMembers = memberCount(kernel)
         report.outputMembers = memberCount(result.btf)
         report.objects = result.objects.map { summarize($0, kernel: kernel, problems: problems) }
+        if attribution {
+            let bytes = attributeBytes(kernel: kernel, result: result)
+            attribute(bytes, to: &report.objects)
+            report.sharedBytes = bytes.shared
+        }
         report.warnings = result.mismatches
     } catch {
         report.status = .failed(error.description)
     }
     return report
+}
+
+/// Gives each object (in the trim's order) its own and shared bytes from `bytes`.
+func attribute(_ bytes: Explanation.Bytes, to objects: inout [ObjectSummary]) {
+    for i in objects.indices where i < bytes.own.count {
+        objects[i].ownBytes = bytes.own[i]
+        objects[i].sharedBytes = bytes.sharedWith[i]
+    }
 }
 
 /// `r`'s counts and, with `problems`, each unresolved or failing relocation described.
@@ -364,7 +387,7 @@ private func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOpti
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
             let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync, strict: options.strict,
-                                problems: options.describeProblems)
+                                problems: options.describeProblems, attribution: options.attributeBytes)
             let failed: Bool
             if case .failed = report.status { failed = true } else { failed = false }
             state.finish(i, report, stop: failed && options.failFast, progress: progress)

@@ -193,6 +193,17 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
 /// object accounts for: `trim`'s marking replayed one reason at a time (relocation decisions
 /// in file order, then the check before writing's repairs).
 public func explain(kernel: BTF, result: TrimResult) -> Explanation {
+    Explanation(target: kernel, objectCount: result.objects.count, rounds: markRounds(result))
+}
+
+/// The bytes of `result`'s trimmed BTF each object owns or shares (`Explanation.bytes`), what a
+/// run's report gives per kernel without the rest of `explain`.
+public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes {
+    Explanation.bytes(target: kernel, objectCount: result.objects.count, rounds: markRounds(result))
+}
+
+/// `trim`'s marking steps: each object's decisions in file order, then the check's repairs.
+private func markRounds(_ result: TrimResult) -> [[(step: MarkStep, cause: KeepCause, object: Int)]] {
     var first: [(step: MarkStep, cause: KeepCause, object: Int)] = []
     for (i, o) in result.objects.enumerated() {
         let resolved = o.resolved
@@ -205,7 +216,7 @@ public func explain(kernel: BTF, result: TrimResult) -> Explanation {
     let repairs = result.repairs.map { round in
         round.map { (step: $0.step, cause: KeepCause.check(object: $0.object, record: $0.record), object: $0.object) }
     }
-    return Explanation(target: kernel, objectCount: result.objects.count, rounds: [first] + repairs)
+    return [first] + repairs
 }
 
 private enum Repair { case pointerSize, allMatches, wholeCandidates }

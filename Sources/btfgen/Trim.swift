@@ -61,6 +61,7 @@ struct Trim {
         // only for a report or --verbose.
         let wantsSummary = report != nil || pack != nil || failOn != nil
         options.describeProblems = wantsSummary || verbose
+        options.attributeBytes = report != nil
         guard let format = OutputFormat(rawValue: outputFormat) else {
             throw ValidationError("--output-format must be raw or tar.xz")
         }

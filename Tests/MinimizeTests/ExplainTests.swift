@@ -36,7 +36,13 @@ struct ExplainTests {
 
         let b = explanation.bytes
         #expect(b.total == written.count, "\(kernel): the byte table says \(b.total), the file has \(written.count)")
+        #expect(b.unattributed == 0)
         #expect(b.header + b.own.reduce(0, +) + b.shared == b.total)
+        // Each item's objects, from its reasons: an item of one object is that object's own.
+        for (i, item) in explanation.items.enumerated() {
+            let owners = Set(explanation.reasonsOfItem[i].flatMap { explanation.reasons[Int($0)].owners })
+            #expect(owners.count >= 1, "\(kernel): \(item) has no object")
+        }
         #expect(b.types + b.strings + b.header == b.total)
         #expect(b.strings + 1 == result.btf.strings.count, "\(kernel): strings \(b.strings) + the empty one, the file's \(result.btf.strings.count)")
         #expect(b.sharedWith.allSatisfy { $0 <= b.shared })
@@ -155,6 +161,9 @@ struct ExplainTests {
         #expect(reasons(KeptItem(type: TypeID(5))) == [.check(object: 1, record: 7)])
         #expect(reasons(KeptItem(type: s)).count == 2)
         #expect(e.bytes.total == direct.emit().serializedSize)
+        #expect(e.bytes.unattributed == 0)
+        // b and its name are object 0's (the rule's), a and long object 1's.
+        #expect(e.bytes.own[1] == 12 + 2 + 16 + 5)
         #expect(e.bytes.header + e.bytes.own.reduce(0, +) + e.bytes.shared == e.bytes.total)
 
         // Without object 1: z and the rule's b, no a, no long.
