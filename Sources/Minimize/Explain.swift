@@ -189,7 +189,7 @@ public struct Explanation: Sendable {
         return marker
     }
 
-    static func apply(_ step: MarkStep, to marker: inout Marker) {
+    public static func apply(_ step: MarkStep, to marker: inout Marker) {
         switch step {
         case .decision(let d): marker.mark(d)
         case .spec(let spec): marker.mark(spec)
@@ -235,7 +235,19 @@ public struct Explanation: Sendable {
         let steps = rounds.joined().map { (step: $0.step, reason: $0.object) }
         var ends: [Int] = [], n = 0
         for round in rounds { n += round.count; ends.append(n) }
-        let items = replay(steps, roundEnds: ends, target: target, keeping: { _ in true }).keptItems()
+        var stepsOfObject = [[Int]](repeating: [], count: objectCount)
+        for (i, s) in steps.enumerated() { stepsOfObject[s.reason].append(i) }
+        return bytes(target: target, objectCount: objectCount,
+                     kept: replay(steps, roundEnds: ends, target: target, keeping: { _ in true }).keptItems()) { o, marker in
+            for i in stepsOfObject[o] { apply(steps[i].step, to: &marker) }
+        }
+    }
+
+    /// The byte table of a trim that kept `items` (its marker's `keptItems()`), where `mark(o, &m)`
+    /// marks on `m` what object `o`'s steps mark (the flexible-array rule aside): what a run does
+    /// for every kernel, straight from the trim's decisions.
+    public static func bytes(target: BTF, objectCount: Int, kept items: [KeptItem],
+                             mark: (Int, inout Marker) -> Void) -> Bytes {
         func index(_ item: KeptItem) -> Int? {
             var lo = 0, hi = items.count
             while lo < hi {
@@ -247,8 +259,6 @@ public struct Explanation: Sendable {
 
         // Which items each object's steps keep, and how many objects keep each item.
         var closures = [[Int]](repeating: [], count: objectCount)
-        var stepsOfObject = [[Int]](repeating: [], count: objectCount)
-        for (i, s) in steps.enumerated() { stepsOfObject[s.reason].append(i) }
         var owners = [Int](repeating: 0, count: items.count), firstOwner = [Int](repeating: -1, count: items.count)
         var marker = Marker(target: target)
         func own(_ i: Int, by o: Int) {
@@ -256,9 +266,9 @@ public struct Explanation: Sendable {
             owners[i] += 1
             if firstOwner[i] < 0 { firstOwner[i] = o }
         }
-        for o in 0..<objectCount where !stepsOfObject[o].isEmpty {
+        for o in 0..<objectCount {
             marker.reset()
-            for i in stepsOfObject[o] { apply(steps[i].step, to: &marker) }
+            mark(o, &marker)
             for item in marker.keptItems() { if let i = index(item) { own(i, by: o) } }
         }
         // What only the flexible-array rule keeps belongs to the objects of the member it follows.

@@ -8,7 +8,7 @@ import CORE
 /// without members; `type_matches` keeps what the match compares) and go further where libbpf
 /// looks at less: enums keep only the enumerators a relocation names, and forward declarations
 /// are kept as they are instead of failing.
-public struct Marker {
+public struct Marker: Sendable {
     public let target: BTF
     private(set) var types: [Bool]
     /// The marked types' indexes, in the order they were marked: what `finalize` and `emit`

@@ -29,6 +29,14 @@ public struct FindingTable: Sendable {
     /// Each group's entries, ascending.
     private(set) var groups: [[Int32]] = []
     private var entryOf: [Key: Int32] = [:]
+    /// The same entries by the problem's text as described (`ObjectSummary.Problem.reason`): a
+    /// finding seen on an earlier kernel costs one lookup, not a new `RunReport.Problem`.
+    private var entryOfText: [TextKey: Int32] = [:]
+    private struct TextKey: Hashable, Sendable {
+        var object: Int32
+        var record: Int32
+        var text: String
+    }
     private var groupOf: [[Int32]: Int] = [:]
 
     public init() {}
@@ -38,14 +46,21 @@ public struct FindingTable: Sendable {
         var ids: [Int32] = []
         for (o, summary) in objects.enumerated() {
             for p in summary.problems {
+                let text = TextKey(object: Int32(o), record: Int32(p.record), text: p.reason)
+                if let id = entryOfText[text] {
+                    ids.append(id)
+                    continue
+                }
                 let problem = RunReport.Problem(p)
                 let key = Key(object: Int32(o), record: Int32(p.record), isError: problem.outcome == .error, reason: problem.reason)
                 if let id = entryOf[key] {
+                    entryOfText[text] = id
                     ids.append(id)
                 } else {
                     let id = Int32(entries.count)
                     entries.append(Entry(key: key, objectName: summary.object, problem: problem))
                     entryOf[key] = id
+                    entryOfText[text] = id
                     ids.append(id)
                 }
             }

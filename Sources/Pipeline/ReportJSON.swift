@@ -108,6 +108,12 @@ public indirect enum JSONValue: Sendable {
 
     static func quote(_ s: String, into out: inout String) {
         out += "\""
+        // Most strings (paths, names, kinds) need no escape: one append, not one per character.
+        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            out += s
+            out += "\""
+            return
+        }
         for u in s.unicodeScalars {
             switch u {
             case "\"": out += "\\\""

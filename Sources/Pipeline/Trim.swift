@@ -35,6 +35,10 @@ public struct TrimResult: Sendable {
     /// What the check before writing marked, round by round, for which record of which object
     /// (empty when the first output was right): what `explain` replays after the relocations.
     public var repairs: [[RepairStep]] = []
+    /// The trim's final marks, in the kernel's ids.
+    var marks: Marker?
+    /// What the trimmed BTF keeps, in the kernel's ids (`Marker.keptItems()`).
+    public var kept: [KeptItem] { marks?.keptItems() ?? [] }
 }
 
 /// One mark the check before writing added, and the record whose outcome asked for it.
@@ -186,7 +190,7 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
     }
     return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
         "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
-    }, repaired: repaired, repairs: repairs)
+    }, repaired: repaired, repairs: repairs, marks: marker)
 }
 
 /// Why the trimmed BTF of `result` keeps each type, member and enumerator, and the bytes each
@@ -199,7 +203,17 @@ public func explain(kernel: BTF, result: TrimResult) -> Explanation {
 /// The bytes of `result`'s trimmed BTF each object owns or shares (`Explanation.bytes`), what a
 /// run's report gives per kernel without the rest of `explain`.
 public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes {
-    Explanation.bytes(target: kernel, objectCount: result.objects.count, rounds: markRounds(result))
+    var repairsOf = [[MarkStep]](repeating: [], count: result.objects.count)
+    for step in result.repairs.joined() { repairsOf[step.object].append(step.step) }
+    return Explanation.bytes(target: kernel, objectCount: result.objects.count, kept: result.kept) { o, marker in
+        let resolved = result.objects[o].resolved
+        var done = [Bool](repeating: false, count: resolved.decisions.count)
+        for d in resolved.decisionOfRecord where !done[Int(d)] {
+            done[Int(d)] = true
+            marker.mark(resolved.decisions[Int(d)])
+        }
+        for step in repairsOf[o] { Explanation.apply(step, to: &marker) }
+    }
 }
 
 /// `trim`'s marking steps: each object's decisions in file order, then the check's repairs.
