@@ -28,7 +28,7 @@ endif
 
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev chromium
+APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev liblzma-dev chromium
 KERNELS_DIR := .build/testdata/kernels
 
 PREFIX ?= /usr/local

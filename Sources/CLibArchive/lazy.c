@@ -111,3 +111,75 @@ static void require_loaded(void)
 		return table.name args;     \
 	}
 BTFGEN_ARCHIVE_FUNCTIONS(TRAMPOLINE)
+
+/* liblzma, for btfgen_xz_compress: the soname Debian and Ubuntu ship (package liblzma5). */
+#include <lzma.h>
+#define LIBLZMA "liblzma.so.5"
+
+static struct {
+	lzma_bool (*lzma_lzma_preset)(lzma_options_lzma *options, uint32_t preset);
+	lzma_ret (*lzma_stream_buffer_encode)(lzma_filter *filters, lzma_check check, const lzma_allocator *allocator,
+					      const uint8_t *in, size_t in_size, uint8_t *out, size_t *out_pos,
+					      size_t out_size);
+} xz;
+
+static pthread_once_t xz_once = PTHREAD_ONCE_INIT;
+static char xz_error[512];
+
+static void load_xz(void)
+{
+	void *lib = dlopen(LIBLZMA, RTLD_NOW | RTLD_LOCAL);
+	const char *what;
+
+	if (!lib) {
+		what = dlerror();
+		snprintf(xz_error, sizeof(xz_error), "cannot load liblzma (apt-get install liblzma5): %s", what ? what : LIBLZMA);
+		return;
+	}
+	*(void **)&xz.lzma_lzma_preset = dlsym(lib, "lzma_lzma_preset");
+	*(void **)&xz.lzma_stream_buffer_encode = dlsym(lib, "lzma_stream_buffer_encode");
+	if (!xz.lzma_lzma_preset || !xz.lzma_stream_buffer_encode)
+		snprintf(xz_error, sizeof(xz_error), "%s lacks lzma_lzma_preset or lzma_stream_buffer_encode: too old a liblzma", LIBLZMA);
+}
+
+size_t btfgen_xz_bound(size_t in_len)
+{
+	/* liblzma's lzma_stream_buffer_bound: incompressible data grows by a few bytes per 64 KiB
+	 * chunk, plus the stream and block headers; this is a generous upper bound of it. */
+	return in_len + in_len / 64 + 64 * 1024;
+}
+
+int btfgen_xz_compress(const unsigned char *in, size_t in_len, unsigned char *out, size_t out_size,
+		       size_t *out_len, char *error, size_t size)
+{
+	lzma_options_lzma options;
+	lzma_filter filters[2];
+	lzma_ret ret;
+	uint32_t dict = LZMA_DICT_SIZE_MIN;
+
+	pthread_once(&xz_once, load_xz);
+	if (xz_error[0]) {
+		snprintf(error, size, "%s", xz_error);
+		return -1;
+	}
+	if (xz.lzma_lzma_preset(&options, 6)) {
+		snprintf(error, size, "liblzma: no preset 6");
+		return -1;
+	}
+	/* A dictionary larger than the input finds no more matches: the same compressed data. */
+	while (dict < in_len && dict < options.dict_size)
+		dict *= 2;
+	options.dict_size = dict;
+	filters[0].id = LZMA_FILTER_LZMA2;
+	filters[0].options = &options;
+	filters[1].id = LZMA_VLI_UNKNOWN;
+	filters[1].options = NULL;
+	*out_len = 0;
+	ret = xz.lzma_stream_buffer_encode(filters, LZMA_CHECK_CRC64, NULL, in, in_len, out, out_len, out_size);
+	if (ret != LZMA_OK) {
+		snprintf(error, size, "liblzma: compression failed (%s)", ret == LZMA_BUF_ERROR ? "output buffer too small"
+						       : ret == LZMA_MEM_ERROR ? "out of memory" : "error");
+		return -1;
+	}
+	return 0;
+}

@@ -249,7 +249,9 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])], hardLinkDuplicat
     try requireLibarchive("tar.xz")
     guard let a = archive_write_new() else { throw FormatError("tar.xz", "libarchive: out of memory") }
     archive_write_set_format_ustar(a)
-    archive_write_add_filter_xz(a)
+    // The tar is written uncompressed and then compressed on its own (`btfgen_xz_compress`):
+    // libarchive's xz filter always takes preset 6's 94 MB encoder, and initialising it costs
+    // more than compressing a few trimmed BTFs.
     archive_write_set_bytes_in_last_block(a, 1)
     // The first file with each content, for each later one that has it.
     var linkTo = [String?](repeating: nil, count: files.count)
@@ -294,7 +296,18 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])], hardLinkDuplicat
         return .success(())
     }
     try status.get()
-    return Array(buffer[0..<used.pointee])
+    let tarLength = used.pointee
+    var out = [UInt8](repeating: 0, count: btfgen_xz_bound(tarLength))
+    var outLength = 0
+    var message = [CChar](repeating: 0, count: 512)
+    let rc = buffer.withUnsafeBufferPointer { tar in
+        out.withUnsafeMutableBufferPointer { o in
+            btfgen_xz_compress(tar.baseAddress, tarLength, o.baseAddress, o.count, &outLength, &message, message.count)
+        }
+    }
+    guard rc == 0 else { throw FormatError("tar.xz", String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
+    out.removeLast(out.count - outLength)
+    return out
 }
 
 /// One kernel BTF from any file btfgen reads as a kernel input (raw BTF, an ELF file with

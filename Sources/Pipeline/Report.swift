@@ -346,6 +346,16 @@ extension RunReport {
     /// the reports name.
     public init(run reports: [KernelReport], findings: FindingTable, input: String, output: String,
                 format: OutputFormat, objects: [String], detail: Detail = .summary) {
+        var reports = reports
+        self.init(draining: &reports, findings: findings, input: input, output: output, format: format, objects: objects,
+                  detail: detail)
+    }
+
+    /// `init(run:findings:input:output:format:objects:detail:)` that empties each kernel report's
+    /// objects as it takes them, so that a run over thousands of kernels never holds both forms
+    /// of every kernel × object at once (the caller must hold no other copy of `reports`).
+    public init(draining reports: inout [KernelReport], findings: FindingTable, input: String, output: String,
+                format: OutputFormat, objects: [String], detail: Detail = .summary) {
         let roots = RunReport.roots(input: input, output: output, firstJob: reports.first?.job)
         source = .run
         self.input = roots.input
@@ -353,7 +363,13 @@ extension RunReport {
         outputFormat = format.rawValue
         self.objects = objects
         self.detail = detail
-        kernels = reports.map { Kernel($0, inputRoot: roots.input, outputRoot: roots.output) }
+        var kernels: [Kernel] = []
+        kernels.reserveCapacity(reports.count)
+        for i in reports.indices {
+            kernels.append(Kernel(reports[i], inputRoot: roots.input, outputRoot: roots.output))
+            reports[i].objects = []
+        }
+        self.kernels = kernels
         self.findings = []
         findingGroups = []
         matrix = Matrix(objects: [], rows: [])

@@ -90,7 +90,7 @@ struct Trim {
         let verbose = self.verbose, quiet = self.quiet, json = self.json
         let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
-        let (reports, findings) = runJobs(plan, objects: usable, options: options, collect: wantsSummary ? .findings : .drop) { report, done in
+        let (finished, findings) = runJobs(plan, objects: usable, options: options, collect: wantsSummary ? .findings : .drop) { report, done in
             // Messages go on lines of their own, not after the progress line.
             progress.clear()
             if json { print(jsonLine(report, inputRoot: roots.input, outputRoot: roots.output)) }
@@ -118,10 +118,11 @@ struct Trim {
             progress.update(done: done)
         }
         progress.finish()
-        let written = reports.filter { $0.status == .written }
+        var reports = consume finished
         let failed = reports.compactMap { r -> String? in if case .failed(let m) = r.status { return m } else { return nil } }
-        let skipped = reports.count - written.count - failed.count
+        let skipped = reports.count - reports.filter { $0.status == .written }.count - failed.count
         if !quiet && !json {
+            let written = reports.filter { $0.status == .written }
             let inBytes = written.reduce(0) { $0 + $1.rawBytes }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
             let errors = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.errors } }
             let unresolved = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.unresolved } }
@@ -139,8 +140,9 @@ struct Trim {
             for message in failed { lines += "btfgen: failed: \(message)\n" }
             writeStandardError(lines)
         }
+        // The report takes each kernel's object counts from `reports`, emptying them as it goes.
         let summary = wantsSummary
-            ? RunReport(run: reports, findings: findings, input: input, output: output, format: format,
+            ? RunReport(draining: &reports, findings: findings, input: input, output: output, format: format,
                         objects: usable.map(\.path), detail: reportDetail) : nil
         if let summary, let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
         if let summary, let pack { try writePack(summary, to: pack) }
