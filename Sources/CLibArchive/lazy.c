@@ -166,9 +166,10 @@ int btfgen_xz_compress(const unsigned char *in, size_t in_len, unsigned char *ou
 		snprintf(error, size, "liblzma: no preset 6");
 		return -1;
 	}
-	/* A dictionary larger than the input finds no more matches: the same compressed data. */
-	while (dict < in_len && dict < options.dict_size)
-		dict *= 2;
+	/* A dictionary larger than the input finds no more matches: the same compressed data,
+	 * from an encoder whose tables grow with the dictionary (8 bytes a byte for bt4). */
+	if (in_len > dict)
+		dict = in_len < options.dict_size ? (uint32_t)in_len : options.dict_size;
 	options.dict_size = dict;
 	filters[0].id = LZMA_FILTER_LZMA2;
 	filters[0].options = &options;

@@ -79,17 +79,53 @@ public struct RunReport: Sendable, Equatable, Decodable {
     /// findings of the kernel's group for this object (`RunReport.problems(_:_:)`).
     public struct Object: Sendable, Equatable, Decodable {
         public var object: String
-        public var total: Int
-        public var resolved: Int
-        public var unresolved: Int
-        public var errors: Int
+        // 32-bit fields: a report over 2,000 kernels × 100 objects holds 200,000 of these. Bytes
+        // are -1 where not attributed.
+        private var total32: Int32 = 0, resolved32: Int32 = 0, unresolved32: Int32 = 0, errors32: Int32 = 0
+        private var own32: Int32 = -1, shared32: Int32 = -1
+
+        public var total: Int { get { Int(total32) } set { total32 = Int32(clamping: newValue) } }
+        public var resolved: Int { get { Int(resolved32) } set { resolved32 = Int32(clamping: newValue) } }
+        public var unresolved: Int { get { Int(unresolved32) } set { unresolved32 = Int32(clamping: newValue) } }
+        public var errors: Int { get { Int(errors32) } set { errors32 = Int32(clamping: newValue) } }
         /// Bytes of the kernel's output only this object needs, and that it needs with other
         /// objects (`btfgen explain`'s table); nil when not attributed.
-        public var ownBytes: Int? = nil
-        public var sharedBytes: Int? = nil
+        public var ownBytes: Int? {
+            get { own32 < 0 ? nil : Int(own32) }
+            set { own32 = newValue.map { Int32(clamping: $0) } ?? -1 }
+        }
+        public var sharedBytes: Int? {
+            get { shared32 < 0 ? nil : Int(shared32) }
+            set { shared32 = newValue.map { Int32(clamping: $0) } ?? -1 }
+        }
 
         /// The matrix cell: `ok`, `N unresolved`, `N errors`, or both.
         public var compat: String { compatCell(unresolved: unresolved, errors: errors) }
+
+        private enum CodingKeys: String, CodingKey {
+            case object, total, resolved, unresolved, errors, ownBytes, sharedBytes
+        }
+
+        public init(from decoder: any Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            object = try c.decode(String.self, forKey: .object)
+            total = try c.decode(Int.self, forKey: .total)
+            resolved = try c.decode(Int.self, forKey: .resolved)
+            unresolved = try c.decode(Int.self, forKey: .unresolved)
+            errors = try c.decode(Int.self, forKey: .errors)
+            ownBytes = try c.decodeIfPresent(Int.self, forKey: .ownBytes)
+            sharedBytes = try c.decodeIfPresent(Int.self, forKey: .sharedBytes)
+        }
+
+        init(summary s: ObjectSummary) {
+            object = s.object
+            total = s.total
+            resolved = s.resolved
+            unresolved = s.unresolved
+            errors = s.errors
+            ownBytes = s.ownBytes
+            sharedBytes = s.sharedBytes
+        }
     }
 
     /// One kernel (one input file, or one output file for `.outputs` reports).
@@ -586,17 +622,6 @@ struct SchemaProbe: Decodable {
     var schema: String
 }
 
-extension RunReport.Object {
-    init(summary s: ObjectSummary) {
-        object = s.object
-        total = s.total
-        resolved = s.resolved
-        unresolved = s.unresolved
-        errors = s.errors
-        ownBytes = s.ownBytes
-        sharedBytes = s.sharedBytes
-    }
-}
 
 extension RunReport.Problem {
     init(_ p: ObjectSummary.Problem) {
