@@ -94,6 +94,21 @@ struct ArchiveScaleTests {
             #expect(html.status == 0, "\(html.stderr)")
             let htmlBytes = try #require(statSize(dir + "/run.html"))
             #expect(htmlBytes < 5_000_000, "HTML report of \(Self.kernelCount) kernels: \(htmlBytes) bytes")
+            // Every kernel is on the page, once, in its group's row of kernels with the same cells.
+            let page = try readText(dir + "/run.html")
+            let grouped = try #require(page.range(of: "<h2>Kernels by group</h2>")).upperBound
+            let section = page[grouped...]
+            for k in report.kernels {
+                let name = String(k.path.split(separator: "/").last ?? "")
+                #expect(section.components(separatedBy: ">" + name + " (").count + section.components(separatedBy: ", " + name + " (").count == 3,
+                        "\(k.path) is not listed once in its group")
+            }
+            // A row per distinct set of cells in each directory group: at most one per finding group
+            // (the cells follow from the findings) and one for kernels with none.
+            let rows = section.components(separatedBy: "<tr><th class=ks>").count - 1
+            let directories = section.components(separatedBy: "<details><summary>").count - 1
+            #expect(rows <= directories * (report.findingGroups.count + 1) && rows < Self.kernelCount / 4,
+                    "\(rows) rows for \(Self.kernelCount) kernels in \(directories) groups")
             let text = try btfgen(["report", dir + "/run.json"])
             let lines = text.stdout.split(separator: "\n").count
             #expect(lines < 400 && text.stdout.contains("Kernel groups"), "\(lines) lines of text")
