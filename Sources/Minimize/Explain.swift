@@ -39,7 +39,7 @@ extension Marker {
 
 /// A step of marking, as `trim` took it: what `Explanation` replays, one reason at a time.
 public enum MarkStep: Sendable {
-    /// What one relocation decision needs (`Marker.mark(_:record:)`).
+    /// What one relocation decision needs (`Marker.mark(_:)`).
     case decision(Decision)
     /// What one target spec needs (the check before writing's first repair).
     case spec(AccessSpec)
@@ -146,27 +146,20 @@ public struct Explanation: Sendable {
         // is the rule's, on behalf of the reasons of the member it follows.
         marker = Explanation.replay(allSteps, roundEnds: ends, target: target, keeping: { _ in true })
         let items = marker.keptItems()
-        var scratch = Marker(target: target)
-        let ruled = items.filter { item in
-            guard byItem[item] == nil, let m = item.member, target.kind(item.type).isComposite else { return false }
-            return m == target.vlen(item.type) - 1
-        }
-        for item in ruled {
-            let m = item.member!
-            guard let after = items.last(where: { $0.type == item.type && ($0.member ?? m) < m }) else { continue }
+        for (after, kept) in Explanation.flexibleArrayRule(items, target: target, explained: { byItem[items[$0]] != nil }) {
             let r = Int32(reasons.count)
-            let owners = Set((byItem[after] ?? []).flatMap { reasons[Int($0)].owners })
-            reasons.append(Reason(cause: .flexibleArray(after: after), owners: owners.sorted()))
-            byItem[item] = [r]
-            // The member's type, and what it pulls in, where nothing else keeps them.
-            scratch.reset()
-            scratch.markType(target.member(item.type, m).type, followPointers: false)
-            for dep in scratch.keptItems() where byItem[dep] == nil { byItem[dep] = [r] }
+            let owners = Set((byItem[items[after]] ?? []).flatMap { reasons[Int($0)].owners })
+            reasons.append(Reason(cause: .flexibleArray(after: items[after]), owners: owners.sorted()))
+            for k in kept where byItem[items[k]] == nil { byItem[items[k]] = [r] }
         }
         self.items = items
         self.reasons = reasons
         reasonsOfItem = items.map { byItem[$0] ?? [] }
-        bytes = Explanation.bytes(target: target, objectCount: objectCount, rounds: rounds)
+        var stepsOfObject = [[Int]](repeating: [], count: objectCount)
+        for (i, s) in rounds.joined().enumerated() { stepsOfObject[s.object].append(i) }
+        bytes = Explanation.bytes(target: target, objectCount: objectCount, kept: items) { o, marker in
+            for i in stepsOfObject[o] { Explanation.apply(allSteps[i].step, to: &marker) }
+        }
     }
 
     /// The marks of every step but those of `object`, with the flexible-array rule: what a trim
@@ -199,6 +192,40 @@ public struct Explanation: Sendable {
         }
     }
 
+    /// Where `item` is in `items` (sorted), if it is there.
+    static func index(of item: KeptItem, in items: [KeptItem]) -> Int? {
+        var lo = 0, hi = items.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if items[mid] < item { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < items.count && items[lo] == item ? lo : nil
+    }
+
+    /// What the flexible-array rule added to `items` (a trim's, sorted): for each last member of
+    /// a struct that `explained` leaves out, the kept member it follows (the zero-length array)
+    /// and what the rule kept for it: the member and the types its type pulls in (indexes into
+    /// `items`; some may be explained otherwise).
+    static func flexibleArrayRule(_ items: [KeptItem], target: BTF, explained: (Int) -> Bool) -> [(after: Int, kept: [Int])] {
+        var rule: [(after: Int, kept: [Int])] = []
+        var scratch: Marker?
+        for (i, item) in items.enumerated() where !explained(i) {
+            guard let m = item.member, target.kind(item.type).isComposite, m == target.vlen(item.type) - 1,
+                  let after = items[..<i].lastIndex(where: { $0.type == item.type && $0.member != nil }) else { continue }
+            if scratch == nil { scratch = Marker(target: target) } else { scratch!.reset() }
+            scratch!.markType(target.member(item.type, m).type, followPointers: false)
+            rule.append((after, [i] + scratch!.keptItems().compactMap { index(of: $0, in: items) }))
+        }
+        return rule
+    }
+
+    /// A member's or enumerator's name in the kernel.
+    public static func memberName(_ item: KeptItem, in target: BTF) -> StringOffset {
+        let kind = target.kind(item.type)
+        let stride = kind.isComposite || kind == .enum64 ? 3 : 2
+        return StringOffset(target.words[Int(target.records[item.type.index].firstWord) + stride * (item.member ?? 0)])
+    }
+
     /// The bytes an item takes in the trimmed BTF, strings aside: a type's 12-byte record and
     /// what follows it (members and enumerators are items of their own), or one member's or
     /// enumerator's entry.
@@ -215,11 +242,7 @@ public struct Explanation: Sendable {
     /// parameter names), a member's or enumerator's name. Empty names cost nothing.
     static func names(_ item: KeptItem, _ target: BTF) -> [StringOffset] {
         let id = item.type
-        if let m = item.member {
-            let kind = target.kind(id)
-            let stride = kind == .enum ? 2 : 3
-            return [StringOffset(target.words[Int(target.records[id.index].firstWord) + stride * m])]
-        }
+        if item.member != nil { return [memberName(item, in: target)] }
         var names = [target.nameOffset(id)]
         if target.kind(id) == .funcProto {
             for p in 0..<target.vlen(id) { names.append(target.param(id, p).name) }
@@ -227,36 +250,11 @@ public struct Explanation: Sendable {
         return names
     }
 
-    /// Only the byte table of `init(target:objectCount:rounds:)`, at a fraction of its cost:
-    /// each object's steps marked once (not each reason's), which is what a run's report does
-    /// for every kernel.
-    public static func bytes(target: BTF, objectCount: Int,
-                             rounds: [[(step: MarkStep, cause: KeepCause, object: Int)]]) -> Bytes {
-        let steps = rounds.joined().map { (step: $0.step, reason: $0.object) }
-        var ends: [Int] = [], n = 0
-        for round in rounds { n += round.count; ends.append(n) }
-        var stepsOfObject = [[Int]](repeating: [], count: objectCount)
-        for (i, s) in steps.enumerated() { stepsOfObject[s.reason].append(i) }
-        return bytes(target: target, objectCount: objectCount,
-                     kept: replay(steps, roundEnds: ends, target: target, keeping: { _ in true }).keptItems()) { o, marker in
-            for i in stepsOfObject[o] { apply(steps[i].step, to: &marker) }
-        }
-    }
-
     /// The byte table of a trim that kept `items` (its marker's `keptItems()`), where `mark(o, &m)`
     /// marks on `m` what object `o`'s steps mark (the flexible-array rule aside): what a run does
     /// for every kernel, straight from the trim's decisions.
     public static func bytes(target: BTF, objectCount: Int, kept items: [KeptItem],
                              mark: (Int, inout Marker) -> Void) -> Bytes {
-        func index(_ item: KeptItem) -> Int? {
-            var lo = 0, hi = items.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if items[mid] < item { lo = mid + 1 } else { hi = mid }
-            }
-            return lo < items.count && items[lo] == item ? lo : nil
-        }
-
         // Which items each object's steps keep, and how many objects keep each item.
         var closures = [[Int]](repeating: [], count: objectCount)
         var owners = [Int](repeating: 0, count: items.count), firstOwner = [Int](repeating: -1, count: items.count)
@@ -269,18 +267,12 @@ public struct Explanation: Sendable {
         for o in 0..<objectCount {
             marker.reset()
             mark(o, &marker)
-            for item in marker.keptItems() { if let i = index(item) { own(i, by: o) } }
+            for item in marker.keptItems() { if let i = index(of: item, in: items) { own(i, by: o) } }
         }
         // What only the flexible-array rule keeps belongs to the objects of the member it follows.
-        for (i, item) in items.enumerated() where owners[i] == 0 {
-            guard let m = item.member, target.kind(item.type).isComposite, m == target.vlen(item.type) - 1,
-                  let after = items[..<i].last(where: { $0.type == item.type && $0.member != nil }),
-                  let a = index(after) else { continue }
-            let objects = closures.indices.filter { closures[$0].contains(a) }
-            marker.reset()
-            marker.markType(target.member(item.type, m).type, followPointers: false)
-            let deps = [i] + marker.keptItems().compactMap { index($0) }.filter { owners[$0] == 0 }
-            for d in deps where owners[d] == 0 { for o in objects { own(d, by: o) } }
+        for (after, kept) in flexibleArrayRule(items, target: target, explained: { owners[$0] > 0 }) {
+            let objects = closures.indices.filter { closures[$0].contains(after) }
+            for k in kept where owners[k] == 0 { for o in objects { own(k, by: o) } }
         }
 
         var bytes = Bytes(own: [Int](repeating: 0, count: objectCount), sharedWith: [Int](repeating: 0, count: objectCount))

@@ -53,9 +53,6 @@ public struct Marker: Sendable {
     /// candidate, whose spec gives the value (as bpftool keeps it); for an ambiguity, also the
     /// candidate that conflicts with it. Candidates that agree with the first are left out: the
     /// check before writing puts them back where the cache's narrowing needs them.
-    public mutating func mark(_ decision: Decision, record: RelocationRecord) { mark(decision) }
-
-    /// `mark(_:record:)`, which does not look at the record.
     public mutating func mark(_ decision: Decision) {
         guard let first = decision.targets.first else { return }
         mark(first)

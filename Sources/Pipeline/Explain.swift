@@ -44,11 +44,8 @@ public struct ExplainReport: Sendable {
     /// `struct task_struct`, `.pid` for a member, `(anon)` where there is no name.
     func name(_ item: KeptItem) -> String {
         let btf = explanation.target
-        if let m = item.member {
-            let kind = btf.kind(item.type)
-            let off = kind.isComposite ? btf.member(item.type, m).name
-                : StringOffset(btf.words[Int(btf.records[item.type.index].firstWord) + (kind == .enum ? 2 : 3) * m])
-            let s = btf.string(at: off)
+        if item.member != nil {
+            let s = btf.string(at: Explanation.memberName(item, in: btf))
             return "." + (s.isEmpty ? "(anon)" : s)
         }
         let s = btf.name(item.type)

@@ -137,7 +137,7 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
         for (j, d) in resolved.decisionOfRecord.enumerated() where !done[Int(d)] {
             if i == 0 && leavingUnmarked.contains(j) { continue }
             done[Int(d)] = true
-            marker.mark(resolved.decisions[Int(d)], record: resolved.records[j])
+            marker.mark(resolved.decisions[Int(d)])
         }
         results.append(ObjectResult(object: o.path, resolved: resolved))
     }
