@@ -78,7 +78,10 @@ run: deps build testdata
 	.build/release/btfgen --input $(KERNELS_DIR) --object testdata/bpf --output out/ --report out/report.json
 	.build/release/btfgen report out/report.json --output out/report.html
 	@.build/release/btfgen report out/report.json | sed -n '/^Kernels$$/,/^Totals/p' | sed '$$d'
-	@echo "trimmed BTFs in out/; full report: out/report.json, out/report.html"
+	.build/release/btfgen --input $(KERNELS_DIR)/debian-bookworm-6.1.0-56-amd64.btf \
+	    --modules testdata/kernels/modules/debian-bookworm-6.1.0-56-amd64 \
+	    --object testdata/bpf/modules.bpf.o --output out/modules/debian-bookworm-6.1.0-56-amd64.btf --verbose
+	@echo "trimmed BTFs in out/ (with kernel modules: out/modules/); full report: out/report.json, out/report.html"
 
 # The tests are built optimized, with testable imports: the in-process tests resolve tens of
 # thousands of real relocations per kernel, and a debug build takes more than CI's 90 minutes

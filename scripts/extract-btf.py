@@ -177,8 +177,9 @@ def cmd_vmlinuz(src, dst):
     print(comp, looks_like_kernel(result) or "flat")
 
 
-def btf_header(data, off):
-    """Parse and sanity-check a BTF header at off.
+def btf_header(data, off, split=False):
+    """Parse and sanity-check a BTF header at off (split: a module's BTF, whose
+    strings continue its base's and need not start with "").
 
     Returns (endian, total, hdr_len, sections) or None; sections is a list of
     (offset, length) relative to the end of the header: types, strings and, for
@@ -211,7 +212,7 @@ def btf_header(data, off):
             return None
         s = off + hdr_len + str_off
         # the string section starts with "" and ends with a NUL
-        if data[s] != 0 or data[s + str_len - 1] != 0:
+        if (data[s] != 0 and not split) or data[s + str_len - 1] != 0:
             return None
         return endian, total, hdr_len, sections
     return None
@@ -259,7 +260,7 @@ def cmd_btf(src, dst):
         data = f.read()
     if data[:4] == b"\x7fELF":
         blob = elf_btf_section(data)
-        h = btf_header(blob, 0)
+        h = btf_header(blob, 0, split=True)
         if not h:
             die(".BTF section has a bad header")
         blob = blob[:h[1]]

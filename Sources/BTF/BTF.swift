@@ -41,7 +41,7 @@ public struct BTF: Sendable {
     /// kind btfgen does not know has 0 here, as `void`, so that no scan takes it for a known kind.
     public private(set) var kinds: [UInt8]
     public private(set) var words: [UInt32]
-    public private(set) var strings: [UInt8]
+    public internal(set) var strings: [UInt8]
     /// The pointer size libbpf assumes for this BTF: the size of its first 4- or 8-byte int
     /// named like `long`, else 8 (the 64-bit host's). Mirrors libbpf `determine_ptr_size`.
     public private(set) var pointerSize = 8
@@ -50,6 +50,11 @@ public struct BTF: Sendable {
     public private(set) var extraWordTotal = 0
     /// The number of struct and union members, over all types.
     public private(set) var memberTotal = 0
+    /// The kernel modules whose split BTF was appended (`appendSplit`), in order; empty for a
+    /// BTF of one piece. The types before the first module's are vmlinux's.
+    public internal(set) var modules: [ModuleSpan] = []
+    /// The length of vmlinux's string section when modules were appended (0 otherwise).
+    var baseStringLength = 0
 
     /// An empty BTF: `void` and the empty string.
     public init(order: ByteOrder = .host) {
@@ -281,6 +286,22 @@ public struct BTF: Sendable {
         if !known { unknownKindCount += 1 }
         extraWordTotal += extraWordCount(r)
         if r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue { memberTotal += r.vlen }
+    }
+
+    /// Removes the types from id `first` on and the strings from offset `stringCount` on: undoes
+    /// appends made since the BTF had those counts.
+    mutating func truncate(types first: Int, strings stringCount: Int) {
+        guard first < records.count else { strings.removeSubrange(min(stringCount, strings.count)...); return }
+        for i in first..<records.count {
+            let r = records[i]
+            if !sizes[Int(r.kindValue)].known { unknownKindCount -= 1 }
+            extraWordTotal -= extraWordCount(r)
+            if r.kindValue == Kind.struct.rawValue || r.kindValue == Kind.union.rawValue { memberTotal -= r.vlen }
+        }
+        words.removeSubrange(Int(records[first].firstWord)...)
+        records.removeSubrange(first...)
+        kinds.removeSubrange(first...)
+        strings.removeSubrange(min(stringCount, strings.count)...)
     }
 
     /// Appends a type copied from another BTF with its header word `info` unchanged.

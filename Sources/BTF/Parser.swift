@@ -363,13 +363,23 @@ extension BTF {
         return warnings
     }
 
+    /// Checks the types from id `first` on, as `validate()` checks every type, with the types
+    /// before it taken as already valid: how split BTF appended to its base is checked. Every
+    /// rule is applied; what breaks a kernel rule is returned as warnings.
+    func validateTypes(from first: Int) throws(FormatError) -> [FormatWarning] {
+        let warnings = try explain(strict: false, from: first)
+        try checkChains(from: first)
+        try checkBitfields(from: first)
+        return warnings
+    }
+
     /// The explaining pass: `checkType` over every type, saying what each rule it breaks is.
     /// Throws the first error (the first violation at all when `strict`); returns the warnings.
-    private func explain(strict: Bool) throws(FormatError) -> [FormatWarning] {
+    private func explain(strict: Bool, from first: Int = 1) throws(FormatError) -> [FormatWarning] {
         let result: Result<[FormatWarning], FormatError> = records.withUnsafeBufferPointer { recs in
             words.withUnsafeBufferPointer { w in
                 var sink = ExplainSink(recs: recs, strLen: UInt32(strings.count), strict: strict)
-                for i in 1..<recs.count where sizes[Int(recs[i].kindValue)].known {
+                for i in first..<recs.count where sizes[Int(recs[i].kindValue)].known {
                     sink.id = i
                     BTF.checkType(recs[i], w, strLen: UInt32(strings.count), &sink)
                     if let error = sink.error { return .failure(error) }
@@ -480,11 +490,11 @@ extension BTF {
     /// bitfield_size"). libbpf would take such a member's byte size from the type's size field,
     /// which for a pointer holds a type id: a trimmed, renumbered BTF would relocate differently.
     /// Runs after `checkChains`, so every modifier chain is known to end.
-    private func checkBitfields() throws(FormatError) {
+    private func checkBitfields(from first: Int = 1) throws(FormatError) {
         let composites: UInt32 = 1 << Kind.struct.rawValue | 1 << Kind.union.rawValue
         let withBitfields = kinds.withUnsafeBufferPointer { kinds in
             records.withUnsafeBufferPointer { recs in
-                (1..<recs.count).filter { composites >> (kinds[$0] & 0x1f) & 1 != 0 && recs[$0].kflag }
+                (first..<recs.count).filter { composites >> (kinds[$0] & 0x1f) & 1 != 0 && recs[$0].kflag }
             }
         }
         for index in withBitfields {
@@ -515,7 +525,7 @@ extension BTF {
     /// One scan over the types; each chain length is memoised (per relation) so every type is
     /// walked once. Modifier/pointer chains are walked from pointers only: chains of modifiers
     /// alone are the modifier/array walks'.
-    private func checkChains() throws(FormatError) {
+    private func checkChains(from first: Int = 1) throws(FormatError) {
         // Chain lengths from each type, one array per relation; -1 while being walked.
         var arrayDepth = [Int8](repeating: 0, count: records.count)
         var pointerDepth = [Int8](repeating: 0, count: records.count)
@@ -524,7 +534,7 @@ extension BTF {
                 words.withUnsafeBufferPointer { words in
                     arrayDepth.withUnsafeMutableBufferPointer { arrayDepth in
                         pointerDepth.withUnsafeMutableBufferPointer { pointerDepth in
-                            BTF.firstBadChain(recs, kinds, words, arrayDepth: arrayDepth, pointerDepth: pointerDepth)
+                            BTF.firstBadChain(recs, kinds, words, from: first, arrayDepth: arrayDepth, pointerDepth: pointerDepth)
                         }
                     }
                 }
@@ -536,7 +546,8 @@ extension BTF {
     /// The work of `checkChains`: walks the chains from every modifier, array and pointer in id
     /// order and returns what is wrong with the first bad one.
     private static func firstBadChain(_ recs: UnsafeBufferPointer<Record>, _ kinds: UnsafeBufferPointer<UInt8>,
-                                      _ words: UnsafeBufferPointer<UInt32>, arrayDepth: UnsafeMutableBufferPointer<Int8>,
+                                      _ words: UnsafeBufferPointer<UInt32>, from first: Int,
+                                      arrayDepth: UnsafeMutableBufferPointer<Int8>,
                                       pointerDepth: UnsafeMutableBufferPointer<Int8>) -> FormatError? {
         let modifiers: UInt32 = 1 << Kind.typedef.rawValue | 1 << Kind.const.rawValue | 1 << Kind.volatile.rawValue
             | 1 << Kind.restrict.rawValue | 1 << Kind.typeTag.rawValue
@@ -575,7 +586,7 @@ extension BTF {
             }
             return nil
         }
-        for start in 1..<recs.count {
+        for start in first..<recs.count {
             let bit: UInt32 = 1 << (kinds[start] & 0x1f)
             if bit & arrayChain != 0 && arrayDepth[start] == 0,
                let failure = walk(start, arrayChain, arrayDepth, "modifier/array") {

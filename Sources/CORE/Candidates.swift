@@ -73,8 +73,15 @@ public struct CandidateIndex: Sendable {
 
     /// Target types whose essential name is `essentialName` and whose kind is CO-RE compatible
     /// with `kind`, in id order. Mirrors libbpf `bpf_core_add_cands`.
+    ///
+    /// When `target` holds modules (`BTF.appendSplit`), vmlinux's candidates only, and the
+    /// modules' only when vmlinux has none: libbpf's `bpf_core_find_cands` on a live kernel
+    /// searches vmlinux first and the loaded modules' own types only if it found nothing.
     public func candidates(essentialName: ArraySlice<UInt8>, kind: Kind, in target: BTF) -> [TypeID] {
-        (byName[essentialName] ?? []).filter { kindsAreCoreCompatible(target.kind($0), kind) }
+        let all = (byName[essentialName] ?? []).filter { kindsAreCoreCompatible(target.kind($0), kind) }
+        guard let split = target.firstModuleTypeID, let last = all.last, last.rawValue >= split,
+              let firstModule = all.firstIndex(where: { $0.rawValue >= split }), firstModule > 0 else { return all }
+        return Array(all[..<firstModule])
     }
 }
 

@@ -18,6 +18,8 @@ public struct KernelJob: Sendable {
     /// Why the job is skipped without being read, decided when planning (another input has
     /// the same output path).
     public var plannedSkip: String?
+    /// The kernel's module files (split BTF), appended to it in this order before trimming.
+    public var modules: [String] = []
 }
 
 /// What happened to one kernel.
@@ -55,6 +57,10 @@ public struct KernelReport: Sendable {
     /// The kernel's own rules its BTF breaks that libbpf does not check (each is an error with
     /// `--strict`): `type [7017]: member 1 at bit 192 lies past the struct size 0 (member-offset)`.
     public var inputWarnings: [String] = []
+    /// The modules read with the kernel, by name, in the order they were appended.
+    public var modules: [String] = []
+    /// Module types the output holds under another name (`TrimResult.renamed`).
+    public var moduleRenames: [String] = []
 }
 
 /// Relocation counts of one object against one kernel, with the ones that did not resolve.
@@ -107,6 +113,10 @@ public struct RunOptions: Sendable {
     /// Whether each kernel's output bytes are attributed to the objects (`ownBytes`,
     /// `sharedBytes`): what a report shows.
     public var attributeBytes = false
+    /// Module files for a single kernel input (`--module`, `--modules`, already filtered).
+    public var modules: [String] = []
+    /// Which modules a kernel directory's module files contribute (`--module-filter`).
+    public var moduleFilter = ModuleFilter([])
 
     public init(input: String, output: String, jobs: Int) {
         self.input = input
@@ -171,7 +181,35 @@ public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
             }
             aliases = known
         }
-        let files = try walkFiles(options.input, excluding: [options.output])
+        var files = try walkFiles(options.input, excluding: [options.output])
+        // A directory holding a file named `vmlinux` is one kernel with its modules (the shape
+        // of /sys/kernel/btf): every other file below it is a module of that kernel.
+        let kernelDirs = Set(files.compactMap { rel -> String? in
+            rel == "vmlinux" ? "" : rel.hasSuffix("/vmlinux") ? String(rel.dropLast("/vmlinux".count)) : nil
+        })
+        if kernelDirs.contains("") {
+            var job = singleJob(options, base: String(trimSlashes(options.input).split(separator: "/").last ?? "vmlinux"),
+                                input: joinPath(trimSlashes(options.input), "vmlinux"), suffix: suffix)
+            job.modules = try moduleFiles(files: [], directories: [options.input], filter: options.moduleFilter)
+            return RunPlan(jobs: [job], found: files.count, selected: 1)
+        }
+        var modulesOf: [String: [String]] = [:]
+        if !kernelDirs.isEmpty {
+            files = files.filter { rel in
+                var dir = rel
+                while let slash = dir.lastIndex(of: "/") {
+                    dir = String(dir[..<slash])
+                    if kernelDirs.contains(dir) {
+                        if !rel.hasSuffix("/vmlinux") || dir != String(rel.dropLast("/vmlinux".count)) {
+                            if options.moduleFilter.admits(rel) { modulesOf[dir, default: []].append(joinPath(trimSlashes(options.input), rel)) }
+                            return false
+                        }
+                        return true
+                    }
+                }
+                return true
+            }
+        }
         let selected = files.filter { rel in
             if !options.include.isEmpty && !options.include.contains(where: { globMatches($0, rel) }) { return false }
             if options.exclude.contains(where: { globMatches($0, rel) }) { return false }
@@ -181,9 +219,12 @@ public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
         // `files` is sorted, so the first input to claim an output path is the first in order.
         var claimed: [String: String] = [:]
         var jobs = selected.map { rel in
-            let out = outputName(for: rel) + suffix
-            var job = KernelJob(relativePath: rel, inputPath: joinPath(trimSlashes(options.input), rel),
+            // A kernel directory `D/vmlinux` with modules gives `D.btf`.
+            let kernelDir = rel.hasSuffix("/vmlinux") ? String(rel.dropLast("/vmlinux".count)) : nil
+            let out = (kernelDir.map { $0 + ".btf" } ?? outputName(for: rel)) + suffix
+            var job = KernelJob(relativePath: kernelDir ?? rel, inputPath: joinPath(trimSlashes(options.input), rel),
                                 outputPath: joinPath(trimSlashes(options.output), out), relativeOutput: out)
+            if let kernelDir { job.modules = modulesOf[kernelDir] ?? [] }
             if let winner = claimed[out] {
                 job.plannedSkip = "same output as \(winner)"
             } else {
@@ -197,15 +238,23 @@ public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
         return RunPlan(jobs: jobs, found: files.count, selected: selected.count)
     }
     let base = String(options.input.split(separator: "/").last ?? Substring(options.input))
+    var job = singleJob(options, base: base, input: options.input, suffix: suffix)
+    job.modules = options.modules
+    return RunPlan(jobs: [job], found: 1, selected: 1)
+}
+
+/// The job of a run with one kernel: its output is `--output`, or a file named after `base` in
+/// it when it is a directory.
+private func singleJob(_ options: RunOptions, base: String, input: String, suffix: String) -> KernelJob {
     var job: KernelJob
     if isDirectory(options.output) || options.output.hasSuffix("/") {
         let out = outputName(for: base) + suffix
-        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: joinPath(trimSlashes(options.output), out), relativeOutput: out)
+        job = KernelJob(relativePath: base, inputPath: input, outputPath: joinPath(trimSlashes(options.output), out), relativeOutput: out)
     } else {
-        job = KernelJob(relativePath: base, inputPath: options.input, outputPath: options.output, relativeOutput: base)
+        job = KernelJob(relativePath: base, inputPath: input, outputPath: options.output, relativeOutput: base)
     }
     job.isExplicit = true
-    return RunPlan(jobs: [job], found: 1, selected: 1)
+    return job
 }
 
 /// Whether a file name looks like a kernel BTF input: `*.btf`, a compressed one (`*.btf.xz`,
@@ -295,7 +344,11 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
                 throw report.member.map { error.prefixed("member \($0)") } ?? error
             }
         }()
-        guard let kernel = loaded else { return report.failingWhenExplicit() }
+        guard var kernel = loaded else { return report.failingWhenExplicit() }
+        for module in job.modules {
+            try appendModule(module, to: &kernel)
+            report.inputBytes += fileSize(module)
+        }
         report.inputWarnings = kernel.warnings.map(\.description)
         report.rawBytes = kernel.serializedSize
         let result = trim(kernel: kernel, objects: objects)
@@ -325,6 +378,8 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
             report.sharedBytes = bytes.shared
         }
         report.warnings = result.mismatches
+        report.modules = kernel.modules.map(\.name)
+        report.moduleRenames = result.renamed
     } catch {
         report.status = .failed(error.description)
     }

@@ -37,6 +37,10 @@ public struct TrimResult: Sendable {
     public var repairs: [[RepairStep]] = []
     /// The trim's final marks, in the kernel's ids.
     var marks: Marker?
+    /// Module types written under another name so that the trimmed BTF, read as one file, gives
+    /// them to no local type as candidates (`Marker.moduleClashes`), as `struct x of mod as
+    /// btfgen_mod__x`.
+    public var renamed: [String] = []
     /// What the trimmed BTF keeps, in the kernel's ids (`Marker.keptItems()`).
     public var kept: [KeptItem] { marks?.keptItems() ?? [] }
 }
@@ -142,7 +146,8 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
         results.append(ObjectResult(object: o.path, resolved: resolved))
     }
     marker.finalize()
-    var out = marker.emit()
+    var renames = marker.moduleClashes(wanted: run.wanted, index: index)
+    var out = marker.emit(renaming: renames)
     var mismatches = verify(out, run: run, results: results, kernel: kernel)
     let repaired = mismatches.count
     var repairs: [[RepairStep]] = []
@@ -156,7 +161,8 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
             marker.markPointerSize()
             repairs.append(mismatches.map { RepairStep(step: .pointerSize, object: $0.object, record: $0.recordIndex) })
             marker.finalize()
-            out = marker.emit()
+            renames = marker.moduleClashes(wanted: run.wanted, index: index)
+            out = marker.emit(renaming: renames)
             mismatches = verify(out, run: run, results: results, kernel: kernel)
             continue
         }
@@ -185,12 +191,16 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
         }
         repairs.append(round)
         marker.finalize()
-        out = marker.emit()
+        renames = marker.moduleClashes(wanted: run.wanted, index: index)
+        out = marker.emit(renaming: renames)
         mismatches = verify(out, run: run, results: results, kernel: kernel)
     }
     return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
         "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
-    }, repaired: repaired, repairs: repairs, marks: marker)
+    }, repaired: repaired, repairs: repairs, marks: marker, renamed: renames.keys.sorted().map { i in
+        let id = TypeID(UInt32(i))
+        return "\(kernel.kind(id)) \(kernel.name(id)) of \(kernel.module(of: id)?.name ?? "?") as \(String(decoding: renames[i]!, as: UTF8.self))"
+    })
 }
 
 /// Why the trimmed BTF of `result` keeps each type, member and enumerator, and the bytes each

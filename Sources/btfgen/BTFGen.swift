@@ -142,6 +142,15 @@ struct Gen: ParsableCommand {
     @Option(name: .long, help: "Also write every output of the run into this one deterministic .tar.xz (paths as under --output).")
     var pack: String?
 
+    @Option(name: .long, help: "A kernel module's BTF for the one kernel --input names (.ko, .ko.xz, .ko.zst, or raw split BTF as in /sys/kernel/btf); may be repeated.")
+    var module: [String] = []
+
+    @Option(name: .long, help: "A directory of module files for the one kernel --input names (lib/modules/VERSION/ of a kernel package, or a copy of /sys/kernel/btf); may be repeated.")
+    var modules: [String] = []
+
+    @Option(name: .long, help: "Only these modules (names, comma-separated: nf_conntrack,xfs) of --module, --modules and kernel directories.")
+    var moduleFilter: [String] = []
+
     func validate() throws {
         if let arch, archAliases(arch) == nil {
             throw ValidationError("unknown --arch \(arch); accepted: \(acceptedArchitectureNames.joined(separator: ", "))")
@@ -156,7 +165,8 @@ struct Gen: ParsableCommand {
         try Trim(input: input, objects: object, output: output, jobs: jobs, failFast: failFast, sync: sync, strict: strict,
                  outputFormat: outputFormat, include: include, exclude: exclude, arch: arch, shard: shard,
                  json: json, verbose: verbose, quiet: quiet, report: report, reportFormat: reportFormat,
-                 reportDetail: reportDetail, failOn: failOn, pack: pack).run()
+                 reportDetail: reportDetail, failOn: failOn, pack: pack,
+                 moduleFiles: module, moduleDirectories: modules, moduleFilter: moduleFilter).run()
     }
 }
 
@@ -215,12 +225,23 @@ struct Relocs: ParsableCommand {
     @Flag(name: .long, help: "Print JSON instead of text.")
     var json = false
 
+    @Option(name: .long, help: "A module's BTF (.ko, .ko.xz, .ko.zst or raw split BTF) appended to --btf: candidates are searched as on a live kernel with it loaded; may be repeated.")
+    var module: [String] = []
+
+    @Option(name: .long, help: "A directory of module files appended to --btf (lib/modules/VERSION/, a copy of /sys/kernel/btf); may be repeated.")
+    var modules: [String] = []
+
+    @Option(name: .long, help: "Only these modules (comma-separated names) of --module and --modules.")
+    var moduleFilter: [String] = []
+
     func run() throws {
         let obj: BPFObject
         let kernel: BTF?
         do {
             obj = try BPFObject(path: object)
-            kernel = try btf.map { path throws(FormatError) in try loadKernelFile(path) }
+            let files = try moduleFiles(files: module, directories: modules, filter: ModuleFilter(moduleFilter))
+            if btf == nil && !files.isEmpty { throw FormatError("--module", "modules need --btf (their vmlinux)") }
+            kernel = try btf.map { path throws(FormatError) in try loadKernelFile(path, modules: files) }
         } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)

@@ -18,20 +18,33 @@ enum ByteOrderOption: String, ExpressibleByArgument, CaseIterable {
 
 struct Merge: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Append application BTFs to a kernel BTF, for user-space CO-RE (uprobes).",
+        abstract: "Append kernel modules' BTF, or application BTFs, to a kernel BTF: one flat BTF.",
         discussion: """
-            The kernel's types keep their ids and bytes; each application's types follow, renumbered \
-            (id 0 stays void), with their strings appended. Inputs are raw BTF or ELF files with a \
-            .BTF section (/sys/kernel/btf/vmlinux, or `pahole --btf_encode_detached app.btf app`). \
-            Trim the result like any kernel BTF: btfgen -i MERGED.btf --object prog.bpf.o -o out.btf.
+            The kernel's types keep their ids and bytes. Each --module (split BTF on the kernel's, as \
+            in a .ko or /sys/kernel/btf/MODULE) follows with its ids moved past the modules before it, \
+            what bpftool patched to merge module BTF produces; libbpf reading the result as one file \
+            sees module types as candidates even where vmlinux has some (trimming with --module keeps \
+            libbpf's vmlinux-first rule instead). Application BTFs follow, renumbered (id 0 stays \
+            void), with their strings appended: inputs are raw BTF or ELF files with a .BTF section \
+            (`pahole --btf_encode_detached app.btf app`). Trim the result like any kernel BTF: \
+            btfgen -i MERGED.btf --object prog.bpf.o -o out.btf.
             """
     )
 
     @Option(name: .long, help: "The kernel BTF (raw BTF, an ELF file with .BTF, or compressed as --input takes it), e.g. /sys/kernel/btf/vmlinux.")
     var base: String
 
-    @Argument(help: "Application BTFs (raw BTF or ELF with .BTF), appended in this order.")
-    var applications: [String]
+    @Argument(help: "Application BTFs (raw BTF or ELF with .BTF), appended in this order after the modules.")
+    var applications: [String] = []
+
+    @Option(name: .long, help: "A kernel module's split BTF (.ko, .ko.xz, .ko.zst, or raw as in /sys/kernel/btf) appended to the base; may be repeated.")
+    var module: [String] = []
+
+    @Option(name: .long, help: "A directory of module files appended to the base (lib/modules/VERSION/, a copy of /sys/kernel/btf); may be repeated.")
+    var modules: [String] = []
+
+    @Option(name: .long, help: "Only these modules (comma-separated names) of --module and --modules.")
+    var moduleFilter: [String] = []
 
     @Option(name: [.short, .long], help: "The merged BTF to write (atomically).")
     var output: String
@@ -46,14 +59,19 @@ struct Merge: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard !applications.isEmpty else { throw ValidationError("at least one application BTF is required") }
+        guard !applications.isEmpty || !module.isEmpty || !modules.isEmpty else {
+            throw ValidationError("at least one application BTF or --module is required")
+        }
     }
 
     func run() throws {
         let kernel: BTF
         var apps: [BTF] = []
+        var moduleNames: [String] = []
         do {
-            kernel = try loadKernelFile(base)
+            let files = try moduleFiles(files: module, directories: modules, filter: ModuleFilter(moduleFilter))
+            kernel = try loadKernelFile(base, modules: files)
+            moduleNames = files
         } catch {
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)
@@ -67,7 +85,7 @@ struct Merge: ParsableCommand {
             }
         }
         let merged: BTF
-        do { merged = try BTF.merging(base: kernel, apps, names: applications) } catch {
+        do { merged = apps.isEmpty ? kernel : try BTF.merging(base: kernel, apps, names: applications) } catch {
             warn("btfgen: merge: \(error)")
             throw ExitCode(Exit.kernelFailed)
         }
@@ -79,6 +97,9 @@ struct Merge: ParsableCommand {
             throw ExitCode(Exit.kernelFailed)
         }
         guard !quiet else { return }
+        for (path, span) in zip(moduleNames, kernel.modules) {
+            print("\(path): module \(span.name): types [\(span.firstID - span.shift)..\(Int(span.firstID - span.shift) + span.count - 1)] -> [\(span.firstID)..\(Int(span.firstID) + span.count - 1)]")
+        }
         var first = kernel.typeCount
         let clashes = mergeNameClashes(base: kernel, applications: apps)
         for (n, (path, app)) in zip(applications, apps).enumerated() {
@@ -102,7 +123,10 @@ struct Merge: ParsableCommand {
             }
             first += count
         }
-        print("btfgen: merged \(base) (\(kernel.typeCount - 1) types) and \(apps.count) application\(apps.count == 1 ? "" : "s") "
+        let vmlinuxTypes = Int(kernel.firstModuleTypeID ?? UInt32(kernel.typeCount)) - 1
+        let parts = (moduleNames.isEmpty ? [] : ["\(moduleNames.count) module\(moduleNames.count == 1 ? "" : "s")"])
+            + (apps.isEmpty ? [] : ["\(apps.count) application\(apps.count == 1 ? "" : "s")"])
+        print("btfgen: merged \(base) (\(vmlinuxTypes) types) and \(parts.joined(separator: " and ")) "
               + "into \(output): \(merged.typeCount - 1) types, \(bytes.count) bytes, \(byteOrder?.order ?? merged.order)-endian")
     }
 }

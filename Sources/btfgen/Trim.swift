@@ -31,6 +31,9 @@ struct Trim {
     var reportDetail: RunReport.Detail = .summary
     var failOn: FailOn?
     var pack: String?
+    var moduleFiles: [String] = []
+    var moduleDirectories: [String] = []
+    var moduleFilter: [String] = []
 
     func run() throws {
         guard !objects.isEmpty else { throw ValidationError("at least one --object is required") }
@@ -76,6 +79,18 @@ struct Trim {
             }
             options.shard = (k, n)
         }
+        options.moduleFilter = ModuleFilter(moduleFilter)
+        if !moduleFiles.isEmpty || !moduleDirectories.isEmpty {
+            guard !isDirectory(input) else {
+                throw ValidationError("--module and --modules name one kernel's modules: give --input a kernel file (a directory of kernels holds each kernel's modules beside its vmlinux, see README)")
+            }
+            do {
+                options.modules = try Pipeline.moduleFiles(files: moduleFiles, directories: moduleDirectories, filter: options.moduleFilter)
+            } catch {
+                warn("btfgen: \(error)")
+                throw ExitCode(Exit.usage)
+            }
+        }
         let runPlan: RunPlan
         do { runPlan = try planRun(options) } catch {
             warn("btfgen: \(error)")
@@ -106,7 +121,11 @@ struct Trim {
                 }
                 for w in report.warnings { warn("btfgen: warning: \(report.job.inputPath): trimmed BTF changes a relocation: \(w)") }
                 if verbose {
-                    print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types")
+                    let modules = report.modules.isEmpty ? "" : " (\(report.modules.count) module\(report.modules.count == 1 ? "" : "s"): \(report.modules.joined(separator: ", ")))"
+                    print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types\(modules)")
+                    for r in report.moduleRenames {
+                        print("  renamed \(r): it shares a name with a vmlinux candidate, which libbpf on the live kernel takes instead")
+                    }
                     for o in report.objects {
                         print("  \(o.object): \(o.total) relocations, \(o.resolved) resolved, \(o.unresolved) unresolved, \(o.errors) errors")
                         for p in o.problems {

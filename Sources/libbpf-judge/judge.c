@@ -100,6 +100,27 @@
  *   btf_custom_path = BTF_PATH; prints "PROG: ok" or "PROG: failed (E)".
  *   exit 0 if all loaded, 1 otherwise, 2 if OBJ cannot be opened.
  *
+ * libbpf-judge cands OBJ VMLINUX
+ *   For each distinct local type a CO-RE record of OBJ names (ascending id):
+ *     [ID] N
+ *   N = the number of VMLINUX types libbpf's candidate search
+ *   (bpf_core_add_cands) would pair with it: same essential name (the name
+ *   cut at its last X___Y flavor separator), a CO-RE compatible kind (equal,
+ *   or enum and enum64).  On a live kernel libbpf searches the loaded
+ *   modules only for local types with N = 0 (bpf_core_find_cands); a test
+ *   combining `relos --btf VMLINUX` and `relos --btf VMLINUX+MODULES` per
+ *   local type with this gets libbpf's outcome with the modules loaded.
+ *   Type-id relocations (local_type_id) name no candidates; they are listed
+ *   all the same.  exit 0, 2 if OBJ or VMLINUX cannot be read.
+ *
+ * libbpf-judge merge-check VMLINUX FLAT MODULE...
+ *   Checks that FLAT holds VMLINUX's types and then each MODULE's own
+ *   types (btf__parse_split on VMLINUX), in this order, with type ids moved
+ *   past the earlier modules' and vmlinux ids kept: for every type the
+ *   kind, vlen, kflag, name, size or referenced type, and every member,
+ *   enumerator, parameter, array and datasec entry.  stdout "ok N types", or
+ *   the first difference; exit 0 when equal, 1 otherwise, 2 on a parse error.
+ *
  * libbpf-judge probe
  *   Whether bpf() works here (libbpf_probe_bpf_prog_type on a socket
  *   filter): stdout "bpf: ok", exit 0; or "bpf: unavailable (REASON)",
@@ -341,6 +362,7 @@ struct core_rec {
 	char *sec;
 	int idx;
 	uint32_t insn;          /* section-relative instruction index */
+	uint32_t type_id;       /* the local type the record is about */
 	uint32_t kind;
 };
 
@@ -408,6 +430,7 @@ static bool load_core_records(const char *obj_path)
 			g_recs[g_nrecs].sec = xstrdup(sec ? sec : "?");
 			g_recs[g_nrecs].idx = (int)i;
 			g_recs[g_nrecs].insn = rd32(p) / 8;
+			g_recs[g_nrecs].type_id = rd32(p + 4);
 			g_recs[g_nrecs].kind = rd32(p + 12);
 			g_nrecs++;
 		}
@@ -1093,6 +1116,237 @@ static int cmd_bench_parse(int argc, char **argv)
  * trivial program loads: without a working bpf() (not root, unprivileged BPF
  * disabled, seccomp) there is no oracle at all.  Tests ask here and skip.
  */
+/* ------------------------------------------------------------------ */
+/* kernel modules: libbpf's vmlinux-first candidate rule, merged BTF     */
+
+static bool is_flavor_sep(const char *s)
+{
+	return s[0] != '_' && s[1] == '_' && s[2] == '_' && s[3] == '_' && s[4] != '_';
+}
+
+/* libbpf bpf_core_essential_name_len */
+static size_t essential_len(const char *name)
+{
+	size_t n = strlen(name);
+	long i;
+
+	for (i = (long)n - 5; i >= 0; i--)
+		if (is_flavor_sep(name + i))
+			return (size_t)i + 1;
+	return n;
+}
+
+static bool any_enum(const struct btf_type *t)
+{
+	return btf_kind(t) == BTF_KIND_ENUM || btf_kind(t) == BTF_KIND_ENUM64;
+}
+
+static int cmd_cands(int argc, char **argv)
+{
+	struct btf *local, *vmlinux;
+	uint32_t *ids = NULL, n, i, j;
+	size_t nids = 0, k;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: libbpf-judge cands OBJ VMLINUX\n");
+		return EXIT_USAGE;
+	}
+	if (!load_core_records(argv[0]))
+		return 2;
+	local = btf__parse_elf(argv[0], NULL);
+	vmlinux = btf__parse(argv[1], NULL);
+	if (!local || !vmlinux) {
+		fprintf(stderr, "libbpf-judge: cannot parse %s\n", local ? argv[1] : argv[0]);
+		return 2;
+	}
+	for (k = 0; k < g_nrecs; k++) {
+		for (j = 0; j < nids && ids[j] != g_recs[k].type_id; j++)
+			;
+		if (j == nids) {
+			ids = xrealloc(ids, (nids + 1) * sizeof(*ids));
+			ids[nids++] = g_recs[k].type_id;
+		}
+	}
+	/* ascending ids */
+	for (i = 1; i < nids; i++)
+		for (j = i; j > 0 && ids[j - 1] > ids[j]; j--) {
+			uint32_t t = ids[j];
+			ids[j] = ids[j - 1];
+			ids[j - 1] = t;
+		}
+	n = btf__type_cnt(vmlinux);
+	for (k = 0; k < nids; k++) {
+		const struct btf_type *lt = btf__type_by_id(local, ids[k]);
+		const char *lname = lt ? btf__name_by_offset(local, lt->name_off) : NULL;
+		size_t llen, count = 0;
+
+		if (!lt || !lname || !lname[0]) {
+			printf("[%u] 0\n", ids[k]);
+			continue;
+		}
+		llen = essential_len(lname);
+		for (i = 1; i < n; i++) {
+			const struct btf_type *t = btf__type_by_id(vmlinux, i);
+			const char *name = btf__name_by_offset(vmlinux, t->name_off);
+
+			if (btf_kind(t) != btf_kind(lt) && !(any_enum(t) && any_enum(lt)))
+				continue;
+			if (!name || !name[0] || essential_len(name) != llen || strncmp(name, lname, llen) != 0)
+				continue;
+			count++;
+		}
+		printf("[%u] %zu\n", ids[k], count);
+	}
+	return 0;
+}
+
+/* Compares type `a` of BTF A with type `b` of B, ids of A mapped by `shift`
+ * from `from` on. */
+static const char *type_diff(const struct btf *A, uint32_t a, const struct btf *B, uint32_t b,
+			     uint32_t from, uint32_t shift)
+{
+	const struct btf_type *ta = btf__type_by_id(A, a), *tb = btf__type_by_id(B, b);
+	uint32_t i, vlen;
+#define MAP(id) ((id) >= from ? (id) + shift : (id))
+#define NAMES_DIFFER(oa, ob) (strcmp(btf__name_by_offset(A, oa), btf__name_by_offset(B, ob)) != 0)
+
+	if (!ta || !tb)
+		return "type missing";
+	if (btf_kind(ta) != btf_kind(tb) || btf_vlen(ta) != btf_vlen(tb) || btf_kflag(ta) != btf_kflag(tb))
+		return "kind, vlen or kflag";
+	if (NAMES_DIFFER(ta->name_off, tb->name_off))
+		return "name";
+	vlen = btf_vlen(ta);
+	switch (btf_kind(ta)) {
+	case BTF_KIND_INT:
+		if (ta->size != tb->size || btf_int_encoding(ta) != btf_int_encoding(tb) ||
+		    btf_int_offset(ta) != btf_int_offset(tb) || btf_int_bits(ta) != btf_int_bits(tb))
+			return "int";
+		return NULL;
+	case BTF_KIND_FLOAT:
+	case BTF_KIND_FWD:
+		return ta->size != tb->size ? "size" : NULL;
+	case BTF_KIND_PTR: case BTF_KIND_TYPEDEF: case BTF_KIND_VOLATILE: case BTF_KIND_CONST:
+	case BTF_KIND_RESTRICT: case BTF_KIND_TYPE_TAG: case BTF_KIND_FUNC:
+		return MAP(ta->type) != tb->type ? "referenced type" : NULL;
+	case BTF_KIND_VAR:
+		if (MAP(ta->type) != tb->type || btf_var(ta)->linkage != btf_var(tb)->linkage)
+			return "var";
+		return NULL;
+	case BTF_KIND_DECL_TAG:
+		if (MAP(ta->type) != tb->type || btf_decl_tag(ta)->component_idx != btf_decl_tag(tb)->component_idx)
+			return "decl_tag";
+		return NULL;
+	case BTF_KIND_ARRAY: {
+		const struct btf_array *x = btf_array(ta), *y = btf_array(tb);
+		if (MAP(x->type) != y->type || MAP(x->index_type) != y->index_type || x->nelems != y->nelems)
+			return "array";
+		return NULL;
+	}
+	case BTF_KIND_STRUCT: case BTF_KIND_UNION: {
+		const struct btf_member *x = btf_members(ta), *y = btf_members(tb);
+		if (ta->size != tb->size)
+			return "size";
+		for (i = 0; i < vlen; i++)
+			if (NAMES_DIFFER(x[i].name_off, y[i].name_off) || MAP(x[i].type) != y[i].type || x[i].offset != y[i].offset)
+				return "member";
+		return NULL;
+	}
+	case BTF_KIND_ENUM: {
+		const struct btf_enum *x = btf_enum(ta), *y = btf_enum(tb);
+		if (ta->size != tb->size)
+			return "size";
+		for (i = 0; i < vlen; i++)
+			if (NAMES_DIFFER(x[i].name_off, y[i].name_off) || x[i].val != y[i].val)
+				return "enumerator";
+		return NULL;
+	}
+	case BTF_KIND_ENUM64: {
+		const struct btf_enum64 *x = btf_enum64(ta), *y = btf_enum64(tb);
+		if (ta->size != tb->size)
+			return "size";
+		for (i = 0; i < vlen; i++)
+			if (NAMES_DIFFER(x[i].name_off, y[i].name_off) || x[i].val_lo32 != y[i].val_lo32 || x[i].val_hi32 != y[i].val_hi32)
+				return "enumerator";
+		return NULL;
+	}
+	case BTF_KIND_FUNC_PROTO: {
+		const struct btf_param *x = btf_params(ta), *y = btf_params(tb);
+		if (MAP(ta->type) != tb->type)
+			return "return type";
+		for (i = 0; i < vlen; i++)
+			if (NAMES_DIFFER(x[i].name_off, y[i].name_off) || MAP(x[i].type) != y[i].type)
+				return "param";
+		return NULL;
+	}
+	case BTF_KIND_DATASEC: {
+		const struct btf_var_secinfo *x = btf_var_secinfos(ta), *y = btf_var_secinfos(tb);
+		if (ta->size != tb->size)
+			return "size";
+		for (i = 0; i < vlen; i++)
+			if (MAP(x[i].type) != y[i].type || x[i].offset != y[i].offset || x[i].size != y[i].size)
+				return "datasec entry";
+		return NULL;
+	}
+	default:
+		return "unknown kind";
+	}
+#undef MAP
+#undef NAMES_DIFFER
+}
+
+static int cmd_merge_check(int argc, char **argv)
+{
+	struct btf *base, *flat;
+	uint32_t base_cnt, next, i;
+	int m;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: libbpf-judge merge-check VMLINUX FLAT MODULE...\n");
+		return EXIT_USAGE;
+	}
+	base = btf__parse(argv[0], NULL);
+	flat = btf__parse(argv[1], NULL);
+	if (!base || !flat) {
+		fprintf(stderr, "libbpf-judge: cannot parse %s\n", base ? argv[1] : argv[0]);
+		return 2;
+	}
+	base_cnt = btf__type_cnt(base);
+	for (i = 1; i < base_cnt; i++) {
+		const char *d = type_diff(base, i, flat, i, base_cnt, 0);
+		if (d) {
+			printf("vmlinux type [%u]: %s differs\n", i, d);
+			return 1;
+		}
+	}
+	next = base_cnt;
+	for (m = 2; m < argc; m++) {
+		struct btf *mod = btf__parse_split(argv[m], base);
+		uint32_t cnt, shift = next - base_cnt;
+
+		if (!mod) {
+			fprintf(stderr, "libbpf-judge: btf__parse_split %s failed\n", argv[m]);
+			return 2;
+		}
+		cnt = btf__type_cnt(mod);
+		for (i = base_cnt; i < cnt; i++) {
+			const char *d = type_diff(mod, i, flat, i + shift, base_cnt, shift);
+			if (d) {
+				printf("%s type [%u] (merged [%u]): %s differs\n", argv[m], i, i + shift, d);
+				return 1;
+			}
+		}
+		next += cnt - base_cnt;
+		btf__free(mod);
+	}
+	if (btf__type_cnt(flat) != next) {
+		printf("merged BTF has %u types, vmlinux and the modules %u\n", btf__type_cnt(flat) - 1, next - 1);
+		return 1;
+	}
+	printf("ok %u types\n", next - 1);
+	return 0;
+}
+
 static int cmd_probe(void)
 {
 	int r;
@@ -1116,6 +1370,8 @@ static void usage(void)
 		"       libbpf-judge parse BTF_PATH\n"
 		"       libbpf-judge bench-parse BTF_PATH ITERS\n"
 		"       libbpf-judge load OBJ [--btf BTF_PATH] [--log]\n"
+		"       libbpf-judge cands OBJ VMLINUX\n"
+		"       libbpf-judge merge-check VMLINUX FLAT MODULE...\n"
 		"       libbpf-judge probe\n");
 }
 
@@ -1137,6 +1393,10 @@ int main(int argc, char **argv)
 		return cmd_bench_parse(argc - 2, argv + 2);
 	if (strcmp(argv[1], "load") == 0)
 		return cmd_load(argc - 2, argv + 2);
+	if (strcmp(argv[1], "cands") == 0)
+		return cmd_cands(argc - 2, argv + 2);
+	if (strcmp(argv[1], "merge-check") == 0)
+		return cmd_merge_check(argc - 2, argv + 2);
 	if (strcmp(argv[1], "probe") == 0 && argc == 2)
 		return cmd_probe();
 	usage();

@@ -174,7 +174,9 @@ struct Fixture: Sendable, Hashable, CustomStringConvertible, CustomTestStringCon
     static let littleEndian = list(false)
     static let bigEndian = list(true)
     static let all = littleEndian + bigEndian
-    static let loadable = littleEndian.filter(\.isLoadable)
+    /// Loadable into the running kernel: not `modules.bpf.o`, which reads module types without
+    /// guards (its programs pass the verifier only where nf_conntrack, xfs, btrfs and kvm are).
+    static let loadable = littleEndian.filter { $0.isLoadable && $0.file != "modules.bpf.o" }
 }
 
 struct TestFailure: Error, CustomStringConvertible {

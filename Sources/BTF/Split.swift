@@ -1,0 +1,203 @@
+/// A kernel module's types inside a BTF that holds vmlinux followed by modules (see
+/// `BTF.appendSplit`).
+public struct ModuleSpan: Sendable, Equatable {
+    /// How the module is named in messages and reports: `nf_conntrack`, or the file it came from.
+    public var name: String
+    /// The module's first type id in the combined BTF.
+    public var firstID: UInt32
+    /// Its number of types.
+    public var count: Int
+    /// How much its ids were moved: a module type's id in its own split BTF is its combined id
+    /// minus `shift` (0 for the first module, whose ids continue straight after vmlinux's).
+    public var shift: UInt32
+
+    /// The combined ids of the module's types.
+    public var ids: Range<UInt32> { firstID..<(firstID + UInt32(count)) }
+}
+
+extension BTF {
+    /// The first type id that belongs to a module, or nil when the BTF holds no module types.
+    /// Types before it are vmlinux's (the base every module was split from).
+    @inlinable public var firstModuleTypeID: UInt32? { modules.first?.firstID }
+
+    /// The span of the module that defines type `id`, nil for a vmlinux type.
+    public func module(of id: TypeID) -> ModuleSpan? {
+        guard let first = firstModuleTypeID, id.rawValue >= first else { return nil }
+        return modules.last { $0.firstID <= id.rawValue }
+    }
+
+    /// Appends a module's split BTF (the `.BTF` section of a `.ko`, or a file of
+    /// `/sys/kernel/btf/`) to this BTF, which must be the module's base (vmlinux) with only
+    /// other modules appended to it since.
+    ///
+    /// Split BTF continues its base: its first type id is the base's type count and its string
+    /// offsets continue after the base's string section, so a reference below those points into
+    /// vmlinux. The module's own types are appended in order; their ids and string offsets are
+    /// moved past the modules appended before (vmlinux ids stay), so that the result is one
+    /// flat BTF (what libbpf's `btf__parse_split` then `btf__add_btf` of each would give).
+    ///
+    /// Checked as libbpf's `btf_parse_str_sec` and `btf_parse_type_sec` check split BTF (the
+    /// string section may be empty and need not start with an empty string), then every rule
+    /// `init(parsing:)` applies, to the module's types only: vmlinux was checked when it was
+    /// parsed. Errors name the module's own type ids (as `bpftool btf dump file M --base vmlinux`
+    /// prints them).
+    /// On error the BTF is left as it was.
+    /// - Parameter name: how `modules` and reports name the module.
+    public mutating func appendSplit(parsing bytes: UnsafeRawBufferPointer, name: String, section: String = ".BTF") throws(FormatError) {
+        let at = BTF.locator(section)
+        let baseCount = UInt32(firstModuleTypeID ?? UInt32(typeCount))
+        let baseStrLen = UInt32(modules.isEmpty ? strings.count : baseStringLength)
+        let layout = try BTF.layout(header: bytes, blobSize: bytes.count, at: at)
+        guard layout.order == order else {
+            throw FormatError(at(0), "\(layout.order)-endian module on a \(order)-endian base")
+        }
+        let strLen = layout.stringLength
+        let moduleStrings = UnsafeRawBufferPointer(rebasing: bytes[layout.stringStart..<(layout.stringStart + strLen)])
+        if strLen > 0 && moduleStrings[strLen - 1] != 0 {
+            throw FormatError(at(layout.stringStart + strLen - 1), "string section is not NUL-terminated", rule: .stringSection)
+        }
+        guard Int(baseStrLen) + strLen <= BTFLimits.maxStringOffset else {
+            throw FormatError(at(20), "string section would end past libbpf's limit of \(BTFLimits.maxStringOffset) bytes", rule: .stringSection)
+        }
+        let wordCount = layout.typeLength / 4
+        let swap = order != ByteOrder.host
+        let raw = [UInt32](unsafeUninitializedCapacity: wordCount) { dst, initialized in
+            let src = UnsafeRawBufferPointer(rebasing: bytes[layout.typeStart..<(layout.typeStart + layout.typeLength)])
+            UnsafeMutableRawBufferPointer(dst).copyMemory(from: src)
+            if swap { for i in 0..<wordCount { dst[i] = dst[i].byteSwapped } }
+            initialized = wordCount
+        }
+        // Pass 1: where each type starts, with the sizes of the kinds this BTF knows.
+        var starts: [Int] = []
+        var w = 0
+        while w < wordCount {
+            let id = Int(baseCount) + starts.count
+            guard wordCount - w >= 3 else {
+                throw FormatError(at(layout.typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)",
+                                  rule: .typeSection)
+            }
+            let info = raw[w + 1]
+            let kindValue = Int((info >> 24) & BTFInfo.kindMask)
+            let perKind = sizes[kindValue]
+            guard perKind.valid, perKind.known else {
+                throw FormatError(at(layout.typeStart + w * 4), "type [\(id)]: unknown kind \(kindValue)", rule: .unknownKind)
+            }
+            let extra = Int(perKind.fixedWords) + Int(info & BTFInfo.vlenMask) * Int(perKind.vlenWords)
+            guard extra <= wordCount - w - 3 else {
+                throw FormatError(at(layout.typeStart + w * 4), "type [\(id)]: vlen \(info & BTFInfo.vlenMask) needs \(extra * 4) bytes, \((wordCount - w - 3) * 4) left in type section",
+                                  rule: .typeSection)
+            }
+            starts.append(w)
+            w += 3 + extra
+        }
+        let count = UInt32(starts.count)
+        guard Int(baseCount) + Int(count) + (typeCount - Int(baseCount)) <= BTFLimits.maxTypes else {
+            throw FormatError(at(12), "too many types", rule: .typeSection)
+        }
+        let shift = UInt32(typeCount) - baseCount
+        let strShift = UInt32(strings.count) - baseStrLen
+        let first = typeCount
+        // Pass 2: each type appended with its references moved. An id or offset out of the
+        // module's range is an error here; everything else is left to the validator.
+        var failure: FormatError?
+        func ref(_ id: UInt32, _ type: Int, _ what: String) -> UInt32 {
+            if id < baseCount { return id }
+            if id - baseCount < count { return id + shift }
+            if failure == nil {
+                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what) references type [\(id)] out of range (\(baseCount) + \(count) types)",
+                                      rule: .typeID)
+            }
+            return 0
+        }
+        func str(_ off: UInt32, _ type: Int, _ what: String) -> UInt32 {
+            if off < baseStrLen { return off }
+            if off - baseStrLen < UInt32(strLen) { return off + strShift }
+            if failure == nil {
+                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what) name offset \(off) out of range (\(baseStrLen) + \(strLen) bytes of strings)",
+                                      rule: .nameOffset)
+            }
+            return 0
+        }
+        var extra: [UInt32] = []
+        for (n, w) in starts.enumerated() {
+            let info = raw[w + 1]
+            let kind = Kind(rawValue: UInt8((info >> 24) & BTFInfo.kindMask)) ?? .void
+            let vlen = Int(info & BTFInfo.vlenMask)
+            let words = raw[(w + 3)..<(w + 3 + Int(sizes[Int(kind.rawValue)].fixedWords) + vlen * Int(sizes[Int(kind.rawValue)].vlenWords))]
+            extra.removeAll(keepingCapacity: true)
+            var sizeOrType = raw[w + 2]
+            let b = words.startIndex
+            switch kind {
+            case .int, .float, .fwd, .void:
+                extra.append(contentsOf: words)
+            case .ptr, .typedef, .volatile, .const, .restrict, .typeTag, .func, .var, .declTag:
+                sizeOrType = ref(sizeOrType, n, "\(kind)")
+                extra.append(contentsOf: words)
+            case .array:
+                extra += [ref(words[b], n, "array element"), ref(words[b + 1], n, "array index"), words[b + 2]]
+            case .struct, .union:
+                for i in 0..<vlen {
+                    let m = b + 3 * i
+                    extra += [str(words[m], n, "member \(i)"), ref(words[m + 1], n, "member \(i)"), words[m + 2]]
+                }
+            case .enum:
+                for i in 0..<vlen {
+                    let e = b + 2 * i
+                    extra += [str(words[e], n, "enumerator \(i)"), words[e + 1]]
+                }
+            case .enum64:
+                for i in 0..<vlen {
+                    let e = b + 3 * i
+                    extra += [str(words[e], n, "enumerator \(i)"), words[e + 1], words[e + 2]]
+                }
+            case .funcProto:
+                sizeOrType = ref(sizeOrType, n, "func_proto return")
+                for i in 0..<vlen {
+                    let p = b + 2 * i
+                    extra += [str(words[p], n, "param \(i)"), ref(words[p + 1], n, "param \(i)")]
+                }
+            case .datasec:
+                for i in 0..<vlen {
+                    let v = b + 3 * i
+                    extra += [ref(words[v], n, "datasec entry \(i)"), words[v + 1], words[v + 2]]
+                }
+            }
+            let nameOffset = str(raw[w], n, "\(kind)")
+            if let failure { truncate(types: first, strings: strings.count); throw failure }
+            append(info: info, name: StringOffset(nameOffset), sizeOrType: sizeOrType, extra: extra)
+        }
+        let baseStrings = strings.count
+        strings.append(contentsOf: moduleStrings)
+        do throws(FormatError) {
+            _ = try validateTypes(from: first)
+        } catch {
+            truncate(types: first, strings: baseStrings)
+            throw error.renumbered(shift: shift, from: first)
+        }
+        if modules.isEmpty { baseStringLength = Int(baseStrLen) }
+        modules.append(ModuleSpan(name: name, firstID: UInt32(first), count: Int(count), shift: shift))
+    }
+
+    /// `appendSplit(parsing:name:section:)` over bytes held in an array.
+    public mutating func appendSplit(parsing bytes: [UInt8], name: String, section: String = ".BTF") throws(FormatError) {
+        let result: Result<Void, FormatError> = bytes.withUnsafeBytes { buf in
+            do throws(FormatError) {
+                try self.appendSplit(parsing: buf, name: name, section: section)
+                return .success(())
+            } catch { return .failure(error) }
+        }
+        try result.get()
+    }
+}
+
+extension FormatError {
+    /// The error with a combined type id in its location (`type [N]`) given as the module's own,
+    /// for errors about a module's types appended at `first` and moved by `shift`.
+    func renumbered(shift: UInt32, from first: Int) -> FormatError {
+        guard shift > 0, location.hasPrefix("type ["), location.hasSuffix("]"),
+              let id = Int(location.dropFirst(6).dropLast()), id >= first else { return self }
+        var copy = self
+        copy.location = "type [\(id - Int(shift))]"
+        return copy
+    }
+}

@@ -1,0 +1,101 @@
+import BTF
+import BPFObject
+
+/// The suffixes of module files btfgen reads: an ELF `.ko`, compressed as Debian, Fedora and
+/// Ubuntu ship them, or a raw split BTF (`/sys/kernel/btf/MODULE` copied as `MODULE.btf`).
+public let moduleSuffixes = [".ko", ".ko.xz", ".ko.zst", ".ko.gz", ".btf", ".btf.xz", ".btf.zst", ".btf.gz"]
+
+/// A module's name from its file: `nf_conntrack` for `.../nf_conntrack.ko.xz`,
+/// `nf_conntrack.btf` or `/sys/kernel/btf/nf_conntrack`. Dashes become underscores, as the
+/// kernel names modules (`nf-conntrack.ko` loads as `nf_conntrack`).
+public func moduleName(_ path: String) -> String {
+    var name = String(path.split(separator: "/").last ?? Substring(path))
+    for suffix in moduleSuffixes.sorted(by: { $0.count > $1.count }) where name.hasSuffix(suffix) {
+        name.removeLast(suffix.count)
+        break
+    }
+    return name.replacingDashes()
+}
+
+extension String {
+    fileprivate func replacingDashes() -> String { String(map { $0 == "-" ? "_" : $0 }) }
+}
+
+/// Which modules a run reads: `--module-filter`'s names (dashes and underscores alike), or all.
+public struct ModuleFilter: Sendable {
+    public var names: Set<String>?
+
+    public init(_ list: [String]) {
+        let names = list.flatMap { $0.split(separator: ",") }.map { String($0).replacingDashes() }.filter { !$0.isEmpty }
+        self.names = names.isEmpty ? nil : Set(names)
+    }
+
+    public func admits(_ path: String) -> Bool { names?.contains(moduleName(path)) ?? true }
+}
+
+/// The module files for a kernel: each `--module` file as given, and each module file below each
+/// `--modules` directory (`*.ko*`, `*.btf*`, or, in a directory shaped like `/sys/kernel/btf`,
+/// every file but `vmlinux`), sorted by path within a directory; then `filter` applied. Two
+/// files of one module name are an error: the kernel loads a module once.
+public func moduleFiles(files: [String], directories: [String], filter: ModuleFilter) throws(FormatError) -> [String] {
+    var out = files
+    for dir in directories {
+        guard isDirectory(dir) else { throw FormatError(file: dir, "", "--modules needs a directory (use --module for a file)") }
+        let sysfsShaped = pathExists(joinPath(trimSlashes(dir), "vmlinux"))
+        for rel in try walkFiles(dir) {
+            let base = String(rel.split(separator: "/").last ?? Substring(rel))
+            if base == "vmlinux" { continue }
+            guard sysfsShaped || moduleSuffixes.contains(where: { base.hasSuffix($0) }) else { continue }
+            out.append(joinPath(trimSlashes(dir), rel))
+        }
+    }
+    out = out.filter(filter.admits)
+    var seen: [String: String] = [:]
+    for path in out {
+        let name = moduleName(path)
+        if let other = seen[name] { throw FormatError(file: path, "", "module \(name) is also \(other)") }
+        seen[name] = path
+    }
+    return out
+}
+
+/// Reads a module's split BTF from `path` and appends it to `kernel` (see `BTF.appendSplit`):
+/// a `.ko` ELF file's `.BTF` section (compressed `.ko.xz`, `.ko.zst`, `.ko.gz` read in process),
+/// or raw split BTF.
+///
+/// A module built with a distilled base (`.BTF.base`, pahole `--btf_features=distilled_base`,
+/// for out-of-tree modules) is refused: its ids are relative to that base, and relocating them
+/// onto the kernel's (libbpf `btf__relocate`) is not implemented.
+public func appendModule(_ path: String, to kernel: inout BTF) throws(FormatError) {
+    let stored = try readFile(path)
+    var bytes: [UInt8]
+    var member: String?
+    switch try openKernelInput(stored, path: path) {
+    case .skipped(let why): throw FormatError(file: path, "", "no module BTF: \(why)")
+    case .data(let data, let m): bytes = data; member = m
+    }
+    let name = moduleName(path)
+    do throws(FormatError) {
+        if ELFFile.isELF(bytes) {
+            let elf = try ELFFile(path: path, bytes: bytes)
+            if elf.section(named: ".BTF.base") != nil {
+                throw FormatError(file: path, ".BTF.base", "a module with a distilled base BTF is not supported (relocating it onto the kernel's BTF is not implemented)")
+            }
+            guard let sec = elf.section(named: ".BTF") else { throw FormatError(file: path, "", "ELF file has no .BTF section") }
+            bytes = Array(try elf.contents(of: sec))
+            try kernel.appendSplit(parsing: bytes, name: name, section: ".BTF")
+        } else {
+            try kernel.appendSplit(parsing: bytes, name: name, section: "")
+        }
+    } catch {
+        let e = error.in(file: path)
+        throw member.map { e.prefixed("member \($0)") } ?? e
+    }
+}
+
+/// A kernel BTF and its modules' (`loadKernelFile`, then `appendModule` for each, in order).
+public func loadKernelFile(_ path: String, modules: [String], strict: Bool = false) throws(FormatError) -> BTF {
+    var kernel = try loadKernelFile(path, strict: strict)
+    for module in modules { try appendModule(module, to: &kernel) }
+    return kernel
+}
