@@ -402,6 +402,42 @@ sections+=("$(
         "time: $(yes_no le "$time_ratio" 1.10) (${time_ratio}x); memory: $(yes_no le "$mem_ratio" 1.2) (${mem_ratio}x); HTML: $(yes_no le "$html_bytes" 5000000)"
 )")
 
+# --- 7: a kernel with its modules -----------------------------------------------------------
+
+# The one kernel (Debian 6.1 amd64) with its modules in testdata/kernels/modules (raw split BTF, as
+# /sys/kernel/btf holds them) against the same kernel alone, every object; alternating rounds.
+mod_kernel=$one
+mod_src=testdata/kernels/modules/$(basename "$one" .btf)
+if [[ -n $mod_kernel && -d $mod_src ]]; then
+    mkdir -p "$work/modules"
+    for m in "$mod_src"/*.btf.xz; do xz -dc "$m" >"$work/modules/$(basename "$m" .xz)"; done
+    n_mods=$(ls "$work/modules" | wc -l)
+    mods_plain() { rm -f "$work/m0.btf"; "$btfgen" -q -i "$mod_kernel" "${objects[@]/#/--object=}" -o "$work/m0.btf"; }
+    mods_with() { rm -f "$work/m1.btf"; "$btfgen" -q -i "$mod_kernel" --modules "$work/modules" "${objects[@]/#/--object=}" -o "$work/m1.btf"; }
+    say "modules: $rounds rounds"
+    alternate "$rounds" mods_plain mods_with
+    PLAIN_IR=$(ir btfgen-nomod "$work/vg" "$cg_btfgen" -q -i "$mod_kernel" "${objects[@]/#/--object=}" -o "$work/m0.btf")
+    MODS_IR=$(ir btfgen-mod "$work/vg" "$cg_btfgen" -q -i "$mod_kernel" --modules "$work/modules" "${objects[@]/#/--object=}" -o "$work/m1.btf")
+    PLAIN_MEM=$(memory "$btfgen" -q -i "$mod_kernel" "${objects[@]/#/--object=}" -o "$work/m0.btf")
+    MODS_MEM=$(memory "$btfgen" -q -i "$mod_kernel" --modules "$work/modules" "${objects[@]/#/--object=}" -o "$work/m1.btf")
+    mod_ratio=$(awk -v a="$GEN_NS" -v b="$REF_NS" 'BEGIN { printf "%.2f", a / b }')
+    mod_ir_ratio=$(awk -v a="$MODS_IR" -v b="$PLAIN_IR" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "n/a" }')
+    sections+=("$(
+        echo "#### 7. A kernel with $n_mods modules"
+        echo
+        echo "\`btfgen -i $(basename "$one") --object ... -o OUT\` without and with"
+        echo "\`--modules DIR\` ($n_mods raw split BTFs: $(ls "$work/modules" | sed 's/.btf$//' | paste -sd, | sed 's/,/, /g')), all"
+        echo "${#objects[@]} objects; median of $rounds alternating rounds. \"speed-up\" is the time without the modules over the"
+        echo "time with them."
+        echo
+        table_head "without modules"
+        row "1 kernel, ${#objects[@]} objects" "$REF_NS" "$GEN_NS" "$PLAIN_IR" "$MODS_IR" "$PLAIN_MEM" "$MODS_MEM" \
+            "≤ 1.5x the time" "$(yes_no le "$mod_ratio" 1.5) (${mod_ratio}x wall, ${mod_ir_ratio}x Ir)"
+    )")
+else
+    say "no $mod_src: row 7 skipped"
+fi
+
 # --- report --------------------------------------------------------------------------------
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo 2>/dev/null | head -n 1)

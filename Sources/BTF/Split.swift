@@ -100,20 +100,20 @@ extension BTF {
         // Pass 2: each type appended with its references moved. An id or offset out of the
         // module's range is an error here; everything else is left to the validator.
         var failure: FormatError?
-        func ref(_ id: UInt32, _ type: Int, _ what: String) -> UInt32 {
+        func ref(_ id: UInt32, _ type: Int, _ what: @autoclosure () -> String) -> UInt32 {
             if id < baseCount { return id }
             if id - baseCount < count { return id + shift }
             if failure == nil {
-                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what) references type [\(id)] out of range (\(baseCount) + \(count) types)",
+                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what()) references type [\(id)] out of range (\(baseCount) + \(count) types)",
                                       rule: .typeID)
             }
             return 0
         }
-        func str(_ off: UInt32, _ type: Int, _ what: String) -> UInt32 {
+        func str(_ off: UInt32, _ type: Int, _ what: @autoclosure () -> String) -> UInt32 {
             if off < baseStrLen { return off }
             if off - baseStrLen < UInt32(strLen) { return off + strShift }
             if failure == nil {
-                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what) name offset \(off) out of range (\(baseStrLen) + \(strLen) bytes of strings)",
+                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what()) name offset \(off) out of range (\(baseStrLen) + \(strLen) bytes of strings)",
                                       rule: .nameOffset)
             }
             return 0
@@ -134,32 +134,42 @@ extension BTF {
                 sizeOrType = ref(sizeOrType, n, "\(kind)")
                 extra.append(contentsOf: words)
             case .array:
-                extra += [ref(words[b], n, "array element"), ref(words[b + 1], n, "array index"), words[b + 2]]
+                extra.append(ref(words[b], n, "array element"))
+                extra.append(ref(words[b + 1], n, "array index"))
+                extra.append(words[b + 2])
             case .struct, .union:
                 for i in 0..<vlen {
                     let m = b + 3 * i
-                    extra += [str(words[m], n, "member \(i)"), ref(words[m + 1], n, "member \(i)"), words[m + 2]]
+                    extra.append(str(words[m], n, "member \(i)"))
+                    extra.append(ref(words[m + 1], n, "member \(i)"))
+                    extra.append(words[m + 2])
                 }
             case .enum:
                 for i in 0..<vlen {
                     let e = b + 2 * i
-                    extra += [str(words[e], n, "enumerator \(i)"), words[e + 1]]
+                    extra.append(str(words[e], n, "enumerator \(i)"))
+                    extra.append(words[e + 1])
                 }
             case .enum64:
                 for i in 0..<vlen {
                     let e = b + 3 * i
-                    extra += [str(words[e], n, "enumerator \(i)"), words[e + 1], words[e + 2]]
+                    extra.append(str(words[e], n, "enumerator \(i)"))
+                    extra.append(words[e + 1])
+                    extra.append(words[e + 2])
                 }
             case .funcProto:
                 sizeOrType = ref(sizeOrType, n, "func_proto return")
                 for i in 0..<vlen {
                     let p = b + 2 * i
-                    extra += [str(words[p], n, "param \(i)"), ref(words[p + 1], n, "param \(i)")]
+                    extra.append(str(words[p], n, "param \(i)"))
+                    extra.append(ref(words[p + 1], n, "param \(i)"))
                 }
             case .datasec:
                 for i in 0..<vlen {
                     let v = b + 3 * i
-                    extra += [ref(words[v], n, "datasec entry \(i)"), words[v + 1], words[v + 2]]
+                    extra.append(ref(words[v], n, "datasec entry \(i)"))
+                    extra.append(words[v + 1])
+                    extra.append(words[v + 2])
                 }
             }
             let nameOffset = str(raw[w], n, "\(kind)")

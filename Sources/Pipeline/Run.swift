@@ -344,7 +344,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
                 throw report.member.map { error.prefixed("member \($0)") } ?? error
             }
         }()
-        guard var kernel = loaded else { return report.failingWhenExplicit() }
+        guard var kernel = consume loaded else { return report.failingWhenExplicit() }
         for module in job.modules {
             try appendModule(module, to: &kernel)
             report.inputBytes += fileSize(module)

@@ -121,7 +121,9 @@ struct Trim {
                 }
                 for w in report.warnings { warn("btfgen: warning: \(report.job.inputPath): trimmed BTF changes a relocation: \(w)") }
                 if verbose {
-                    let modules = report.modules.isEmpty ? "" : " (\(report.modules.count) module\(report.modules.count == 1 ? "" : "s"): \(report.modules.joined(separator: ", ")))"
+                    let more = report.modules.count > 10 ? " and \(report.modules.count - 10) more" : ""
+                    let modules = report.modules.isEmpty ? ""
+                        : " (\(report.modules.count) module\(report.modules.count == 1 ? "" : "s"): \(report.modules.prefix(10).joined(separator: ", "))\(more))"
                     print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types\(modules)")
                     for r in report.moduleRenames {
                         print("  renamed \(r): it shares a name with a vmlinux candidate, which libbpf on the live kernel takes instead")

@@ -152,6 +152,37 @@ struct ModuleTests {
         }
     }
 
+    @Test(".ko, .ko.xz and a distilled base: modules as packages ship them",
+          .enabled(if: TestEnv.tool("objcopy") != nil && TestEnv.tool("xz") != nil, "objcopy or xz missing (binutils, xz-utils): no .ko can be made"))
+    func koFiles() throws {
+        let k = try #require(Self.kernels.first { $0.kernel.name.hasSuffix("amd64") })
+        try withTempDir { dir in
+            let raw = try #require(try k.rawModules(in: dir).first { $0.hasSuffix("/nf_conntrack.btf") })
+            // An ELF relocatable object whose .BTF section holds the module's split BTF, as a .ko does.
+            let objcopy = try #require(TestEnv.tool("objcopy"))
+            let ko = dir + "/nf_conntrack.ko"
+            let made = try runProcess(objcopy, ["-I", "binary", "-O", "elf64-x86-64", "--rename-section", ".data=.BTF", raw, ko])
+            #expect(made.status == 0, "\(made.stderr)")
+            let xz = try runProcess(try #require(TestEnv.tool("xz")), ["-k", ko])
+            #expect(xz.status == 0)
+            var fromRaw = try Inputs.btf(k.kernel), fromKo = fromRaw, fromXz = fromRaw
+            try appendModule(raw, to: &fromRaw)
+            try appendModule(ko, to: &fromKo)
+            try appendModule(ko + ".xz", to: &fromXz)
+            #expect(fromKo.serialized() == fromRaw.serialized() && fromXz.serialized() == fromRaw.serialized())
+            #expect(fromXz.modules.map(\.name) == ["nf_conntrack"])
+            // Built with a distilled base (.BTF.base): refused, naming the section.
+            let distilled = dir + "/distilled.ko"
+            _ = try runProcess(objcopy, ["--add-section", ".BTF.base=" + raw, ko, distilled])
+            var kernel = try Inputs.btf(k.kernel)
+            #expect {
+                try appendModule(distilled, to: &kernel)
+            } throws: { error in
+                "\(error)".contains(".BTF.base") && "\(error)".contains("distilled base")
+            }
+        }
+    }
+
     @Test("a directory with vmlinux and modules is one kernel; --module-filter picks modules", arguments: kernels.prefix(1))
     func kernelDirectories(k: KernelWithModules) throws {
         try withTempDir { dir in
