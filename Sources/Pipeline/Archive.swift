@@ -6,6 +6,9 @@ import CLibArchive
 public enum KernelBytes: Sendable {
     /// The BTF or ELF bytes, and the archive member they came from (nil when not archived).
     case data([UInt8], member: String?)
+    /// A tarball holding a kernel with its modules: the `vmlinux` member, and every other
+    /// `*.btf` or `*.ko*` member as a module (split BTF, raw or ELF), in member order.
+    case withModules(vmlinux: [UInt8], member: String, modules: [(name: String, data: [UInt8])])
     /// Nothing to trim: an empty archive, say.
     case skipped(String)
 }
@@ -30,7 +33,10 @@ private func archiveError(_ a: OpaquePointer?, _ path: String, _ what: String) -
 /// and `.zst` are read in process through libarchive (no temporary extraction).
 ///
 /// A tarball must hold one BTF: the single regular file in it, or the single member whose name
-/// ends in `.btf` (under any path prefix). Several candidates are an error; none is a skip.
+/// ends in `.btf` (under any path prefix). Several candidates are an error; none is a skip. A
+/// tarball with a member named `vmlinux` (under any path prefix) is a kernel with its modules:
+/// its other `*.btf`, `*.ko`, `*.ko.xz`, `*.ko.zst` members (`KERNEL.btf.tar.xz` holding
+/// `vmlinux` and `modules/nf_conntrack.btf`, say) are the modules.
 public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) -> KernelBytes {
     let isCompressed = bytes.starts(with: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) // xz
         || bytes.starts(with: [0x1f, 0x8b]) // gzip
@@ -55,6 +61,8 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
     var candidate: (name: String, data: [UInt8])?
     var candidateNames: [String] = []
     var otherNames: [String] = []
+    var vmlinux: (name: String, data: [UInt8])?
+    var modules: [(name: String, data: [UInt8])] = []
     let result: Result<Void, FormatError> = bytes.withUnsafeBytes { buf in
         guard archive_read_open_memory(a, buf.baseAddress, buf.count) == ARCHIVE_OK else {
             return .failure(archiveError(a, path, "archive"))
@@ -68,11 +76,15 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
             let isRaw = archive_format(a) == ARCHIVE_FORMAT_RAW
             guard isRaw || archive_entry_filetype(entry) == 0o100000 else { continue }
             let member = isRaw ? "" : name
+            let base = member.split(separator: "/").last.map(String.init) ?? member
+            let isVmlinux = base == "vmlinux"
+            let isModule = !isVmlinux && (base.hasSuffix(".btf") || base.hasSuffix(".ko") || base.hasSuffix(".ko.xz") || base.hasSuffix(".ko.zst"))
             let isCandidate = member.hasSuffix(".btf")
             regularCount += 1
             if isCandidate { candidateNames.append(member) } else { otherNames.append(member) }
             if regularCount > 1 && first.map({ !$0.name.hasSuffix(".btf") }) == true { first = nil }
-            let wanted = regularCount == 1 || (isCandidate && candidate == nil)
+            // Modules and vmlinux are kept until the end says whether this is a kernel with modules.
+            let wanted = regularCount == 1 || (isCandidate && candidate == nil) || isVmlinux || isModule
             guard wanted else { continue } // libarchive skips the unread data
             // Kernel BTFs are a few MB; refuse members that claim absurd sizes up front.
             let declared = archive_entry_size_is_set(entry) != 0 ? archive_entry_size(entry) : -1
@@ -86,11 +98,18 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
             }
             if regularCount == 1 { first = (member, data) }
             if isCandidate && candidate == nil { candidate = (member, data) }
+            if isVmlinux {
+                if let vmlinux { return .failure(FormatError(file: path, "archive", "two vmlinux members: \(vmlinux.name), \(member)")) }
+                vmlinux = (member, data)
+            } else if isModule {
+                modules.append((member, data))
+            }
         }
         return .success(())
     }
     try result.get()
     if regularCount == 0 { return .skipped("empty archive") }
+    if let vmlinux, regularCount > 1 { return .withModules(vmlinux: vmlinux.data, member: vmlinux.name, modules: modules) }
     if regularCount == 1, let first { return .data(first.data, member: first.name.isEmpty ? nil : first.name) }
     if candidateNames.count == 1, let candidate { return .data(candidate.data, member: candidate.name) }
     let names = (candidateNames.isEmpty ? otherNames : candidateNames).joined(separator: ", ")
@@ -326,5 +345,10 @@ public func loadKernelFile(_ path: String, strict: Bool = false) throws(FormatEr
         } catch {
             throw member.map { error.prefixed("member \($0)") } ?? error
         }
+    case .withModules(let bytes, let member, let modules):
+        var kernel: BTF
+        do throws(FormatError) { kernel = try parseBTFFile(bytes, path: path, strict: strict).0 } catch { throw error.prefixed("member \(member)") }
+        for m in modules { try appendModule(m.data, name: moduleName(m.name), path: path, member: m.name, to: &kernel) }
+        return kernel
     }
 }

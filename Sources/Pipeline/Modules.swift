@@ -68,13 +68,16 @@ public func moduleFiles(files: [String], directories: [String], filter: ModuleFi
 /// onto the kernel's (libbpf `btf__relocate`) is not implemented.
 public func appendModule(_ path: String, to kernel: inout BTF) throws(FormatError) {
     let stored = try readFile(path)
-    var bytes: [UInt8]
-    var member: String?
     switch try openKernelInput(stored, path: path) {
     case .skipped(let why): throw FormatError(file: path, "", "no module BTF: \(why)")
-    case .data(let data, let m): bytes = data; member = m
+    case .withModules: throw FormatError(file: path, "", "a kernel with modules (vmlinux and modules), not a module")
+    case .data(let data, let member): try appendModule(data, name: moduleName(path), path: path, member: member, to: &kernel)
     }
-    let name = moduleName(path)
+}
+
+/// `appendModule(_:to:)` for a module's bytes (ELF or raw split BTF) already read: from `path`,
+/// or its archive `member`.
+public func appendModule(_ bytes: [UInt8], name: String, path: String, member: String?, to kernel: inout BTF) throws(FormatError) {
     do throws(FormatError) {
         if ELFFile.isELF(bytes) {
             let elf = try ELFFile(path: path, bytes: bytes)
@@ -82,8 +85,7 @@ public func appendModule(_ path: String, to kernel: inout BTF) throws(FormatErro
                 throw FormatError(file: path, ".BTF.base", "a module with a distilled base BTF is not supported (relocating it onto the kernel's BTF is not implemented)")
             }
             guard let sec = elf.section(named: ".BTF") else { throw FormatError(file: path, "", "ELF file has no .BTF section") }
-            bytes = Array(try elf.contents(of: sec))
-            try kernel.appendSplit(parsing: bytes, name: name, section: ".BTF")
+            try kernel.appendSplit(parsing: Array(try elf.contents(of: sec)), name: name, section: ".BTF")
         } else {
             try kernel.appendSplit(parsing: bytes, name: name, section: "")
         }

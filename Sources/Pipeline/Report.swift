@@ -675,6 +675,8 @@ public func scanBTFFiles(_ root: String) throws(FormatError) -> (root: String, f
             switch try openKernelInput(stored, path: path) {
             case .skipped(let why):
                 f.error = why
+            case .withModules:
+                f.error = "a kernel with modules, not a trimmed BTF"
             case .data(let data, let member):
                 f.member = member
                 let btf = try parseBTFFile(data, path: path).0

@@ -20,6 +20,8 @@ public struct KernelJob: Sendable {
     public var plannedSkip: String?
     /// The kernel's module files (split BTF), appended to it in this order before trimming.
     public var modules: [String] = []
+    /// Which modules of a tarball holding a kernel with its modules are read (`--module-filter`).
+    public var moduleFilter = ModuleFilter([])
 }
 
 /// What happened to one kernel.
@@ -182,10 +184,15 @@ public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
             aliases = known
         }
         var files = try walkFiles(options.input, excluding: [options.output])
-        // A directory holding a file named `vmlinux` is one kernel with its modules (the shape
-        // of /sys/kernel/btf): every other file below it is a module of that kernel.
+        // A directory holding a file named `vmlinux` whose other files are all modules is one
+        // kernel with its modules (the shape of /sys/kernel/btf): see `isModuleFile`.
         let kernelDirs = Set(files.compactMap { rel -> String? in
             rel == "vmlinux" ? "" : rel.hasSuffix("/vmlinux") ? String(rel.dropLast("/vmlinux".count)) : nil
+        }.filter { dir in
+            files.allSatisfy { rel in
+                guard let inside = path(rel, inside: dir) else { return true }
+                return inside == "vmlinux" || isModuleFile(inside)
+            }
         })
         if kernelDirs.contains("") {
             var job = singleJob(options, base: String(trimSlashes(options.input).split(separator: "/").last ?? "vmlinux"),
@@ -235,12 +242,31 @@ public func planRun(_ options: RunOptions) throws(FormatError) -> RunPlan {
         if let (k, n) = options.shard {
             jobs = shard(jobs, sizes: jobs.map { fileSize($0.inputPath) }, index: k, count: n)
         }
+        for i in jobs.indices { jobs[i].moduleFilter = options.moduleFilter }
         return RunPlan(jobs: jobs, found: files.count, selected: selected.count)
     }
     let base = String(options.input.split(separator: "/").last ?? Substring(options.input))
     var job = singleJob(options, base: base, input: options.input, suffix: suffix)
     job.modules = options.modules
+    job.moduleFilter = options.moduleFilter
     return RunPlan(jobs: [job], found: 1, selected: 1)
+}
+
+/// The path of `rel` inside directory `dir` ("" for the root), nil when it is not below it.
+private func path(_ rel: String, inside dir: String) -> String? {
+    if dir.isEmpty { return rel }
+    return rel.hasPrefix(dir + "/") ? String(rel.dropFirst(dir.count + 1)) : nil
+}
+
+/// Whether a file found beside a `vmlinux` (at `inside`, relative to their directory) is a
+/// module of that kernel: anything under `modules/`, a `*.ko*`, or a file named like
+/// /sys/kernel/btf's (no dot, nothing a kernel file's name would have). A directory with a
+/// `vmlinux` and, say, `other.btf` is a directory of kernels, as before modules were read.
+func isModuleFile(_ inside: String) -> Bool {
+    if inside.hasPrefix("modules/") { return true }
+    guard !inside.contains("/") else { return false }
+    if [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains(where: { inside.hasSuffix($0) }) { return true }
+    return !inside.contains(".") && !looksLikeKernelFile(inside)
 }
 
 /// The job of a run with one kernel: its output is `--output`, or a file named after `base` in
@@ -326,6 +352,16 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
             case .data(let data, let member):
                 bytes = data
                 report.member = member
+            case .withModules(let data, let member, let modules):
+                report.member = member
+                var kernel: BTF
+                do throws(FormatError) { kernel = try parseBTFFile(data, path: job.inputPath, strict: strict).0 } catch {
+                    throw error.prefixed("member \(member)")
+                }
+                for m in modules where job.moduleFilter.admits(m.name) {
+                    try appendModule(m.data, name: moduleName(m.name), path: job.inputPath, member: m.name, to: &kernel)
+                }
+                return kernel
             }
             if bytes.isEmpty {
                 report.status = .skipped("empty file")

@@ -207,6 +207,16 @@ struct ModuleTests {
                                         + k.modules.flatMap { ["--module", $0] })
             #expect(single.status == 0, "\(single.stderr)")
             #expect(try readBytes(dir + "/single.btf") == readBytes(dir + "/out/debian/a.btf"))
+            // The archive layout as tarballs: KERNEL.btf.tar.xz holding vmlinux and modules/*.btf.
+            var members = [(name: "vmlinux", data: try readBytes(k.kernel.path))]
+            for m in try k.rawModules(in: dir + "/raw-tar") {
+                members.append((name: "modules/" + URL(fileURLWithPath: m).lastPathComponent, data: try readBytes(m)))
+            }
+            try FileManager.default.createDirectory(atPath: dir + "/tars/debian", withIntermediateDirectories: true)
+            try writeBytes(try makeTarXZ(members), to: dir + "/tars/debian/k.btf.tar.xz")
+            let tars = try runProcess(TestEnv.btfgen, ["-i", dir + "/tars", "--object", Self.object, "-o", dir + "/out-tars"])
+            #expect(tars.status == 0, "\(tars.stderr)")
+            #expect(try readBytes(dir + "/out-tars/debian/k.btf") == readBytes(dir + "/out/debian/a.btf"))
             // One kernel directory as --input (a copy of /sys/kernel/btf), with a filter.
             let filtered = try runProcess(TestEnv.btfgen, ["-i", dir + "/in/debian/a", "--object", Self.object, "-o", dir + "/nf.btf",
                                                            "--module-filter", "nf_conntrack", "-v"])
