@@ -34,14 +34,14 @@ extension BTF {
     /// offsets continue after the base's string section, so a reference below those points into
     /// vmlinux. The module's own types are appended in order; their ids and string offsets are
     /// moved past the modules appended before (vmlinux ids stay), so that the result is one
-    /// flat BTF (what libbpf's `btf__parse_split` then `btf__add_btf` of each would give).
+    /// flat BTF: vmlinux's types, then each module's as libbpf's `btf__parse_split` reads them
+    /// (the tests compare the two type by type with `libbpf-judge merge-check`).
     ///
     /// Checked as libbpf's `btf_parse_str_sec` and `btf_parse_type_sec` check split BTF (the
     /// string section may be empty and need not start with an empty string), then every rule
     /// `init(parsing:)` applies, to the module's types only: vmlinux was checked when it was
     /// parsed. Errors name the module's own type ids (as `bpftool btf dump file M --base vmlinux`
-    /// prints them).
-    /// On error the BTF is left as it was.
+    /// prints them). On error the BTF is left as it was.
     /// - Parameter name: how `modules` and reports name the module.
     public mutating func appendSplit(parsing bytes: UnsafeRawBufferPointer, name: String, section: String = ".BTF") throws(FormatError) {
         let at = BTF.locator(section)
