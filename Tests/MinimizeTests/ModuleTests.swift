@@ -152,6 +152,23 @@ struct ModuleTests {
         }
     }
 
+    @Test("btfgen relocs --module shows outcomes with the module", arguments: kernels.prefix(1))
+    func relocsWithModules(k: KernelWithModules) throws {
+        let nf = try #require(k.modules.first { $0.contains("/nf_conntrack.") })
+        let with = try runProcess(TestEnv.btfgen, ["relocs", Self.object, "--btf", k.kernel.path, "--module", nf])
+        let alone = try runProcess(TestEnv.btfgen, ["relocs", Self.object, "--btf", k.kernel.path])
+        #expect(with.status == 0 && alone.status == 0, "\(with.stderr)\(alone.stderr)")
+        let vmlinuxTypes = try Inputs.btf(k.kernel).typeCount
+        let line = try #require(with.stdout.split(separator: "\n").first { $0.contains("struct nf_conntrack_helper.flags (0:2) =>") })
+        // Matched in the module: a type id past vmlinux's.
+        let id = try #require(line.split(separator: "matched [").last?.split(separator: "]").first.flatMap { Int($0) })
+        #expect(id >= vmlinuxTypes, "\(line)")
+        #expect(line.hasSuffix("24 -> 132"), "\(line)")
+        #expect(alone.stdout.contains("struct nf_conntrack_helper.flags (0:2) => poisoned"), "\(alone.stdout)")
+        let noBTF = try runProcess(TestEnv.btfgen, ["relocs", Self.object, "--module", nf])
+        #expect(noBTF.status != 0 && noBTF.stderr.contains("--btf"), "\(noBTF.stderr)")
+    }
+
     @Test(".ko, .ko.xz and a distilled base: modules as packages ship them",
           .enabled(if: TestEnv.tool("objcopy") != nil && TestEnv.tool("xz") != nil, "objcopy or xz missing (binutils, xz-utils): no .ko can be made"))
     func koFiles() throws {
