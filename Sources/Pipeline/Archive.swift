@@ -78,7 +78,7 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
             let member = isRaw ? "" : name
             let base = member.split(separator: "/").last.map(String.init) ?? member
             let isVmlinux = base == "vmlinux"
-            let isModule = !isVmlinux && (base.hasSuffix(".btf") || base.hasSuffix(".ko") || base.hasSuffix(".ko.xz") || base.hasSuffix(".ko.zst"))
+            let isModule = !isVmlinux && (base.hasSuffix(".btf") || kernelObjectSuffixes.contains { base.hasSuffix($0) })
             let isCandidate = member.hasSuffix(".btf")
             regularCount += 1
             if isCandidate { candidateNames.append(member) } else { otherNames.append(member) }
@@ -346,9 +346,6 @@ public func loadKernelFile(_ path: String, strict: Bool = false) throws(FormatEr
             throw member.map { error.prefixed("member \($0)") } ?? error
         }
     case .withModules(let bytes, let member, let modules):
-        var kernel: BTF
-        do throws(FormatError) { kernel = try parseBTFFile(bytes, path: path, strict: strict).0 } catch { throw error.prefixed("member \(member)") }
-        for m in modules { try appendModule(m.data, name: moduleName(m.name), path: path, member: m.name, to: &kernel) }
-        return kernel
+        return try kernelWithModules(bytes, member: member, modules: modules, path: path, strict: strict, filter: ModuleFilter([]))
     }
 }

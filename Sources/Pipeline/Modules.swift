@@ -3,7 +3,10 @@ import BPFObject
 
 /// The suffixes of module files btfgen reads: an ELF `.ko`, compressed as Debian, Fedora and
 /// Ubuntu ship them, or a raw split BTF (`/sys/kernel/btf/MODULE` copied as `MODULE.btf`).
-public let moduleSuffixes = [".ko", ".ko.xz", ".ko.zst", ".ko.gz", ".btf", ".btf.xz", ".btf.zst", ".btf.gz"]
+public let moduleSuffixes = kernelObjectSuffixes + [".btf", ".btf.xz", ".btf.zst", ".btf.gz"]
+
+/// The suffixes of a kernel module's ELF file as packages ship it.
+let kernelObjectSuffixes = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
 
 /// A module's name from its file: `nf_conntrack` for `.../nf_conntrack.ko.xz`,
 /// `nf_conntrack.btf` or `/sys/kernel/btf/nf_conntrack`. Dashes become underscores, as the
@@ -93,6 +96,18 @@ public func appendModule(_ bytes: [UInt8], name: String, path: String, member: S
         let e = error.in(file: path)
         throw member.map { e.prefixed("member \($0)") } ?? e
     }
+}
+
+/// The kernel of a tarball holding `vmlinux` and its modules (`KernelBytes.withModules`), with the
+/// modules `filter` admits appended in member order.
+func kernelWithModules(_ vmlinux: [UInt8], member: String, modules: [(name: String, data: [UInt8])], path: String,
+                       strict: Bool, filter: ModuleFilter) throws(FormatError) -> BTF {
+    var kernel: BTF
+    do throws(FormatError) { kernel = try parseBTFFile(vmlinux, path: path, strict: strict).0 } catch { throw error.prefixed("member \(member)") }
+    for m in modules where filter.admits(m.name) {
+        try appendModule(m.data, name: moduleName(m.name), path: path, member: m.name, to: &kernel)
+    }
+    return kernel
 }
 
 /// A kernel BTF and its modules' (`loadKernelFile`, then `appendModule` for each, in order).

@@ -265,7 +265,7 @@ private func path(_ rel: String, inside dir: String) -> String? {
 func isModuleFile(_ inside: String) -> Bool {
     if inside.hasPrefix("modules/") { return true }
     guard !inside.contains("/") else { return false }
-    if [".ko", ".ko.xz", ".ko.zst", ".ko.gz"].contains(where: { inside.hasSuffix($0) }) { return true }
+    if kernelObjectSuffixes.contains(where: { inside.hasSuffix($0) }) { return true }
     return !inside.contains(".") && !looksLikeKernelFile(inside)
 }
 
@@ -354,14 +354,8 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
                 report.member = member
             case .withModules(let data, let member, let modules):
                 report.member = member
-                var kernel: BTF
-                do throws(FormatError) { kernel = try parseBTFFile(data, path: job.inputPath, strict: strict).0 } catch {
-                    throw error.prefixed("member \(member)")
-                }
-                for m in modules where job.moduleFilter.admits(m.name) {
-                    try appendModule(m.data, name: moduleName(m.name), path: job.inputPath, member: m.name, to: &kernel)
-                }
-                return kernel
+                return try kernelWithModules(data, member: member, modules: modules, path: job.inputPath, strict: strict,
+                                             filter: job.moduleFilter)
             }
             if bytes.isEmpty {
                 report.status = .skipped("empty file")
