@@ -34,14 +34,13 @@ for c in $(seq 1 "$copies"); do
 done
 
 . scripts/bench-lib.sh
-now() { date +%s%N; }
 ms() { awk -v ns="$1" 'BEGIN { printf "%.0f", ns / 1e6 }'; }
 # timed DIR CMD...: the best of $RUNS runs (default 3), DIR (the run's output) emptied before each.
 timed() {
     local dir=$1 best=0 t0 t; shift
     for _ in $(seq 1 "${RUNS:-3}"); do
         rm -rf "$dir"; mkdir -p "$dir"
-        t0=$(now); "$@" >/dev/null 2>&1; t=$(( $(now) - t0 ))
+        ns_now; t0=$NOW; "$@" >/dev/null 2>&1; ns_now; t=$((NOW - t0))
         (( best == 0 || t < best )) && best=$t
     done
     echo "$best"

@@ -13,7 +13,7 @@
 #
 # Environment:
 #   BTFGEN          btfgen binary (default .build/release/btfgen)
-#   ROUNDS          rounds of the one-kernel rows (default 5)
+#   ROUNDS          rounds of the one-kernel rows (default 11)
 #   ARCHIVE_ROUNDS  rounds of the archive rows (default 3)
 #   CENTOS_ROUNDS   rounds of the CentOS row (default 3; bpftool takes 8-20 s a run)
 #   SCALE_KERNELS   kernels of the report-at-scale row (default 2000: the test kernels under that many paths)
@@ -29,7 +29,7 @@ cd "$(dirname "$0")/.."
 kernels=${1:?usage: $0 KERNELS_DIR OUT.md}
 out=${2:?usage: $0 KERNELS_DIR OUT.md}
 btfgen=$(realpath "${BTFGEN:-.build/release/btfgen}")
-rounds=${ROUNDS:-5}
+rounds=${ROUNDS:-11}
 archive_rounds=${ARCHIVE_ROUNDS:-3}
 centos_rounds=${CENTOS_ROUNDS:-3}
 scale_kernels=${SCALE_KERNELS:-2000}
@@ -78,11 +78,10 @@ btfgen=$work/btfgen
 
 # --- measuring -----------------------------------------------------------------------------
 
-now() { date +%s%N; }
 # wall_ns CMD...: wall time of one run in ns; "fail" when the command exits non-zero.
 wall_ns() {
     local t0 t1 rc=0
-    t0=$(now); "$@" >/dev/null 2>&1 || rc=$?; t1=$(now)
+    ns_now; t0=$NOW; "$@" >/dev/null 2>&1 || rc=$?; ns_now; t1=$NOW
     ((rc == 0)) && echo $((t1 - t0)) || echo fail
 }
 # median of numbers on stdin ("fail" if any run failed)

@@ -20,14 +20,13 @@ for o in testdata/bpf/*.bpf.o; do
     [[ $(basename "$o") == edge.bpf.o ]] || objects+=("$o")
 done
 
-now() { date +%s%N; }
 # best-of-N wall time in milliseconds of a command
 best_ms() {
     local best=
     for ((i = 0; i < runs; i++)); do
-        local t0=$(now)
+        ns_now; local t0=$NOW
         "$@" >/dev/null 2>&1
-        local t=$(( ($(now) - t0) / 1000 ))
+        ns_now; local t=$(( (NOW - t0) / 1000 ))
         [[ -z $best || $t -lt $best ]] && best=$t
     done
     awk -v us="$best" 'BEGIN { printf "%.1f", us / 1000 }'

@@ -41,8 +41,6 @@ public struct BPFObject: Sendable {
             ext = try withBytes(extBytes) { buf throws(FormatError) in try BTFExt(parsing: buf, btf: btf) }
         } catch { throw error.in(file: path) }
         self.ext = ext
-        var relocations: [Relocation] = []
-        relocations.reserveCapacity(ext.coreRelocationCount)
         // Real programs repeat a few hundred access strings tens of thousands of times: each is
         // decoded once (by offset: 1 + its index in `accessStrings`).
         var accessStrings: [String] = []
@@ -50,31 +48,36 @@ public struct BPFObject: Sendable {
         // A program has a section of its own: up to hundreds of them.
         var sectionsByName: [String: ELFFile.Section] = [:]
         for s in elf.sections where sectionsByName[s.name] == nil { sectionsByName[s.name] = s }
-        for group in ext.coreRelocations {
-            let section = btf.string(at: group.sectionName)
-            // The instructions come from the program section of that name (libbpf looks it up
-            // the same way); a record past its section's end has no instruction.
-            var code: ArraySlice<UInt8> = []
-            if let s = sectionsByName[section] { code = try elf.contents(of: s) }
-            code.withUnsafeBytes { buf in
-                for (i, r) in group.records.enumerated() {
-                    let access: String
-                    let known = accessByOffset[Int(r.accessString.rawValue)]
-                    if known > 0 {
-                        access = accessStrings[Int(known) - 1]
-                    } else {
-                        access = btf.string(at: r.accessString)
-                        accessStrings.append(access)
-                        accessByOffset[Int(r.accessString.rawValue)] = Int32(accessStrings.count)
+        let count = ext.coreRelocationCount
+        relocations = try [Relocation](unsafeUninitializedCapacity: count) { (out, written) throws(FormatError) in
+            prefault(UnsafeMutableRawBufferPointer(out))
+            for group in ext.coreRelocations {
+                let section = btf.string(at: group.sectionName)
+                // The instructions come from the program section of that name (libbpf looks it
+                // up the same way); a record past its section's end has no instruction.
+                var code: ArraySlice<UInt8> = []
+                if let s = sectionsByName[section] { code = try elf.contents(of: s) }
+                code.withUnsafeBytes { buf in
+                    for (i, r) in group.records.enumerated() where written < count {
+                        let access: String
+                        let known = accessByOffset[Int(r.accessString.rawValue)]
+                        if known > 0 {
+                            access = accessStrings[Int(known) - 1]
+                        } else {
+                            access = btf.string(at: r.accessString)
+                            accessStrings.append(access)
+                            accessByOffset[Int(r.accessString.rawValue)] = Int32(accessStrings.count)
+                        }
+                        (out.baseAddress! + written).initialize(to: Relocation(
+                            section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
+                            accessString: access, kind: r.kind,
+                            instruction: Instruction(buf, at: Int(r.insnOffset), order: elf.order),
+                            accessStringOffset: r.accessString))
+                        written += 1
                     }
-                    relocations.append(Relocation(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
-                                                  accessString: access, kind: r.kind,
-                                                  instruction: Instruction(buf, at: Int(r.insnOffset), order: elf.order),
-                                                  accessStringOffset: r.accessString))
                 }
             }
         }
-        self.relocations = relocations
     }
 
 }
