@@ -207,7 +207,22 @@ extension RunReport {
             out += ",\n"
         }
         key("kernels")
-        list(kernels, indent: "  ", kernelJSON)
+        if detail == .full {
+            list(kernels, indent: "  ", kernelJSON)
+        } else if kernels.isEmpty {
+            out += "[]"
+        } else {
+            // Written straight into the text, the same bytes `kernelJSON` renders: the kernels
+            // are most of a report at archive scale, and a tree of values per kernel cost as
+            // much as a tenth of the kernel's trim.
+            out += "[\n"
+            for (i, k) in kernels.enumerated() {
+                out += "    "
+                writeKernel(k, to: &out)
+                out += i == kernels.count - 1 ? "\n  ]" : ",\n"
+                flush()
+            }
+        }
         out += ",\n"
         key("matrix")
         out += "{\n    \"objects\": "
@@ -221,6 +236,49 @@ extension RunReport {
         totals.json.write(to: &out, indent: "  ")
         out += "\n}\n"
         flush(true)
+    }
+
+    /// `kernelJSON(k)` of a summary report, written at the kernels' indentation.
+    func writeKernel(_ k: Kernel, to out: inout String) {
+        func field(_ name: String) { out += ",\n      \""; out += name; out += "\": " }
+        func int(_ v: Int?) { if let v { out += String(v) } else { out += "null" } }
+        func string(_ v: String?) { if let v { JSONValue.quote(v, into: &out) } else { out += "null" } }
+        out += "{\n      \"path\": "
+        string(k.path)
+        field("output"); string(k.output)
+        field("status"); string(k.status.rawValue)
+        field("message"); string(k.message)
+        field("member"); string(k.member)
+        field("input_bytes"); int(k.inputBytes)
+        field("raw_bytes"); int(k.rawBytes)
+        field("output_bytes"); int(k.outputBytes)
+        field("raw_output_bytes"); int(k.rawOutputBytes)
+        field("ratio"); if let r = k.ratio, r.isFinite { out += "\(r)" } else { out += "null" }
+        field("input_types"); int(k.inputTypes)
+        field("output_types"); int(k.outputTypes)
+        field("input_members"); int(k.inputMembers)
+        field("output_members"); int(k.outputMembers)
+        field("finding_group"); int(k.findingGroup)
+        field("shared_bytes"); int(k.sharedBytes)
+        field("objects")
+        if k.objects.isEmpty {
+            out += "[]"
+        } else {
+            out += "[\n"
+            for (i, o) in k.objects.enumerated() {
+                out += "        {\"object\":"
+                string(o.object)
+                out += ",\"total\":"; int(o.total)
+                out += ",\"resolved\":"; int(o.resolved)
+                out += ",\"unresolved\":"; int(o.unresolved)
+                out += ",\"errors\":"; int(o.errors)
+                out += ",\"compat\":"; string(o.compat)
+                out += ",\"own_bytes\":"; int(o.ownBytes)
+                out += ",\"shared_bytes\":"; int(o.sharedBytes)
+                out += i == k.objects.count - 1 ? "}\n      ]" : "},\n"
+            }
+        }
+        out += "\n    }"
     }
 
     /// One kernel; with `detail == .full`, each object's problems too.
