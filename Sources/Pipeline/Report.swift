@@ -161,6 +161,10 @@ public struct RunReport: Sendable, Equatable, Decodable {
         public var findingGroup: Int?
         /// Bytes of the output more than one object needs, counted once; nil when not attributed.
         public var sharedBytes: Int? = nil
+        /// The modules read with the kernel, by name; nil for a kernel read without modules.
+        public var modules: [String]? = nil
+        /// Module types the output holds under another name; nil for a kernel without modules.
+        public var moduleRenames: [ModuleRename]? = nil
 
         /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
         public var ratio: Double? { status == .written ? ratioOf(outputBytes, inputBytes) : nil }
@@ -350,6 +354,10 @@ extension RunReport.Kernel {
         inputMembers = r.inputMembers
         outputMembers = 0
         objects = []
+        if !r.modules.isEmpty {
+            modules = r.modules
+            moduleRenames = r.moduleRenames
+        }
         switch r.status {
         case .written:
             output = relative(r.job.outputPath, to: outputRoot) ?? r.job.relativeOutput

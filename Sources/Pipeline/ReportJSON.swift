@@ -260,6 +260,12 @@ extension RunReport {
         field("output_members"); int(k.outputMembers)
         field("finding_group"); int(k.findingGroup)
         field("shared_bytes"); int(k.sharedBytes)
+        if let modules = k.modules {
+            field("modules")
+            JSONValue.array(modules.map(JSONValue.string)).write(to: &out, indent: "      ")
+            field("module_renames")
+            JSONValue.array((k.moduleRenames ?? []).map(\.json)).write(to: &out, indent: "      ")
+        }
         field("objects")
         if k.objects.isEmpty {
             out += "[]"
@@ -283,7 +289,12 @@ extension RunReport {
 
     /// One kernel; with `detail == .full`, each object's problems too.
     func kernelJSON(_ k: Kernel) -> JSONValue {
-        .object([
+        var modules: [(String, JSONValue)] = []
+        if let names = k.modules {
+            modules = [("modules", .array(names.map(JSONValue.string))),
+                       ("module_renames", .array((k.moduleRenames ?? []).map(\.json)))]
+        }
+        return .object([
             ("path", .string(k.path)),
             ("output", .string(k.output)),
             ("status", .string(k.status.rawValue)),
@@ -300,6 +311,7 @@ extension RunReport {
             ("output_members", .int(k.outputMembers)),
             ("finding_group", k.findingGroup.json),
             ("shared_bytes", k.sharedBytes.json),
+        ] + modules + [
             ("objects", .array(k.objects.map { o in
                 var fields: [(String, JSONValue)] = [
                     ("object", .string(o.object)),
@@ -316,6 +328,13 @@ extension RunReport {
                 return .object(fields)
             })),
         ])
+    }
+}
+
+extension ModuleRename {
+    var json: JSONValue {
+        .inline(.object([("module", .string(module)), ("kind", .string(kind)), ("name", .string(name)),
+                         ("renamed_to", .string(renamedTo))]))
     }
 }
 

@@ -78,7 +78,26 @@ extension RunReport {
     var tables: [ReportTable] {
         let small = kernels.count <= Self.listedKernels
         return [byObjectTable, findingTable(limit: Self.listedFindings), groupTable, small ? kernelTable : nil,
-                small ? matrixTable : nil, totalsTable].compactMap { $0 }
+                moduleTable, small ? matrixTable : nil, totalsTable].compactMap { $0 }
+    }
+
+    /// Kernels read with their modules: which modules, and the module types written under
+    /// another name. Up to `listedKernels` rows (the rest are in the JSON).
+    var moduleTable: ReportTable? {
+        let withModules = kernels.filter { $0.modules != nil }
+        guard !withModules.isEmpty else { return nil }
+        var rows = withModules.prefix(Self.listedKernels).map { k -> [String] in
+            let names = k.modules ?? [], renames = k.moduleRenames ?? []
+            let listed = names.prefix(10).joined(separator: ", ") + (names.count > 10 ? ", ... (\(names.count - 10) more)" : "")
+            return [k.path, String(names.count), listed,
+                    renames.isEmpty ? "-" : renames.map { "\($0.kind) \($0.name) of \($0.module) as \($0.renamedTo)" }.joined(separator: "; ")]
+        }
+        if withModules.count > Self.listedKernels {
+            rows.append(["(\(withModules.count - Self.listedKernels) more kernels with modules in the JSON)", "", "", ""])
+        }
+        return ReportTable(title: "Modules",
+                           note: "kernels read with module BTF; renamed: module types the output holds under another name, so that read as one file they are no local type's candidates where vmlinux serves it (libbpf's rule)",
+                           headers: ["kernel", "modules", "names", "renamed"], rows: rows, numeric: [1])
     }
 
     /// The object-first view: per object, its kernels by outcome and its most common findings.
@@ -226,6 +245,7 @@ extension RunReport {
         "kernels", "outputs", "skipped", "failed", "compat_ok", "compat_unresolved", "compat_errors",
         "unique_outputs", "identical_outputs", "duplicate_outputs", "dedup_saved_bytes",
         "packed_bytes", "packed_error", "source", "output_format", "own_bytes", "shared_bytes",
+        "modules", "module_renames",
     ]
 
     /// Everything the JSON report holds, as one table with a fixed header (`csvColumns`), one
@@ -233,6 +253,8 @@ extension RunReport {
     ///
     /// - `kernel`, one per kernel: the kernel table, and `duplicate_group`, the 1-based index of
     ///   the kernel's output in `totals.duplicate_groups` (empty when its bytes are unique);
+    ///   for a kernel read with modules, `modules` (their names, space-separated) and
+    ///   `module_renames` (`module:kind:name:renamed_to`, space-separated);
     /// - `object`, one per kernel × object, in matrix order: the relocation counts (empty
     ///   when the kernel was not written) and `compat`, the matrix cell;
     /// - `finding`, one per distinct unresolved or failing relocation (`finding` its index in the
@@ -269,7 +291,9 @@ extension RunReport {
                            "ratio": real(k.ratio), "input_types": num(k.inputTypes), "output_types": num(k.outputTypes),
                            "input_members": num(k.inputMembers), "output_members": num(k.outputMembers),
                            "duplicate_group": written ? num(groupOf[k.output]) : nil, "finding_group": num(k.findingGroup),
-                           "shared_bytes": num(k.sharedBytes)])
+                           "shared_bytes": num(k.sharedBytes), "modules": k.modules?.joined(separator: " "),
+                           "module_renames": k.moduleRenames?.map { "\($0.module):\($0.kind):\($0.name):\($0.renamedTo)" }
+                               .joined(separator: " ")])
         }
         for (k, matrixRow) in zip(kernels, matrix.rows) {
             for (name, cell) in zip(matrix.objects, matrixRow.cells) {

@@ -61,8 +61,8 @@ public struct KernelReport: Sendable {
     public var inputWarnings: [String] = []
     /// The modules read with the kernel, by name, in the order they were appended.
     public var modules: [String] = []
-    /// Module types the output holds under another name (`TrimResult.renamed`).
-    public var moduleRenames: [String] = []
+    /// Module types the output holds under another name (`TrimResult.renames`).
+    public var moduleRenames: [ModuleRename] = []
 }
 
 /// Relocation counts of one object against one kernel, with the ones that did not resolve.
@@ -409,7 +409,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         }
         report.warnings = result.mismatches
         report.modules = kernel.modules.map(\.name)
-        report.moduleRenames = result.renamed
+        report.moduleRenames = result.renames
     } catch {
         report.status = .failed(error.description)
     }

@@ -38,11 +38,24 @@ public struct TrimResult: Sendable {
     /// The trim's final marks, in the kernel's ids.
     var marks: Marker?
     /// Module types written under another name so that the trimmed BTF, read as one file, gives
-    /// them to no local type as candidates (`Marker.moduleClashes`), as `struct x of mod as
-    /// btfgen_mod__x`.
-    public var renamed: [String] = []
+    /// them to no local type as candidates (`Marker.moduleClashes`).
+    public var renames: [ModuleRename] = []
+    /// `renames` as `-v` prints them: `struct x of mod as btfgen_mod__x`.
+    public var renamed: [String] { renames.map(\.description) }
     /// What the trimmed BTF keeps, in the kernel's ids (`Marker.keptItems()`).
     public var kept: [KeptItem] { marks?.keptItems() ?? [] }
+}
+
+/// A module type the trimmed BTF holds under another name (`Marker.moduleClashes`).
+public struct ModuleRename: Sendable, Equatable, Codable, CustomStringConvertible {
+    public var module: String
+    /// The type's kind and name in the module (`struct`, `nf_conn`).
+    public var kind: String
+    public var name: String
+    /// Its name in the trimmed BTF.
+    public var renamedTo: String
+
+    public var description: String { "\(kind) \(name) of \(module) as \(renamedTo)" }
 }
 
 /// One mark the check before writing added, and the record whose outcome asked for it.
@@ -197,9 +210,10 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
     }
     return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
         "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
-    }, repaired: repaired, repairs: repairs, marks: marker, renamed: renames.keys.sorted().map { i in
+    }, repaired: repaired, repairs: repairs, marks: marker, renames: renames.keys.sorted().map { i in
         let id = TypeID(UInt32(i))
-        return "\(kernel.kind(id)) \(kernel.name(id)) of \(kernel.module(of: id)?.name ?? "?") as \(String(decoding: renames[i]!, as: UTF8.self))"
+        return ModuleRename(module: kernel.module(of: id)?.name ?? "?", kind: "\(kernel.kind(id))", name: kernel.name(id),
+                            renamedTo: String(decoding: renames[i]!, as: UTF8.self))
     })
 }
 

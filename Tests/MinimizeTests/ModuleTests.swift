@@ -115,6 +115,38 @@ struct ModuleTests {
         }
     }
 
+    /// A run's report names the modules read with each kernel and the module types renamed, in
+    /// the JSON (`modules`, `module_renames`), the CSV and the text's Modules table; a kernel read
+    /// without modules has neither field.
+    @Test("reports list a kernel's modules and its renamed module types")
+    func reportsListModules() throws {
+        try withTempDir { dir in
+            let (vmlinux, module) = clashingKernel()
+            try FileManager.default.createDirectory(atPath: dir + "/in/clash", withIntermediateDirectories: true)
+            try writeBytes(vmlinux, to: dir + "/in/clash/vmlinux")
+            try writeBytes(module, to: dir + "/in/clash/btrfs")
+            try writeBytes(vmlinux, to: dir + "/in/plain.btf")
+            let run = try runProcess(TestEnv.btfgen, ["-i", dir + "/in", "--object", Self.object, "-o", dir + "/out",
+                                                      "--report", dir + "/r.json", "-q"])
+            #expect(run.status == 0, "\(run.stderr)")
+            let json = try JSONSerialization.jsonObject(with: Data(try readBytes(dir + "/r.json"))) as? [String: Any] ?? [:]
+            let kernels = json["kernels"] as? [[String: Any]] ?? []
+            let clash = try #require(kernels.first { $0["path"] as? String == "clash/vmlinux" })
+            #expect(clash["modules"] as? [String] == ["btrfs"])
+            let renames = clash["module_renames"] as? [[String: String]] ?? []
+            #expect(renames == [["module": "btrfs", "kind": "struct", "name": "file_system_type",
+                                 "renamed_to": "btfgen_btrfs__file_system_type"]], "\(renames)")
+            let plain = try #require(kernels.first { $0["path"] as? String == "plain.btf" })
+            #expect(plain["modules"] == nil && plain["module_renames"] == nil)
+            // Read back, the report renders them.
+            let text = try runProcess(TestEnv.btfgen, ["report", dir + "/r.json"])
+            #expect(text.status == 0, "\(text.stderr)")
+            #expect(text.stdout.contains("struct file_system_type of btrfs as btfgen_btrfs__file_system_type"), "\(text.stdout)")
+            let csv = try runProcess(TestEnv.btfgen, ["report", dir + "/r.json", "--format", "csv"])
+            #expect(csv.stdout.contains("btrfs:struct:file_system_type:btfgen_btrfs__file_system_type"), "\(csv.stdout)")
+        }
+    }
+
     @Test("bad module input: one line naming the file and where")
     func badModules() throws {
         let amd = try #require(Self.kernels.first { $0.kernel.name.hasSuffix("amd64") })
