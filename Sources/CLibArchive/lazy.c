@@ -16,6 +16,7 @@
 	X(void, archive_entry_free, (struct archive_entry *e), (e))                          \
 	X(struct archive_entry *, archive_entry_new, (void), ())                             \
 	X(const char *, archive_entry_pathname, (struct archive_entry *e), (e))              \
+	X(const char *, archive_entry_hardlink, (struct archive_entry *e), (e))              \
 	X(void, archive_entry_set_filetype, (struct archive_entry *e, unsigned int t), (e, t)) \
 	X(void, archive_entry_set_gid, (struct archive_entry *e, la_int64_t g), (e, g))      \
 	X(void, archive_entry_set_gname, (struct archive_entry *e, const char *n), (e, n))   \

@@ -116,6 +116,53 @@ public func openKernelInput(_ bytes: [UInt8], path: String) throws(FormatError) 
     throw FormatError(file: path, "archive", "several candidate BTF members: \(names)")
 }
 
+/// Every regular member of a tarball (plain, or compressed as inputs may be), in member order,
+/// with the member a hard link names (its data then empty). Members larger than
+/// `archiveMemberLimit` are refused.
+public func readTarMembers(_ bytes: [UInt8], path: String) throws(FormatError) -> [(name: String, data: [UInt8], linkTo: String?)] {
+    try requireLibarchive(path)
+    guard let a = archive_read_new() else { throw FormatError(file: path, "", "libarchive: out of memory") }
+    defer { archive_read_free(a) }
+    archive_read_support_filter_xz(a)
+    archive_read_support_filter_gzip(a)
+    archive_read_support_filter_zstd(a)
+    archive_read_support_format_tar(a)
+    archive_read_support_format_empty(a)
+    var members: [(name: String, data: [UInt8], linkTo: String?)] = []
+    let result: Result<Void, FormatError> = bytes.withUnsafeBytes { buf in
+        guard archive_read_open_memory(a, buf.baseAddress, buf.count) == ARCHIVE_OK else {
+            return .failure(archiveError(a, path, "archive"))
+        }
+        var entry: OpaquePointer?
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let r = archive_read_next_header(a, &entry)
+            if r == ARCHIVE_EOF { break }
+            guard r == ARCHIVE_OK || r == ARCHIVE_WARN, let entry else { return .failure(archiveError(a, path, "archive header")) }
+            let name = archive_entry_pathname(entry).map { String(cString: $0) } ?? ""
+            if let link = archive_entry_hardlink(entry) {
+                members.append((name, [], String(cString: link)))
+                continue
+            }
+            guard archive_entry_filetype(entry) == 0o100000 else { continue }
+            var data: [UInt8] = []
+            while true {
+                let n = chunk.withUnsafeMutableBytes { archive_read_data(a, $0.baseAddress, $0.count) }
+                if n == 0 { break }
+                guard n > 0 else { return .failure(archiveError(a, path, "member \(name)")) }
+                guard data.count + n <= archiveMemberLimit else {
+                    return .failure(FormatError(file: path, "member \(name)", "larger than the \(archiveMemberLimit >> 30) GiB limit"))
+                }
+                data.append(contentsOf: chunk[0..<n])
+            }
+            members.append((name, data, nil))
+        }
+        return .success(())
+    }
+    try result.get()
+    return members
+}
+
 /// The most bytes read from one decompressed archive member: 1 GiB. A kernel BTF is a few MB;
 /// only an ELF vmlinux with its debug information comes near this.
 public let archiveMemberLimit = 1 << 30

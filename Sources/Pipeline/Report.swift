@@ -227,6 +227,9 @@ public struct RunReport: Sendable, Equatable, Decodable {
         /// not be built (see `packed_error`).
         public var packedBytes: Int?
         public var packedError: String?
+        /// The same pack with every output stored whole (no hard links): measured only for a
+        /// run with `--pack`, nil otherwise.
+        public var packedBytesWithoutDedup: Int? = nil
         public var relocations = Relocations()
         /// Kernel × object pairs by outcome: `errors` counts pairs with any failing relocation,
         /// `unresolved` those with unresolved ones only.
@@ -575,8 +578,11 @@ extension RunReport {
 
     /// Reads the written outputs back and fills in the dedup and packing totals: outputs that
     /// are byte-identical to another, the bytes keeping one copy of each would save, and the
-    /// size of all outputs as one deterministic `.tar.xz` (`makeTarXZ`, sorted path order).
-    public mutating func addOutputStatistics() {
+    /// size of the pack `--pack` writes (`makePack`: its index and every output, sorted path
+    /// order, each distinct output stored once). With `withoutDedup`, also the size of the same
+    /// pack storing every output whole. Returns the pack; nil when it could not be made.
+    @discardableResult
+    public mutating func addOutputStatistics(withoutDedup: Bool = false) -> [UInt8]? {
         let (files, unreadable) = writtenOutputs()
         let groups = Array(Dictionary(grouping: files.indices, by: { files[$0].data }).values)
         totals.uniqueOutputs = groups.count
@@ -584,17 +590,22 @@ extension RunReport {
         totals.duplicateOutputs = files.count - groups.count
         totals.dedupSavedBytes = groups.reduce(0) { $0 + ($1.count - 1) * files[$1[0]].data.count }
         totals.duplicateGroups = groups.filter { $0.count > 1 }.map { $0.map { files[$0].name } }.sorted { $0[0] < $1[0] }
+        totals.packedBytesWithoutDedup = nil
         if !unreadable.isEmpty {
             totals.packedBytes = nil
             totals.packedError = "cannot read outputs: " + unreadable.joined(separator: "; ")
-            return
+            return nil
         }
         do throws(FormatError) {
-            totals.packedBytes = try makeTarXZ(files, hardLinkDuplicates: true).count
+            let pack = try makePack(files)
+            totals.packedBytes = pack.count
             totals.packedError = nil
+            if withoutDedup { totals.packedBytesWithoutDedup = try makePack(files, dedup: false).count }
+            return pack
         } catch {
             totals.packedBytes = nil
             totals.packedError = error.description
+            return nil
         }
     }
 
@@ -714,7 +725,7 @@ func dirName(_ path: String) -> String {
     return slash == p.startIndex ? "/" : String(p[..<slash])
 }
 
-func joinPath(_ root: String, _ rel: String) -> String {
+public func joinPath(_ root: String, _ rel: String) -> String {
     root == "/" ? "/" + rel : root + "/" + rel
 }
 

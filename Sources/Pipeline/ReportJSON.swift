@@ -397,6 +397,7 @@ extension RunReport.Totals {
             ("duplicate_groups", .array(duplicateGroups.map { .array($0.map(JSONValue.string)) })),
             ("packed_bytes", packedBytes.json),
             ("packed_error", packedError.json),
+            ("packed_bytes_without_dedup", packedBytesWithoutDedup.json),
             ("shared_bytes", sharedBytes.json),
             ("relocations", .object([
                 ("total", .int(relocations.total)),

@@ -230,7 +230,9 @@ extension RunReport {
         } else if !t.duplicateGroups.isEmpty {
             rows.append(["  same bytes", "\(t.duplicateGroups.count) groups of identical outputs (listed in the JSON's totals.duplicate_groups)"])
         }
-        rows.append(["packed", t.packedBytes.map { "\($0) bytes: all \(t.outputs) outputs as one .tar.xz" } ?? "unavailable: \(t.packedError ?? "not computed")"])
+        rows.append(["packed", t.packedBytes.map { "\($0) bytes: all \(t.outputs) outputs as one .tar.xz with its index"
+                        + (t.packedBytesWithoutDedup.map { " (\($0) bytes with every output stored whole)" } ?? "") }
+                        ?? "unavailable: \(t.packedError ?? "not computed")"])
         return ReportTable(title: "Totals", note: nil, headers: ["", ""], rows: rows)
     }
 
@@ -245,7 +247,7 @@ extension RunReport {
         "kernels", "outputs", "skipped", "failed", "compat_ok", "compat_unresolved", "compat_errors",
         "unique_outputs", "identical_outputs", "duplicate_outputs", "dedup_saved_bytes",
         "packed_bytes", "packed_error", "source", "output_format", "own_bytes", "shared_bytes",
-        "modules", "module_renames",
+        "modules", "module_renames", "packed_bytes_without_dedup",
     ]
 
     /// Everything the JSON report holds, as one table with a fixed header (`csvColumns`), one
@@ -330,7 +332,8 @@ extension RunReport {
                       "compat_errors": num(t.compat.errors), "unique_outputs": num(t.uniqueOutputs),
                       "identical_outputs": num(t.identicalOutputs), "duplicate_outputs": num(t.duplicateOutputs),
                       "dedup_saved_bytes": num(t.dedupSavedBytes), "packed_bytes": num(t.packedBytes),
-                      "packed_error": t.packedError, "source": source.rawValue, "output_format": outputFormat,
+                      "packed_error": t.packedError, "packed_bytes_without_dedup": num(t.packedBytesWithoutDedup),
+                      "source": source.rawValue, "output_format": outputFormat,
                       "shared_bytes": num(t.sharedBytes)])
         return out
     }

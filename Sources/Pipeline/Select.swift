@@ -28,16 +28,24 @@ public func globMatches(_ pattern: String, _ path: String) -> Bool {
 }
 
 /// The `--arch` values btfgen accepts, each with the directory names that mean it in archive
-/// layouts (btfhub uses `x86_64` and `arm64`; Debian-style trees `amd64`, `arm64`, `ppc64el` …).
-public let knownArchitectures: [(names: [String], directories: Set<String>)] = [
-    (["x86_64", "amd64"], ["x86_64", "amd64"]),
-    (["arm64", "aarch64"], ["arm64", "aarch64"]),
-    (["s390x"], ["s390x"]),
-    (["ppc64le", "ppc64el"], ["ppc64le", "ppc64el"]),
-    (["riscv64"], ["riscv64"]),
-    (["i386", "x86", "i686"], ["i386", "x86", "i686"]),
-    (["arm", "armhf"], ["arm", "armhf"]),
+/// layouts (btfhub uses `x86_64` and `arm64`; Debian-style trees `amd64`, `arm64`, `ppc64el` …)
+/// and the machine's name as `uname -m` prints it on such a kernel.
+public let knownArchitectures: [(names: [String], directories: Set<String>, machine: String)] = [
+    (["x86_64", "amd64"], ["x86_64", "amd64"], "x86_64"),
+    (["arm64", "aarch64"], ["arm64", "aarch64"], "aarch64"),
+    (["s390x"], ["s390x"], "s390x"),
+    (["ppc64le", "ppc64el"], ["ppc64le", "ppc64el", "powerpc64le"], "ppc64le"),
+    (["riscv64"], ["riscv64"], "riscv64"),
+    (["i386", "x86", "i686"], ["i386", "x86", "i586", "i686"], "i686"),
+    (["arm", "armhf"], ["arm", "armhf", "armv7l", "armv7"], "armv7l"),
 ]
+
+/// An architecture's name as `uname -m` spells it (`amd64` -> `x86_64`, `arm64` -> `aarch64`,
+/// `ppc64el` -> `ppc64le`, `i386` -> `i686`, `armhf` -> `armv7l`); nil for an unknown name.
+public func unameMachine(_ name: String) -> String? {
+    let n = name.lowercased()
+    return knownArchitectures.first { $0.names.contains(n) || $0.directories.contains(n) }?.machine
+}
 
 /// Every `--arch` value accepted, for usage messages.
 public var acceptedArchitectureNames: [String] { knownArchitectures.flatMap(\.names) }

@@ -34,7 +34,8 @@ struct BTFGen: ParsableCommand {
             libbpf computes the same relocations from the small file as from the full one.
             """,
         version: btfgenVersion,
-        subcommands: [Gen.self, MinCoreBTF.self, Merge.self, Relocs.self, Report.self, Explain.self, BenchParse.self],
+        subcommands: [Gen.self, MinCoreBTF.self, Merge.self, Relocs.self, Report.self, Explain.self, Select.self, Embed.self,
+                      BenchParse.self],
         defaultSubcommand: Gen.self
     )
 

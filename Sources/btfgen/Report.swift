@@ -129,10 +129,8 @@ func resolveReportFormat(path: String?, explicit: String?) throws -> ReportForma
     return f
 }
 
-/// Adds the output statistics to `report` and writes it to `path` in `format`.
+/// Writes `report` (its output statistics added: `addOutputStatistics`) to `path` in `format`.
 func writeReport(_ report: RunReport, to path: String, format: ReportFormat) throws {
-    var report = report
-    report.addOutputStatistics()
     do throws(FormatError) {
         if format == .json {
             // A piece at a time: the JSON of thousands of kernels is never whole in memory.

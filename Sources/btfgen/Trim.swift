@@ -162,23 +162,26 @@ struct Trim {
             writeStandardError(lines)
         }
         // The report takes each kernel's object counts from `reports`, emptying them as it goes.
-        let summary = wantsSummary
+        var summary = wantsSummary
             ? RunReport(draining: &reports, findings: findings, input: input, output: output, format: format,
                         objects: usable.map(\.path), detail: reportDetail) : nil
+        // The pack is made once: the report's packed_bytes is its size.
+        let packed = report != nil || pack != nil ? summary?.addOutputStatistics(withoutDedup: pack != nil) : nil
         if let summary, let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
-        if let summary, let pack { try writePack(summary, to: pack) }
+        if let summary, let pack { try writePack(packed, summary: summary, to: pack) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
         if let summary, let failOn { try checkFailOn(failOn, summary) }
     }
 }
 
-/// Writes every output of the run, in sorted path order, as one deterministic `.tar.xz` at
-/// `path` (the archive the report's `packed_bytes` measures), atomically.
-func writePack(_ report: RunReport, to path: String) throws {
-    let (files, unreadable) = report.writtenOutputs()
+/// Writes the pack of every output of the run (`makePack`: `btfgen-index.json`, then the
+/// outputs in sorted path order, each distinct one stored once) at `path`, atomically.
+func writePack(_ packed: [UInt8]?, summary: RunReport, to path: String) throws {
     do throws(FormatError) {
-        if let first = unreadable.first { throw FormatError(file: path, "", "cannot pack the outputs: \(first)") }
-        try writeUserFile(path, try makeTarXZ(files, hardLinkDuplicates: true))
+        guard let packed else {
+            throw FormatError(file: path, "", "cannot pack the outputs: \(summary.totals.packedError ?? "unknown error")")
+        }
+        try writeUserFile(path, packed)
     } catch {
         warn("btfgen: \(error)")
         throw ExitCode(Exit.usage)

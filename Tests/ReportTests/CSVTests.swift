@@ -44,7 +44,7 @@ struct CSVTests {
         try withTempDir("csv") { dir in
             let path = dir + "/run.csv"
             // The full detail: every kernel's problems as rows of their own, besides the findings.
-            let run = try btfgen(f.genArguments + ["--report", path, "--report-detail", "full"])
+            let run = try btfgen(f.genArguments + ["--report", path, "--report-detail", "full", "--pack", dir + "/pack.tar.xz"])
             #expect(run.status == 0, "\(run.stderr)")
             let (header, rows) = try Self.readCSV(path)
             #expect(header.first == "record")
