@@ -10,8 +10,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // SHA-256 of the outputs in a pack's index.
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // System libraries: a module map and a shim header each, nothing else.
@@ -25,8 +23,7 @@ let package = Package(
         .target(name: "BPFObject", dependencies: ["BTF", "CLibELF"]),
         .target(name: "CORE", dependencies: ["BTF"]),
         .target(name: "Minimize", dependencies: ["BTF", "CORE"]),
-        .target(name: "Pipeline", dependencies: ["BTF", "BPFObject", "CORE", "Minimize", "CLibArchive",
-                                                 .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Pipeline", dependencies: ["BTF", "BPFObject", "CORE", "Minimize", "CLibArchive"]),
         .executableTarget(name: "btfgen", dependencies: [
             "Pipeline", "BTF", "BPFObject", "CORE", "Minimize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -5,7 +5,6 @@ import Foundation
 #endif
 import BPFObject
 import BTF
-import Crypto
 
 /// One output of a pack, as its index `btfgen-index.json` lists it: where it is, which member
 /// holds its bytes, and what its path says of the machines it is for.
@@ -102,7 +101,7 @@ public func sha256Hex(_ bytes: [UInt8]) -> String {
     let hex: [UInt8] = Array("0123456789abcdef".utf8)
     var out: [UInt8] = []
     out.reserveCapacity(64)
-    for b in SHA256.hash(data: bytes) {
+    for b in SHA256Digest.hash(bytes) {
         out.append(hex[Int(b >> 4)])
         out.append(hex[Int(b & 15)])
     }

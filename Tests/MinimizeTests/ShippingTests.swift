@@ -316,3 +316,19 @@ struct ShippingTests {
 
         """
 }
+
+/// The index's SHA-256 against Python's hashlib, over every length around the block and
+/// padding boundaries and one long input.
+@Test("sha256Hex equals hashlib's")
+func sha256MatchesHashlib() throws {
+    let lengths = Array(0...200) + [1000, 4095, 4096, 4097, 100_000]
+    let inputs = lengths.map { n in (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ n) } }
+    let script = """
+        import hashlib, sys
+        for n in map(int, sys.argv[1:]):
+            print(hashlib.sha256(bytes((i * 31 + n) % 256 for i in range(n))).hexdigest())
+        """
+    let py = try runProcess("/usr/bin/env", ["python3", "-c", script] + lengths.map(String.init))
+    #expect(py.status == 0, "\(py.stderr)")
+    #expect(py.stdoutLines == inputs.map(sha256Hex))
+}
