@@ -10,6 +10,7 @@
 #   make fixtures   rebuild testdata/bpf/*.bpf.o from their .bpf.c
 #   make bench      parse, trim, archive and real-workload benchmarks (vs libbpf and bpftool), into bench/results.md and README.md
 #   make real-objects  fetch real CO-RE programs (libbpf-tools, xdp-tools) from Debian into .build/real/objects
+#   make judge-sid  build libbpf-judge against sid's libbpf (>= 1.5) into .build/judge-sid, for distilled-base modules
 #   make agent      build the generated agent-scale CO-RE program (testdata/agent) into .build/agent/agent.bpf.o
 #   make fuzz       libFuzzer targets (btf, ext, elf, trim), FUZZ_RUNS executions each (default 1M)
 #   make clean      remove build products, decompressed test data and out/
@@ -28,12 +29,12 @@ endif
 
 SWIFT ?= swift
 SWIFT_FLAGS ?=
-APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev liblzma-dev chromium
+APT_PACKAGES := libelf-dev libbpf-dev pkg-config bpftool dwarves xz-utils zstd lz4 libarchive-dev liblzma-dev chromium gcc binutils zlib1g-dev
 KERNELS_DIR := .build/testdata/kernels
 
 PREFIX ?= /usr/local
 
-.PHONY: deps build install testdata run test check-real fixtures bench fuzz clean real-objects agent
+.PHONY: deps build install testdata run test check-real fixtures bench fuzz clean real-objects agent judge-sid
 
 deps:
 	@command -v $(SWIFT) >/dev/null 2>&1 || { \
@@ -89,9 +90,9 @@ run: deps build testdata
 # btfgen CLI from the same release build, and read the kernels from KERNELS_DIR. TEST_TIMEOUT
 # (seconds) stops a run that hangs, with a message, well inside CI's limit.
 TEST_TIMEOUT ?= 3600
-test: deps testdata build real-objects agent
+test: deps testdata build real-objects agent judge-sid
 	bin="$$($(SWIFT) build $(SWIFT_FLAGS) -c release --show-bin-path)"; \
-	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" \
+	BTFGEN_JUDGE="$$bin/libbpf-judge" BTFGEN_BIN="$$bin/btfgen" BTFGEN_JUDGE_SID="$(CURDIR)/.build/judge-sid/libbpf-judge" \
 	BTFGEN_TEST_KERNELS="$(CURDIR)/$(KERNELS_DIR)" \
 	    timeout --foreground $(TEST_TIMEOUT) $(SWIFT) test $(SWIFT_FLAGS) -c release --parallel \
 	    || { rc=$$?; (( rc != 124 )) || echo "make test: swift test ran longer than $(TEST_TIMEOUT) s and was stopped" >&2; exit $$rc; }
@@ -114,6 +115,11 @@ fixtures:
 # their executables; cached under .build/real, see testdata/real/README.md.
 real-objects: deps
 	scripts/fetch-bpf-objects.sh
+
+# libbpf-judge linked with sid's libbpf (>= 1.5), the oracle for modules with a distilled base
+# (btf__relocate, btf__distill_base); sid's libbpf-dev is downloaded, never installed.
+judge-sid: deps
+	scripts/build-judge-sid.sh
 
 # Compiles the generated testdata/agent/agent.bpf.c (150 programs, ~35,000 CO-RE relocations) when
 # it or the script is newer than the object; skipped, with a message, without clang's BPF target.

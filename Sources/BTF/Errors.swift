@@ -86,6 +86,7 @@ public func hex(_ value: Int) -> String { "0x" + String(value, radix: 16) }
 /// | `decl-tag-component` | kernel | no | component index -1 or above |
 /// | `fixed-kind-vlen` | kernel | no | vlen 0 for kinds without vlen entries (int, ptr, array, fwd, modifiers, var, float, tags) |
 /// | `member-offset` | kernel | no | a member lies within its struct's size (pahole from old debuginfo writes size-0 structs with members) |
+/// | `distilled-base` | error | no (libbpf 1.1 ignores `.BTF.base`; libbpf ≥ 1.5 `btf__relocate` and the kernel reject) | a module's distilled base must map onto the kernel's BTF, type by type, as `btf__relocate` maps it |
 public enum FormatRule: String, Sendable, CaseIterable, CustomStringConvertible {
     case header = "header"
     case headerLength = "header-length"
@@ -113,6 +114,7 @@ public enum FormatRule: String, Sendable, CaseIterable, CustomStringConvertible 
     case declTagComponent = "decl-tag-component"
     case fixedKindVlen = "fixed-kind-vlen"
     case memberOffset = "member-offset"
+    case distilledBase = "distilled-base"
 
     /// Whether breaking the rule is always an error, or a warning unless parsing is strict.
     public enum Severity: Sendable { case error, kernel }
@@ -120,7 +122,7 @@ public enum FormatRule: String, Sendable, CaseIterable, CustomStringConvertible 
     public var severity: Severity {
         switch self {
         case .header, .headerLength, .sectionBounds, .layoutSection, .stringSection, .typeSection, .unknownKind,
-             .nameOffset, .typeID, .funcProto, .chainLoop, .chainDepth, .bitfieldType:
+             .nameOffset, .typeID, .funcProto, .chainLoop, .chainDepth, .bitfieldType, .distilledBase:
             return .error
         case .headerVersion, .headerFlags, .headerTail, .intSize, .intBits, .intEncoding, .floatSize, .enumSize,
              .funcLinkage, .varVoid, .declTagComponent, .fixedKindVlen, .memberOffset:

@@ -42,11 +42,27 @@ extension BTF {
     /// `init(parsing:)` applies, to the module's types only: vmlinux was checked when it was
     /// parsed. Errors name the module's own type ids (as `bpftool btf dump file M --base vmlinux`
     /// prints them). On error the BTF is left as it was.
+    ///
+    /// A module built with a distilled base (`distilledBase`, its `.BTF.base` section) is split
+    /// on that base instead of vmlinux: its base ids and names are relocated onto vmlinux's as
+    /// libbpf's `btf__relocate` relocates them (see `DistilledBase`), and its own ids and
+    /// strings moved from after the distilled base's to after vmlinux's; the result reads as
+    /// libbpf ≥ 1.5's `btf__parse_split` reads such a `.ko` onto vmlinux. Errors name the
+    /// module's own type ids as its file numbers them (after the distilled base).
     /// - Parameter name: how `modules` and reports name the module.
-    public mutating func appendSplit(parsing bytes: UnsafeRawBufferPointer, name: String, section: String = ".BTF") throws(FormatError) {
+    public mutating func appendSplit(parsing bytes: UnsafeRawBufferPointer, name: String, section: String = ".BTF",
+                                     distilledBase: UnsafeRawBufferPointer? = nil) throws(FormatError) {
         let at = BTF.locator(section)
         let baseCount = UInt32(firstModuleTypeID ?? UInt32(typeCount))
         let baseStrLen = UInt32(modules.isEmpty ? strings.count : baseStringLength)
+        // A module split on a distilled base numbers its own ids and strings after that base's.
+        let distilled = try distilledBase.map { b throws(FormatError) in
+            do throws(FormatError) { return try BTF(parsing: b, section: ".BTF.base") } catch {
+                throw error.location.hasPrefix(".BTF.base") ? error : error.prefixed(".BTF.base")
+            }
+        }
+        let ownFirst = distilled.map { UInt32($0.typeCount) } ?? baseCount
+        let ownStrFirst = distilled.map { UInt32($0.strings.count) } ?? baseStrLen
         let layout = try BTF.layout(header: bytes, blobSize: bytes.count, at: at)
         guard layout.order == order else {
             throw FormatError(at(0), "\(layout.order)-endian module on a \(order)-endian base")
@@ -71,7 +87,7 @@ extension BTF {
         var starts: [Int] = []
         var w = 0
         while w < wordCount {
-            let id = Int(baseCount) + starts.count
+            let id = Int(ownFirst) + starts.count
             guard wordCount - w >= 3 else {
                 throw FormatError(at(layout.typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)",
                                   rule: .typeSection)
@@ -94,6 +110,45 @@ extension BTF {
         guard Int(baseCount) + Int(count) + (typeCount - Int(baseCount)) <= BTFLimits.maxTypes else {
             throw FormatError(at(12), "too many types", rule: .typeSection)
         }
+        // A distilled base mapped onto vmlinux, with the distilled structs and unions that the
+        // module's structs and unions hold by value (btf_mark_embedded_composite_type_ids).
+        var relocation: DistilledBase?
+        if let distilled {
+            func kindAndNext(_ id: UInt32) -> (Kind, UInt32)? {
+                if id < ownFirst { return (distilled.kind(TypeID(id)), 0) }
+                let n = Int(id - ownFirst)
+                guard n < starts.count else { return nil }
+                let w = starts[n]
+                let kind = Kind(rawValue: UInt8((raw[w + 1] >> 24) & BTFInfo.kindMask)) ?? .void
+                return (kind, kind == .array ? raw[w + 3] : raw[w + 2])
+            }
+            var embedded = Set<UInt32>()
+            // libbpf walks ids ownFirst..<count (the module's type count), not the module's
+            // own ids: the kernel and libbpf relocate so, and the outcome must be theirs.
+            var id = ownFirst
+            while id < count {
+                defer { id += 1 }
+                let w = starts[Int(id - ownFirst)]
+                let info = raw[w + 1]
+                let kind = Kind(rawValue: UInt8((info >> 24) & BTFInfo.kindMask)) ?? .void
+                guard kind == .struct || kind == .union else { continue }
+                for i in 0..<Int(info & BTFInfo.vlenMask) {
+                    var next = raw[w + 3 + 3 * i + 1]
+                    var steps = 0
+                    while next != 0, steps < BTFLimits.maxChainDepth, let (k, target) = kindAndNext(next) {
+                        steps += 1
+                        switch k {
+                        case .const, .restrict, .volatile, .typedef, .typeTag, .array: next = target
+                        case .struct, .union:
+                            if next < ownFirst { embedded.insert(next) }
+                            next = 0
+                        default: next = 0
+                        }
+                    }
+                }
+            }
+            relocation = try DistilledBase.map(distilled, onto: self, baseCount: baseCount, embedded: embedded.contains)
+        }
         let shift = UInt32(typeCount) - baseCount
         let strShift = UInt32(strings.count) - baseStrLen
         let first = typeCount
@@ -101,19 +156,27 @@ extension BTF {
         // module's range is an error here; everything else is left to the validator.
         var failure: FormatError?
         func ref(_ id: UInt32, _ type: Int, _ what: @autoclosure () -> String) -> UInt32 {
-            if id < baseCount { return id }
-            if id - baseCount < count { return id + shift }
+            if id < ownFirst { return relocation?.ids[Int(id)] ?? id }
+            if id - ownFirst < count { return baseCount + (id - ownFirst) + shift }
             if failure == nil {
-                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what()) references type [\(id)] out of range (\(baseCount) + \(count) types)",
+                failure = FormatError("type [\(Int(ownFirst) + type)]", "\(what()) references type [\(id)] out of range (\(ownFirst) + \(count) types)",
                                       rule: .typeID)
             }
             return 0
         }
         func str(_ off: UInt32, _ type: Int, _ what: @autoclosure () -> String) -> UInt32 {
-            if off < baseStrLen { return off }
-            if off - baseStrLen < UInt32(strLen) { return off + strShift }
+            if off < ownStrFirst {
+                guard let relocation, off != 0 else { return off }
+                if let mapped = relocation.names[off] { return mapped }
+                if failure == nil {
+                    failure = FormatError("type [\(Int(ownFirst) + type)]", "\(what()) name offset \(off) names no distilled base type the kernel has",
+                                          rule: .distilledBase)
+                }
+                return 0
+            }
+            if off - ownStrFirst < UInt32(strLen) { return baseStrLen + (off - ownStrFirst) + strShift }
             if failure == nil {
-                failure = FormatError("type [\(Int(baseCount) + type)]", "\(what()) name offset \(off) out of range (\(baseStrLen) + \(strLen) bytes of strings)",
+                failure = FormatError("type [\(Int(ownFirst) + type)]", "\(what()) name offset \(off) out of range (\(ownStrFirst) + \(strLen) bytes of strings)",
                                       rule: .nameOffset)
             }
             return 0
@@ -182,18 +245,28 @@ extension BTF {
             _ = try validateTypes(from: first)
         } catch {
             truncate(types: first, strings: baseStrings)
-            throw error.renumbered(shift: shift, from: first)
+            throw error.renumbered(by: Int(shift) + Int(baseCount) - Int(ownFirst), from: first)
         }
         if modules.isEmpty { baseStringLength = Int(baseStrLen) }
         modules.append(ModuleSpan(name: name, firstID: UInt32(first), count: Int(count), shift: shift))
     }
 
-    /// `appendSplit(parsing:name:section:)` over bytes held in an array.
-    public mutating func appendSplit(parsing bytes: [UInt8], name: String, section: String = ".BTF") throws(FormatError) {
+    /// `appendSplit(parsing:name:section:distilledBase:)` over bytes held in arrays.
+    public mutating func appendSplit(parsing bytes: [UInt8], name: String, section: String = ".BTF",
+                                     distilledBase: [UInt8]? = nil) throws(FormatError) {
         let result: Result<Void, FormatError> = bytes.withUnsafeBytes { buf in
             do throws(FormatError) {
-                try self.appendSplit(parsing: buf, name: name, section: section)
-                return .success(())
+                guard let distilledBase else {
+                    try self.appendSplit(parsing: buf, name: name, section: section)
+                    return .success(())
+                }
+                let r: Result<Void, FormatError> = distilledBase.withUnsafeBytes { base in
+                    do throws(FormatError) {
+                        try self.appendSplit(parsing: buf, name: name, section: section, distilledBase: base)
+                        return .success(())
+                    } catch { return .failure(error) }
+                }
+                return r
             } catch { return .failure(error) }
         }
         try result.get()
@@ -202,12 +275,12 @@ extension BTF {
 
 extension FormatError {
     /// The error with a combined type id in its location (`type [N]`) given as the module's own,
-    /// for errors about a module's types appended at `first` and moved by `shift`.
-    func renumbered(shift: UInt32, from first: Int) -> FormatError {
-        guard shift > 0, location.hasPrefix("type ["), location.hasSuffix("]"),
+    /// for errors about a module's types appended at `first`, whose own ids are `delta` less.
+    func renumbered(by delta: Int, from first: Int) -> FormatError {
+        guard delta != 0, location.hasPrefix("type ["), location.hasSuffix("]"),
               let id = Int(location.dropFirst(6).dropLast()), id >= first else { return self }
         var copy = self
-        copy.location = "type [\(id - Int(shift))]"
+        copy.location = "type [\(id - delta)]"
         return copy
     }
 }

@@ -67,8 +67,8 @@ public func moduleFiles(files: [String], directories: [String], filter: ModuleFi
 /// or raw split BTF.
 ///
 /// A module built with a distilled base (`.BTF.base`, pahole `--btf_features=distilled_base`,
-/// for out-of-tree modules) is refused: its ids are relative to that base, and relocating them
-/// onto the kernel's (libbpf `btf__relocate`) is not implemented.
+/// for out-of-tree modules) is relocated onto the kernel's BTF as libbpf's `btf__relocate` and
+/// the kernel's module loader relocate it (`BTF.appendSplit(parsing:name:section:distilledBase:)`).
 public func appendModule(_ path: String, to kernel: inout BTF) throws(FormatError) {
     let stored = try readFile(path)
     switch try openKernelInput(stored, path: path) {
@@ -84,11 +84,9 @@ public func appendModule(_ bytes: [UInt8], name: String, path: String, member: S
     do throws(FormatError) {
         if ELFFile.isELF(bytes) {
             let elf = try ELFFile(path: path, bytes: bytes)
-            if elf.section(named: ".BTF.base") != nil {
-                throw FormatError(file: path, ".BTF.base", "a module with a distilled base BTF is not supported (relocating it onto the kernel's BTF is not implemented)")
-            }
             guard let sec = elf.section(named: ".BTF") else { throw FormatError(file: path, "", "ELF file has no .BTF section") }
-            try kernel.appendSplit(parsing: Array(try elf.contents(of: sec)), name: name, section: ".BTF")
+            let base = try elf.section(named: ".BTF.base").map { b throws(FormatError) in Array(try elf.contents(of: b)) }
+            try kernel.appendSplit(parsing: Array(try elf.contents(of: sec)), name: name, section: ".BTF", distilledBase: base)
         } else {
             try kernel.appendSplit(parsing: bytes, name: name, section: "")
         }

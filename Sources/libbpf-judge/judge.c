@@ -121,6 +121,16 @@
  *   enumerator, parameter, array and datasec entry.  stdout "ok N types", or
  *   the first difference; exit 0 when equal, 1 otherwise, 2 on a parse error.
  *
+ *   Linked with libbpf >= 1.5 (scripts/build-judge-sid.sh), btf__parse_split
+ *   relocates a MODULE .ko that carries a distilled base (.BTF.base) onto
+ *   VMLINUX (btf__relocate), as the kernel does when it loads the module.
+ *
+ * libbpf-judge distill VMLINUX MODULE OUT_BASE OUT_SPLIT   (libbpf >= 1.5 only)
+ *   What pahole --btf_features=distilled_base does: btf__distill_base of
+ *   MODULE's split BTF on VMLINUX, written as raw BTF: OUT_BASE the distilled
+ *   base (for .BTF.base), OUT_SPLIT the split BTF on it (for .BTF).  stdout
+ *   "ok N distilled base types, M split types".
+ *
  * libbpf-judge probe
  *   Whether bpf() works here (libbpf_probe_bpf_prog_type on a socket
  *   filter): stdout "bpf: ok", exit 0; or "bpf: unavailable (REASON)",
@@ -1347,6 +1357,52 @@ static int cmd_merge_check(int argc, char **argv)
 	return 0;
 }
 
+#if LIBBPF_MAJOR_VERSION > 1 || (LIBBPF_MAJOR_VERSION == 1 && LIBBPF_MINOR_VERSION >= 5)
+#define HAVE_DISTILL 1
+static int write_raw(const struct btf *btf, const char *path)
+{
+	uint32_t size;
+	const void *data = btf__raw_data(btf, &size);
+	FILE *f = data ? fopen(path, "wb") : NULL;
+
+	if (!f || fwrite(data, 1, size, f) != size || fclose(f) != 0) {
+		fprintf(stderr, "libbpf-judge: cannot write %s\n", path);
+		return 2;
+	}
+	return 0;
+}
+
+/* What pahole --btf_features=distilled_base does for an out-of-tree module:
+ * btf__distill_base() of the module's split BTF, written as the raw .BTF.base
+ * and .BTF sections. */
+static int cmd_distill(int argc, char **argv)
+{
+	struct btf *base, *split, *new_base = NULL, *new_split = NULL;
+	int err;
+
+	if (argc != 4) {
+		fprintf(stderr, "usage: libbpf-judge distill VMLINUX MODULE OUT_BASE OUT_SPLIT\n");
+		return EXIT_USAGE;
+	}
+	base = btf__parse(argv[0], NULL);
+	split = base ? btf__parse_split(argv[1], base) : NULL;
+	if (!split) {
+		fprintf(stderr, "libbpf-judge: cannot parse %s\n", base ? argv[1] : argv[0]);
+		return 2;
+	}
+	err = btf__distill_base(split, &new_base, &new_split);
+	if (err) {
+		fprintf(stderr, "libbpf-judge: btf__distill_base %s: %s\n", argv[1], libbpf_err_str(err));
+		return 2;
+	}
+	if (write_raw(new_base, argv[2]) || write_raw(new_split, argv[3]))
+		return 2;
+	printf("ok %u distilled base types, %u split types\n", btf__type_cnt(new_base) - 1,
+	       btf__type_cnt(new_split) - btf__type_cnt(new_base));
+	return 0;
+}
+#endif
+
 static int cmd_probe(void)
 {
 	int r;
@@ -1372,7 +1428,11 @@ static void usage(void)
 		"       libbpf-judge load OBJ [--btf BTF_PATH] [--log]\n"
 		"       libbpf-judge cands OBJ VMLINUX\n"
 		"       libbpf-judge merge-check VMLINUX FLAT MODULE...\n"
-		"       libbpf-judge probe\n");
+		"       libbpf-judge probe\n"
+#ifdef HAVE_DISTILL
+		"       libbpf-judge distill VMLINUX MODULE OUT_BASE OUT_SPLIT\n"
+#endif
+		);
 }
 
 int main(int argc, char **argv)
@@ -1397,6 +1457,10 @@ int main(int argc, char **argv)
 		return cmd_cands(argc - 2, argv + 2);
 	if (strcmp(argv[1], "merge-check") == 0)
 		return cmd_merge_check(argc - 2, argv + 2);
+#ifdef HAVE_DISTILL
+	if (strcmp(argv[1], "distill") == 0)
+		return cmd_distill(argc - 2, argv + 2);
+#endif
 	if (strcmp(argv[1], "probe") == 0 && argc == 2)
 		return cmd_probe();
 	usage();

@@ -32,6 +32,11 @@ enum TestEnv {
     /// `bpf_object__load`, which first loads a trivial program: without bpf() (not root, BPF
     /// disabled) there is no oracle, and the tests that need one skip, saying so.
     static let bpfWorks: Bool = (try? runProcess(judge, ["probe"]))?.status == 0
+    /// The same judge linked with sid's libbpf (≥ 1.5: `btf__relocate`, `btf__distill_base`), for
+    /// modules built with a distilled base: `$BTFGEN_JUDGE_SID`, else `.build/judge-sid/libbpf-judge`
+    /// (`scripts/build-judge-sid.sh`, which `make test` runs, makes it).
+    static let judgeSid = path(env: "BTFGEN_JUDGE_SID", default: ".build/judge-sid/libbpf-judge")
+    static var hasJudgeSid: Bool { FileManager.default.isExecutableFile(atPath: judgeSid) }
 
     /// The btfgen CLI: `$BTFGEN_BIN`, else the one built beside this test binary (`swift test`
     /// builds every product into the same directory), else `.build/debug/btfgen`.
