@@ -17,8 +17,14 @@
 # Environment:
 #   WORK_DIR=DIR  downloads (default: .build/kernels-work, git-ignored)
 #   MODULES="..." module names (default: nf_conntrack xfs btrfs kvm bridge)
-#   KERNELS="..." labels (default: debian-bookworm-6.1.0-56-amd64 debian-bookworm-6.1.0-56-arm64)
-# The arm64 package needs `dpkg --add-architecture arm64` (done when root).
+#   KERNELS="..." labels (default: debian-bookworm-6.1.0-56-amd64 debian-bookworm-6.1.0-56-arm64
+#                 debian-sid-7.2.13-amd64)
+# The arm64 package needs `dpkg --add-architecture arm64` (done when root). sid splits a kernel
+# into linux-binary-VERSION (whose vmlinux BTF is committed) and linux-modules-VERSION: for a
+# kernel whose package is linux-binary-*, the modules come from the linux-modules-* package of
+# the same version, downloaded through the private sid apt configuration of
+# scripts/apt-lib.sh (sid keeps one version: a newer sid kernel needs its vmlinux fetched again
+# with scripts/fetch-kernel-btf.sh first).
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,10 +34,18 @@ PROV="$OUT/PROVENANCE.tsv"
 HELPER="$REPO/scripts/extract-btf.py"
 WORK=${WORK_DIR:-$REPO/.build/kernels-work}
 MODULES=${MODULES:-"nf_conntrack xfs btrfs kvm bridge"}
-KERNELS=${KERNELS:-"debian-bookworm-6.1.0-56-amd64 debian-bookworm-6.1.0-56-arm64"}
+KERNELS=${KERNELS:-"debian-bookworm-6.1.0-56-amd64 debian-bookworm-6.1.0-56-arm64 debian-sid-7.2.13-amd64"}
+REAL=$REPO/.build/real
+APT_SID=$REAL/apt-sid
+DEBS=$WORK
+MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf '==> %s\n' "$*"; }
+note() { printf '    %s\n' "$*"; }
 die() { printf 'fetch-module-btf: error: %s\n' "$*" >&2; exit 1; }
+mkdir -p "$REAL"
+# shellcheck source=scripts/apt-lib.sh
+source "$REPO/scripts/apt-lib.sh"
 
 command -v apt-get >/dev/null || die "needs a Debian system (apt-get)"
 command -v bpftool >/dev/null || die "needs bpftool (to check each module against its base)"
@@ -48,7 +62,15 @@ for label in $KERNELS; do
         dpkg --add-architecture "$arch"
         apt-get update -qq
     fi
-    deb=$(find "$WORK" -maxdepth 1 -name "${pkg}_${version//:/%3a}_${arch}.deb" | head -n1)
+    if [[ $pkg == linux-binary-* ]]; then
+        # sid: the modules are a package of their own
+        pkg=linux-modules-${pkg#linux-binary-}
+        ARCH=$arch
+        sid_lists_fresh || sid_update
+        deb=$(fetch_deb sid "$pkg" "$version") || die "cannot download $pkg $version from sid$(apt_failure)"
+    else
+        deb=$(find "$WORK" -maxdepth 1 -name "${pkg}_${version//:/%3a}_${arch}.deb" | head -n1)
+    fi
     if [[ -z $deb ]]; then
         log "apt-get download $pkg:$arch=$version"
         (cd "$WORK" && apt-get download -q "$pkg:$arch=$version") || die "cannot download $pkg:$arch=$version"

@@ -11,7 +11,8 @@ import Testing
 @Suite("Kernel modules: vmlinux and module BTF trimmed together")
 struct ModuleTests {
     /// The real kernels with module BTF in testdata/kernels/modules (Debian bookworm 6.1 amd64
-    /// and arm64: nf_conntrack, xfs, btrfs, kvm, bridge, as their packages ship them).
+    /// and arm64, from their linux-image packages, and sid's 7.2 amd64, from its linux-modules
+    /// package: nf_conntrack, xfs, btrfs, kvm, bridge, as the packages ship them).
     static let kernels: [KernelWithModules] = TestKernel.testKernels.compactMap { k in
         let dir = TestEnv.packageRoot + "/testdata/kernels/modules/" + k.name
         let names = ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).filter { $0.hasSuffix(".btf.xz") }.sorted()
@@ -20,9 +21,9 @@ struct ModuleTests {
 
     static let object = TestEnv.packageRoot + "/testdata/bpf/modules.bpf.o"
 
-    @Test("the test data has modules for both kernels")
+    @Test("the test data has modules for bookworm's amd64 and arm64 kernels and sid's")
     func dataPresent() {
-        #expect(Self.kernels.map(\.kernel.name) == ["debian-bookworm-6.1.0-56-amd64", "debian-bookworm-6.1.0-56-arm64"],
+        #expect(Self.kernels.map(\.kernel.name) == ["debian-bookworm-6.1.0-56-amd64", "debian-bookworm-6.1.0-56-arm64", "debian-sid-7.2.13-amd64"],
                 "testdata/kernels/modules/: \(Self.kernels.map(\.kernel.name)) (scripts/fetch-module-btf.sh makes it)")
     }
 
