@@ -27,7 +27,8 @@ extension RunReport {
 
     /// The report as one self-contained HTML page: the object-first view, then the findings,
     /// then the kernels by group (distro / release / arch), each group folded when the run is
-    /// large, so that a page for thousands of kernels stays a few megabytes.
+    /// large, so that a page for thousands of kernels stays a few megabytes; then the kernels
+    /// read with modules (at most `listedKernels` rows) and the totals.
     public var html: String {
         var body = "<header><h1>btfgen report</h1>\n<p class=\"meta\">"
         body += headerLines.map(htmlEscape).joined(separator: "<br>\n") + "</p></header>\n"
@@ -69,6 +70,7 @@ extension RunReport {
             if let t = groupTable { body += htmlTable(t) }
             body += groupedMatrix()
         }
+        if let t = moduleTable { body += htmlTable(t) }
         body += htmlTable(totalsTable)
         return htmlPage(title: "btfgen report", body: body)
     }

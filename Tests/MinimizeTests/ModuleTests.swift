@@ -145,6 +145,10 @@ struct ModuleTests {
             #expect(text.stdout.contains("struct file_system_type of btrfs as btfgen_btrfs__file_system_type"), "\(text.stdout)")
             let csv = try runProcess(TestEnv.btfgen, ["report", dir + "/r.json", "--format", "csv"])
             #expect(csv.stdout.contains("btrfs:struct:file_system_type:btfgen_btrfs__file_system_type"), "\(csv.stdout)")
+            let html = try runProcess(TestEnv.btfgen, ["report", dir + "/r.json", "-o", dir + "/r.html"])
+            #expect(html.status == 0, "\(html.stderr)")
+            let page = String(decoding: try readBytes(dir + "/r.html"), as: UTF8.self)
+            #expect(page.contains("<h2>Modules</h2>") && page.contains("struct file_system_type of btrfs as btfgen_btrfs__file_system_type"))
         }
     }
 
