@@ -255,24 +255,53 @@ public struct Explanation: Sendable {
     /// for every kernel, straight from the trim's decisions.
     public static func bytes(target: BTF, objectCount: Int, kept items: [KeptItem],
                              mark: (Int, inout Marker) -> Void) -> Bytes {
-        // Which items each object's steps keep, and how many objects keep each item.
-        var closures = [[Int]](repeating: [], count: objectCount)
+        // Which items each object's steps keep (entries (object, item), object by object), and
+        // how many objects keep each item.
+        var entryObject: [Int32] = [], entryItem: [Int32] = []
+        entryObject.reserveCapacity(items.count * 4)
+        entryItem.reserveCapacity(items.count * 4)
         var owners = [Int](repeating: 0, count: items.count), firstOwner = [Int](repeating: -1, count: items.count)
         var marker = Marker(target: target)
         func own(_ i: Int, by o: Int) {
-            closures[o].append(i)
+            entryObject.append(Int32(o))
+            entryItem.append(Int32(i))
             owners[i] += 1
             if firstOwner[i] < 0 { firstOwner[i] = o }
         }
+        // Where each kept type's items start in `items` (sorted: a type, then its members in
+        // order), so that an object's marks find their items by walking forward, not searching.
+        var firstItem: [Int: Int] = [:]
+        firstItem.reserveCapacity(items.count)
+        for (n, item) in items.enumerated() where item.member == nil { firstItem[item.type.index] = n }
         for o in 0..<objectCount {
             marker.reset()
             mark(o, &marker)
-            for item in marker.keptItems() { if let i = index(of: item, in: items) { own(i, by: o) } }
+            // The marked types and their kept members (`keptItems()`), walked in place.
+            for t in marker.marked {
+                guard let at = firstItem[t] else { continue }
+                own(at, by: o)
+                let id = TypeID(UInt32(t))
+                let kind = target.kind(id)
+                guard kind.isComposite || kind.isEnum else { continue }
+                let base = Int(target.records[t].firstWord), stride = kind == .enum ? 2 : 3, whole = marker.isWhole(id)
+                var j = at + 1
+                for m in 0..<target.vlen(id) where whole || marker.isSlotMarked(base + stride * m) {
+                    let want = KeptItem(type: id, member: m)
+                    while j < items.count && items[j] < want { j += 1 }
+                    if j < items.count && items[j] == want { own(j, by: o) }
+                }
+            }
         }
         // What only the flexible-array rule keeps belongs to the objects of the member it follows.
+        let mainEntries = entryItem.count
         for (after, kept) in flexibleArrayRule(items, target: target, explained: { owners[$0] > 0 }) {
-            let objects = closures.indices.filter { closures[$0].contains(after) }
+            let objects = Set((0..<mainEntries).filter { entryItem[$0] == Int32(after) }.map { Int(entryObject[$0]) }).sorted()
             for k in kept where owners[k] == 0 { for o in objects { own(k, by: o) } }
+        }
+        if entryItem.count > mainEntries {
+            // Object by object again (the rule's entries were appended last).
+            let order = entryObject.indices.sorted { (entryObject[$0], $0) < (entryObject[$1], $1) }
+            (entryObject, entryItem) = (order.map { entryObject[$0] }, order.map { entryItem[$0] })
         }
 
         var bytes = Bytes(own: [Int](repeating: 0, count: objectCount), sharedWith: [Int](repeating: 0, count: objectCount))
@@ -287,6 +316,7 @@ public struct Explanation: Sendable {
         }
         // A name is stored once: it belongs to every object that keeps an item naming it.
         var stringID: [ArraySlice<UInt8>: Int] = [:]
+        stringID.reserveCapacity(items.count * 2)
         var stringBytes: [Int] = []
         var namesOfItem: [[Int]] = items.map { item in
             names(item, target).compactMap { off in
@@ -301,15 +331,17 @@ public struct Explanation: Sendable {
         }
         var stringOwners = [Int](repeating: 0, count: stringBytes.count), stringFirst = [Int](repeating: -1, count: stringBytes.count)
         var stamp = [Int](repeating: -1, count: stringBytes.count)
-        var stringsOf = [[Int]](repeating: [], count: objectCount)
-        for o in 0..<objectCount {
-            for i in closures[o] {
-                for s in namesOfItem[i] where stamp[s] != o {
-                    stamp[s] = o
-                    stringsOf[o].append(s)
-                    stringOwners[s] += 1
-                    if stringFirst[s] < 0 { stringFirst[s] = o }
-                }
+        var stringEntryObject: [Int32] = [], stringEntry: [Int32] = []
+        stringEntryObject.reserveCapacity(entryItem.count * 2)
+        stringEntry.reserveCapacity(entryItem.count * 2)
+        for e in entryItem.indices {
+            let o = Int(entryObject[e])
+            for s in namesOfItem[Int(entryItem[e])] where stamp[s] != o {
+                stamp[s] = o
+                stringEntryObject.append(Int32(o))
+                stringEntry.append(Int32(s))
+                stringOwners[s] += 1
+                if stringFirst[s] < 0 { stringFirst[s] = o }
             }
         }
         namesOfItem = []
@@ -317,9 +349,11 @@ public struct Explanation: Sendable {
             bytes.strings += b
             charge(b, count: stringOwners[s], first: stringFirst[s])
         }
-        for o in 0..<objectCount {
-            for i in closures[o] where owners[i] > 1 { bytes.sharedWith[o] += recordBytes(items[i], target) }
-            for s in stringsOf[o] where stringOwners[s] > 1 { bytes.sharedWith[o] += stringBytes[s] }
+        for e in entryItem.indices where owners[Int(entryItem[e])] > 1 {
+            bytes.sharedWith[Int(entryObject[e])] += recordBytes(items[Int(entryItem[e])], target)
+        }
+        for e in stringEntry.indices where stringOwners[Int(stringEntry[e])] > 1 {
+            bytes.sharedWith[Int(stringEntryObject[e])] += stringBytes[Int(stringEntry[e])]
         }
         bytes.total = bytes.header + bytes.types + bytes.strings
         return bytes

@@ -428,11 +428,27 @@ func attribute(_ bytes: Explanation.Bytes, to objects: inout [ObjectSummary]) {
 func summarize(_ r: ObjectResult, kernel: BTF, problems: Bool = true) -> ObjectSummary {
     var s = ObjectSummary(object: r.object)
     s.total = r.total
+    // A decision that fails or poisons before the patch step reads the same for every record
+    // that asks it (the patch step leaves such outcomes as they are): described once.
+    var reasonOfDecision: [Int32: String] = [:]
     for j in 0..<r.resolved.count where problems {
         if r.resolved.statusOfRecord[j] == .patched { continue }
-        let res = r.resolved[j]
-        s.problems.append(.init(section: res.record.section, index: res.record.index, record: j, access: res.record.accessString,
-                                kind: res.record.kind, reason: res.describe(targetBTF: kernel)))
+        let d = r.resolved.decisionOfRecord[j]
+        let shared: Bool
+        switch r.resolved.decisions[Int(d)].outcome {
+        case .error, .limit: shared = true
+        case .value(let v): shared = v.poison
+        }
+        let reason: String
+        if shared, let known = reasonOfDecision[d] {
+            reason = known
+        } else {
+            reason = r.resolved[j].describe(targetBTF: kernel)
+            if shared { reasonOfDecision[d] = reason }
+        }
+        let record = r.resolved.records[j]
+        s.problems.append(.init(section: record.section, index: record.index, record: j, access: record.accessString,
+                                kind: record.kind, reason: reason))
     }
     s.errors = r.errors
     s.unresolved = r.unresolved
