@@ -177,6 +177,9 @@ public enum RecordStatus: UInt8, Sendable {
 /// record which decision it got and its outcome after the patch step.
 public struct ResolvedRelocations: Sendable {
     public let records: [RelocationRecord]
+    /// The distinct decisions, in the order the records first get them (`resolveAll` adds one
+    /// only for the record that asks it): walking them is walking the records' decisions in
+    /// file order, each once.
     public let decisions: [Decision]
     /// Per record: an index into `decisions`.
     public let decisionOfRecord: [Int32]

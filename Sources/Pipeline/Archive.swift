@@ -322,9 +322,9 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])], hardLinkDuplicat
     // The first file with each content, for each later one that has it.
     var linkTo = [String?](repeating: nil, count: files.count)
     if hardLinkDuplicates {
-        var firstWith: [[UInt8]: String] = [:]
+        var firstWith: [Contents: String] = [:]
         for (i, f) in files.enumerated() {
-            if let first = firstWith[f.data] { linkTo[i] = first } else { firstWith[f.data] = f.name }
+            if let first = firstWith[Contents(f.data)] { linkTo[i] = first } else { firstWith[Contents(f.data)] = f.name }
         }
     }
     let total = files.indices.reduce(0) { $0 + (linkTo[$1] == nil ? files[$1].data.count : 0) }

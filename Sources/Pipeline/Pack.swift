@@ -108,16 +108,25 @@ public func sha256Hex(_ bytes: [UInt8]) -> String {
     return String(decoding: out, as: UTF8.self)
 }
 
+/// A file's bytes as a dictionary key: hashed in one pass over the buffer (`[UInt8]`'s own
+/// hash feeds the hasher a byte at a time), compared byte for byte.
+struct Contents: Hashable {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    static func == (a: Contents, b: Contents) -> Bool { a.bytes == b.bytes }
+}
+
 /// The index of `files` (outputs, sorted by name, as `RunReport.writtenOutputs` gives them):
 /// each later output with an earlier one's bytes is stored as that one.
 public func packIndex(_ files: [(name: String, data: [UInt8])]) -> PackIndex {
-    var firstWith: [[UInt8]: (name: String, sha: String)] = [:]
+    var firstWith: [Contents: (name: String, sha: String)] = [:]
     return PackIndex(entries: files.map { f in
-        if let first = firstWith[f.data] {
+        if let first = firstWith[Contents(f.data)] {
             return PackEntry(path: f.name, member: first.name, sha256: first.sha, bytes: f.data.count)
         }
         let sha = sha256Hex(f.data)
-        firstWith[f.data] = (f.name, sha)
+        firstWith[Contents(f.data)] = (f.name, sha)
         return PackEntry(path: f.name, member: f.name, sha256: sha, bytes: f.data.count)
     })
 }

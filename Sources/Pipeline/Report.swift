@@ -558,16 +558,11 @@ extension RunReport {
         var files: [(name: String, data: [UInt8])] = []
         var unreadable: [String] = []
         // Identical outputs share one buffer: what is held grows with distinct contents.
-        var seen: [[UInt8]: [UInt8]] = [:]
+        var seen = Set<Contents>()
         for k in kernels where k.status == .written {
             do throws(FormatError) {
-                let data = try readFile(joinPath(output, k.output))
-                if let same = seen[data] {
-                    files.append((k.output, same))
-                } else {
-                    seen[data] = data
-                    files.append((k.output, data))
-                }
+                let data = Contents(try readFile(joinPath(output, k.output)))
+                files.append((k.output, seen.insert(data).memberAfterInsert.bytes))
             } catch {
                 unreadable.append(error.description)
             }
@@ -584,7 +579,7 @@ extension RunReport {
     @discardableResult
     public mutating func addOutputStatistics(withoutDedup: Bool = false) -> [UInt8]? {
         let (files, unreadable) = writtenOutputs()
-        let groups = Array(Dictionary(grouping: files.indices, by: { files[$0].data }).values)
+        let groups = Array(Dictionary(grouping: files.indices, by: { Contents(files[$0].data) }).values)
         totals.uniqueOutputs = groups.count
         totals.identicalOutputs = groups.filter { $0.count > 1 }.reduce(0) { $0 + $1.count }
         totals.duplicateOutputs = files.count - groups.count

@@ -230,12 +230,8 @@ public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes
     var repairsOf = [[MarkStep]](repeating: [], count: result.objects.count)
     for step in result.repairs.joined() { repairsOf[step.object].append(step.step) }
     return Explanation.bytes(target: kernel, objectCount: result.objects.count, kept: result.kept) { o, marker in
-        let resolved = result.objects[o].resolved
-        var done = [Bool](repeating: false, count: resolved.decisions.count)
-        for d in resolved.decisionOfRecord where !done[Int(d)] {
-            done[Int(d)] = true
-            marker.mark(resolved.decisions[Int(d)])
-        }
+        // The decisions in the order the records first get them (`ResolvedRelocations.decisions`).
+        for d in result.objects[o].resolved.decisions { marker.mark(d) }
         for step in repairsOf[o] { Explanation.apply(step, to: &marker) }
     }
 }

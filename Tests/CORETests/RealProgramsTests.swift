@@ -58,6 +58,11 @@ struct RealProgramsTests {
                     Issue.record("\(kernel) \(object) record \(i): status \(all.statusOfRecord[i]), outcome \(all[i].describe(targetBTF: target))")
                 }
             }
+            // The decisions come in the order the records first get them, each used: what byte
+            // attribution walks instead of the records.
+            var firstUse: [Int32] = [], seen = Set<Int32>()
+            for d in all.decisionOfRecord where seen.insert(d).inserted { firstUse.append(d) }
+            #expect(firstUse == Array(0..<Int32(all.decisions.count)), "\(kernel) \(object)")
         }
     }
 }
