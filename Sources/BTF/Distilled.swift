@@ -9,10 +9,6 @@
 /// name (and size, where the name alone is ambiguous), and moves the module's own ids past the
 /// kernel's.
 struct DistilledBase {
-    /// The distilled base's type count (with void): the module's first own id.
-    let typeCount: UInt32
-    /// Its string section's length: the module's own strings start there.
-    let stringLength: UInt32
     /// For each distilled type id, the kernel type id it maps to (0 for void).
     let ids: [UInt32]
     /// For each distilled type's name offset, the kernel name offset of the type it maps to.
@@ -47,8 +43,9 @@ struct DistilledBase {
             }
         }
         // Distilled types by name: (id, size).
-        var byName: [[UInt8]: [(id: UInt32, size: UInt32)]] = [:]
-        for id in dist.ids { byName[dist.nameBytes(id), default: []].append((id.rawValue, dist.size(id))) }
+        // Names compare as bytes, as libbpf's strcmp compares them.
+        var byName: [ArraySlice<UInt8>: [(id: UInt32, size: UInt32)]] = [:]
+        for id in dist.ids { byName[dist.stringBytes(at: dist.nameOffset(id)), default: []].append((id.rawValue, dist.size(id))) }
         // How many named structs and unions the base has per name offset (libbpf counts by offset).
         var composites: [UInt32: Int] = [:]
         for i in 1..<baseCount {
@@ -71,7 +68,7 @@ struct DistilledBase {
             case .struct, .union: needsSize = (composites[nameOffset] ?? 0) > 1
             default: continue
             }
-            guard let matches = byName[base.nameBytes(b)] else { continue }
+            guard let matches = byName[base.stringBytes(at: base.nameOffset(b))] else { continue }
             for m in matches where !needsSize || m.size == base.size(b) {
                 let d = TypeID(m.id)
                 switch dist.kind(d) {
@@ -105,14 +102,6 @@ struct DistilledBase {
         for id in dist.ids where ids[id.index] == 0 {
             throw fail("type [\(id.rawValue)] \(dist.kind(id)) \(dist.name(id)): the kernel has no type to relocate it onto")
         }
-        return DistilledBase(typeCount: count, stringLength: UInt32(dist.strings.count), ids: ids, names: names)
-    }
-}
-
-extension BTF {
-    /// The bytes of type `id`'s name (names compare as bytes, as libbpf's strcmp compares them).
-    func nameBytes(_ id: TypeID) -> [UInt8] {
-        let off = Int(nameOffset(id).rawValue)
-        return Array(strings[off..<(off + stringLength(at: nameOffset(id)))])
+        return DistilledBase(ids: ids, names: names)
     }
 }

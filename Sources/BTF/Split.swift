@@ -83,6 +83,7 @@ extension BTF {
             if swap { for i in 0..<wordCount { dst[i] = dst[i].byteSwapped } }
             initialized = wordCount
         }
+        func kind(at w: Int) -> Kind { Kind(rawValue: UInt8((raw[w + 1] >> 24) & BTFInfo.kindMask)) ?? .void }
         // Pass 1: where each type starts, with the sizes of the kinds this BTF knows.
         var starts: [Int] = []
         var w = 0
@@ -118,9 +119,8 @@ extension BTF {
                 if id < ownFirst { return (distilled.kind(TypeID(id)), 0) }
                 let n = Int(id - ownFirst)
                 guard n < starts.count else { return nil }
-                let w = starts[n]
-                let kind = Kind(rawValue: UInt8((raw[w + 1] >> 24) & BTFInfo.kindMask)) ?? .void
-                return (kind, kind == .array ? raw[w + 3] : raw[w + 2])
+                let w = starts[n], k = kind(at: w)
+                return (k, k == .array ? raw[w + 3] : raw[w + 2])
             }
             var embedded = Set<UInt32>()
             // libbpf walks ids ownFirst..<count (the module's type count), not the module's
@@ -129,10 +129,8 @@ extension BTF {
             while id < count {
                 defer { id += 1 }
                 let w = starts[Int(id - ownFirst)]
-                let info = raw[w + 1]
-                let kind = Kind(rawValue: UInt8((info >> 24) & BTFInfo.kindMask)) ?? .void
-                guard kind == .struct || kind == .union else { continue }
-                for i in 0..<Int(info & BTFInfo.vlenMask) {
+                guard kind(at: w) == .struct || kind(at: w) == .union else { continue }
+                for i in 0..<Int(raw[w + 1] & BTFInfo.vlenMask) {
                     var next = raw[w + 3 + 3 * i + 1]
                     var steps = 0
                     while next != 0, steps < BTFLimits.maxChainDepth, let (k, target) = kindAndNext(next) {
@@ -184,7 +182,7 @@ extension BTF {
         var extra: [UInt32] = []
         for (n, w) in starts.enumerated() {
             let info = raw[w + 1]
-            let kind = Kind(rawValue: UInt8((info >> 24) & BTFInfo.kindMask)) ?? .void
+            let kind = kind(at: w)
             let vlen = Int(info & BTFInfo.vlenMask)
             let words = raw[(w + 3)..<(w + 3 + Int(sizes[Int(kind.rawValue)].fixedWords) + vlen * Int(sizes[Int(kind.rawValue)].vlenWords))]
             extra.removeAll(keepingCapacity: true)
@@ -255,19 +253,12 @@ extension BTF {
     public mutating func appendSplit(parsing bytes: [UInt8], name: String, section: String = ".BTF",
                                      distilledBase: [UInt8]? = nil) throws(FormatError) {
         let result: Result<Void, FormatError> = bytes.withUnsafeBytes { buf in
-            do throws(FormatError) {
-                guard let distilledBase else {
-                    try self.appendSplit(parsing: buf, name: name, section: section)
+            (distilledBase ?? []).withUnsafeBytes { base in
+                do throws(FormatError) {
+                    try self.appendSplit(parsing: buf, name: name, section: section, distilledBase: distilledBase == nil ? nil : base)
                     return .success(())
-                }
-                let r: Result<Void, FormatError> = distilledBase.withUnsafeBytes { base in
-                    do throws(FormatError) {
-                        try self.appendSplit(parsing: buf, name: name, section: section, distilledBase: base)
-                        return .success(())
-                    } catch { return .failure(error) }
-                }
-                return r
-            } catch { return .failure(error) }
+                } catch { return .failure(error) }
+            }
         }
         try result.get()
     }

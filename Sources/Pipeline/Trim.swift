@@ -240,11 +240,9 @@ public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes
 private func markRounds(_ result: TrimResult) -> [[(step: MarkStep, cause: KeepCause, object: Int)]] {
     var first: [(step: MarkStep, cause: KeepCause, object: Int)] = []
     for (i, o) in result.objects.enumerated() {
-        let resolved = o.resolved
-        var done = [Bool](repeating: false, count: resolved.decisions.count)
-        for d in resolved.decisionOfRecord where !done[Int(d)] {
-            done[Int(d)] = true
-            first.append((.decision(resolved.decisions[Int(d)]), .relocation(object: i, decision: Int(d)), i))
+        // The decisions in the order the records first get them (`ResolvedRelocations.decisions`).
+        for (d, decision) in o.resolved.decisions.enumerated() {
+            first.append((.decision(decision), .relocation(object: i, decision: d), i))
         }
     }
     let repairs = result.repairs.map { round in
