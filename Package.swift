@@ -6,7 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "btfgen", targets: ["btfgen"]),
-        .library(name: "BTFGen", targets: ["BTF", "BPFObject", "CORE", "Minimize", "Pipeline"]),
+        .library(name: "BTFGen", targets: ["BTF", "BPFObject", "KernelInput", "CORE", "Minimize", "Pipeline", "Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -21,11 +21,13 @@ let package = Package(
         // Stages, each depending only on the ones before it.
         .target(name: "BTF"),
         .target(name: "BPFObject", dependencies: ["BTF", "CLibELF"]),
+        .target(name: "KernelInput", dependencies: ["BTF", "BPFObject", "CLibArchive"]),
         .target(name: "CORE", dependencies: ["BTF"]),
         .target(name: "Minimize", dependencies: ["BTF", "CORE"]),
-        .target(name: "Pipeline", dependencies: ["BTF", "BPFObject", "CORE", "Minimize", "CLibArchive"]),
+        .target(name: "Pipeline", dependencies: ["BTF", "BPFObject", "KernelInput", "CORE", "Minimize"]),
+        .target(name: "Report", dependencies: ["BTF", "BPFObject", "KernelInput", "CORE", "Minimize", "Pipeline"]),
         .executableTarget(name: "btfgen", dependencies: [
-            "Pipeline", "BTF", "BPFObject", "CORE", "Minimize",
+            "Report", "Pipeline", "BTF", "BPFObject", "KernelInput", "CORE", "Minimize",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -33,13 +35,13 @@ let package = Package(
         .executableTarget(name: "libbpf-judge", dependencies: ["CLibBPF"]),
 
         .testTarget(name: "BTFTests", dependencies: ["BTF"]),
-        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF"]),
-        .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject"]),
-        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject", "Pipeline"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"]),
-        .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject"]),
-        .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"],
+        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF", "KernelInput"]),
+        .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject", "KernelInput"]),
+        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject", "Pipeline", "KernelInput", "Report"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KernelInput", "Minimize", "Report"]),
+        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "KernelInput", "Minimize", "Report"]),
+        .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject", "KernelInput", "Minimize", "Report"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "KernelInput", "Minimize", "Report"],
                     exclude: ["Regressions"]),
     ],
     swiftLanguageModes: [.v6]

@@ -6,7 +6,7 @@ import Darwin
 import BTF
 
 /// The message for the current `errno`, as `strerror` gives it.
-func errnoMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+package func errnoMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
 /// Whether the file at `path` starts with the ELF magic: how a directory of objects tells its
 /// objects from other files without reading them.
@@ -115,47 +115,8 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
     }
 }
 
-/// Reads a raw BTF file straight into a `BTF`: the type and string sections go from the file into
-/// the BTF's own storage, without a copy of the whole file in between (a kernel BTF is 4-6 MB,
-/// and a batch reads thousands).
-///
-/// Returns nil, having consumed nothing, when `path` is not a regular file that starts with the
-/// BTF magic (an ELF, an archive, a pipe): the caller reads those whole. Errors name the file
-/// and the offset, as `parseBTFFile` does.
-public func readRawBTFFile(_ path: String, strict: Bool = false) throws(FormatError) -> (btf: BTF, fileSize: Int)? {
-    let fd = open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
-    defer { close(fd) }
-    var st = stat()
-    guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
-    let size = Int(st.st_size)
-    // The header, and whatever follows it in the first page; a longer header than that (only
-    // hostile files have one) goes the whole-file way.
-    let head = try readExactly(fd, at: 0, count: min(size, 4096), path: path)
-    guard head.count >= 2, head[0] == 0x9f && head[1] == 0xeb || head[0] == 0xeb && head[1] == 0x9f else { return nil }
-    let at = BTF.locator("")
-    do throws(FormatError) {
-        if head.count >= btfHeaderSize {
-            let declared = head.withUnsafeBytes { ByteReader($0, order: head[0] == 0x9f ? .little : .big).u32(4)! }
-            if Int(declared) > head.count && Int(declared) <= size { return nil }
-        }
-        let layout = try withBytes(head) { buf throws(FormatError) in try BTF.layout(header: buf, blobSize: size, at: at) }
-        var words = try readWords(fd, at: layout.typeStart, count: layout.typeLength / 4, path: path)
-        if layout.order != ByteOrder.host {
-            words.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = w[i].byteSwapped } }
-        }
-        let strings = try readExactly(fd, at: layout.stringStart, count: layout.stringLength, path: path)
-        // The 2026 format's kind-layout section, which sizes types of kinds btfgen does not know.
-        let kindLayout = layout.layoutLength == 0 ? nil
-            : try readExactly(fd, at: layout.layoutStart, count: layout.layoutLength, path: path)
-        return (try BTF(layout: layout, words: words, strings: strings, layoutSection: kindLayout, at: at, strict: strict), size)
-    } catch {
-        throw error.in(file: path)
-    }
-}
-
 /// `count` bytes at `offset`, or an error if the file ends first (it shrank while being read).
-func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {
+package func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {
     var failure: Int32 = 0
     let bytes = [UInt8](unsafeUninitializedCapacity: count) { buf, initialized in
         initialized = preadFully(fd, UnsafeMutableRawBufferPointer(buf), at: offset, failure: &failure)
@@ -165,7 +126,7 @@ func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(F
     return bytes
 }
 
-private func readWords(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt32] {
+package func readWords(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt32] {
     var failure: Int32 = 0
     var got = 0
     let words = [UInt32](unsafeUninitializedCapacity: count) { buf, initialized in

@@ -340,7 +340,8 @@ public struct BTF: Sendable {
         pointerSize = computePointerSize()
     }
 
-    private static let longAliases: [[UInt8]] = [
+    /// The names libbpf takes for `long` (any order of `long`, `int`, `unsigned`).
+    public static let longAliases: [[UInt8]] = [
         "long", "long int", "int long", "unsigned long", "long unsigned", "unsigned long int",
         "unsigned int long", "long unsigned int", "long int unsigned", "int unsigned long", "int long unsigned",
     ].map { Array($0.utf8) }

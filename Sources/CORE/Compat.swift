@@ -1,19 +1,5 @@
 import BTF
 
-/// How deep compatibility checks recurse through func_proto parameters and members (libbpf: 32).
-let maxCompatLevel = 32
-
-/// The comparison steps one question may take against one candidate (type and member
-/// comparisons, member and parameter visits). `type_matches` of each of a 6.12 kernel's structs
-/// against itself takes at most 130k; the cap is 16 times that.
-let maxMatchSteps = 1 << 21
-
-/// The comparison steps all questions of one object may take against one target. Each
-/// (question, candidate) pair is compared once per target, so real programs stay far below it:
-/// 35,000 relocations against a non-deduplicated kernel with 476 candidates per name take about
-/// 10^8. It bounds crafted type graphs, where libbpf would spin.
-let maxObjectMatchSteps = 1 << 31
-
 /// What is left of one comparison's steps.
 ///
 /// libbpf bounds the depth of its type comparisons but not their breadth: a struct of four
@@ -26,7 +12,7 @@ final class MatchBudget {
     private let limitedByObject: Bool
     private(set) var remaining: Int
 
-    init(steps: Int = maxMatchSteps, limitedByObject: Bool = false) {
+    init(steps: Int = CORELimits.matchSteps, limitedByObject: Bool = false) {
         self.steps = steps
         self.limitedByObject = limitedByObject
         remaining = steps
@@ -39,8 +25,8 @@ final class MatchBudget {
         remaining -= steps
         if remaining < 0 {
             throw SpecError(message: limitedByObject
-                ? "btfgen's safety limit: type comparisons of this object take more than \(maxObjectMatchSteps) steps"
-                : "btfgen's safety limit: one type comparison takes more than \(maxMatchSteps) steps", isLimit: true)
+                ? "btfgen's safety limit: type comparisons of this object take more than \(CORELimits.objectMatchSteps) steps"
+                : "btfgen's safety limit: one type comparison takes more than \(CORELimits.matchSteps) steps", isLimit: true)
         }
     }
 }
@@ -57,11 +43,11 @@ func essentialNamesEqual(_ a: ArraySlice<UInt8>, _ b: ArraySlice<UInt8>) -> Bool
 /// agree, structs/unions/enums/fwds are compatible by kind alone, ints unless they use the
 /// deprecated bit offset, pointers and arrays recursively, func_protos parameter by parameter.
 func typesAreCompatible(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: TypeID,
-                        level: Int = maxCompatLevel, budget: MatchBudget = MatchBudget()) throws(SpecError) -> Bool {
+                        level: Int = CORELimits.compatLevel, budget: MatchBudget = MatchBudget()) throws(SpecError) -> Bool {
     guard local.contains(localID), target.contains(targetID) else { throw SpecError(message: "type out of range") }
     if !kindsAreCoreCompatible(local.kind(localID), target.kind(targetID)) { return false }
     var l = localID, t = targetID
-    var depth = 32
+    var depth = CORELimits.compatChainDepth
     while true {
         depth -= 1
         if depth < 0 { throw SpecError(message: "type compatibility check too deep") }
@@ -106,7 +92,7 @@ func typesAreCompatible(_ local: BTF, _ localID: TypeID, _ target: BTF, _ target
 /// Mirrors libbpf `bpf_core_fields_are_compat`.
 func fieldsAreCompatible(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: TypeID) throws(SpecError) -> Bool {
     var l = localID, t = targetID
-    for _ in 0...maxResolveDepth {
+    for _ in 0...CORELimits.resolveDepth {
         guard let ls = local.skipModsAndTypedefs(l), let ts = target.skipModsAndTypedefs(t) else {
             throw SpecError(message: "cannot resolve type")
         }
@@ -146,12 +132,12 @@ func namesMatch(_ local: BTF, _ l: StringOffset, _ target: BTF, _ t: StringOffse
 /// exist by name with matching types, enum values by name, int sizes and signedness must agree,
 /// array lengths must agree.
 func typesMatch(_ local: BTF, _ localID: TypeID, _ target: BTF, _ targetID: TypeID,
-                behindPointer: Bool = false, level: Int = maxCompatLevel,
+                behindPointer: Bool = false, level: Int = CORELimits.compatLevel,
                 budget: MatchBudget = MatchBudget()) throws(SpecError) -> Bool {
     if level <= 0 { throw SpecError(message: "type match check too deep") }
     var l = localID, t = targetID
     var behind = behindPointer
-    var depth = 32
+    var depth = CORELimits.compatChainDepth
     while true {
         depth -= 1
         if depth < 0 { throw SpecError(message: "type match check too deep") }

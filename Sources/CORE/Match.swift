@@ -45,7 +45,7 @@ func matchSpec(_ localSpec: AccessSpec, local: BTF, target: BTF, candidate: Type
                 guard let elem = target.skipModsAndTypedefs(a.element) else { throw SpecError(message: "cannot resolve target type \(a.element)") }
                 targetID = elem
             }
-            guard spec.raw.count < maxSpecLength else { throw SpecError(message: "target spec longer than \(maxSpecLength)") }
+            guard spec.raw.count < CORELimits.specLength else { throw SpecError(message: "target spec longer than \(CORELimits.specLength)") }
             spec.accessors.append(Accessor(type: targetID, index: acc.index, name: nil))
             spec.raw.append(acc.index)
             guard let sz = target.resolveSize(targetID, pointerSize: ptrSize) else {
@@ -72,7 +72,7 @@ private func matchMember(local: BTF, _ acc: Accessor, target: BTF, _ targetID: T
     for i in 0..<target.vlen(t) {
         try budget.spend()
         let m = target.member(t, i)
-        guard spec.raw.count < maxSpecLength else { throw SpecError(message: "target spec longer than \(maxSpecLength)") }
+        guard spec.raw.count < CORELimits.specLength else { throw SpecError(message: "target spec longer than \(CORELimits.specLength)") }
         spec.bitOffset &+= m.bitOffset
         spec.raw.append(i)
         if target.stringIsEmpty(m.name) {

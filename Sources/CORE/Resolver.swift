@@ -262,7 +262,7 @@ public struct Resolver {
     private var decided: [(generation: Int, decision: Int32)?] = []
     private(set) var decisions: [Decision] = []
     /// Comparison steps left for this object against this target (see `MatchBudget`).
-    private var stepsLeft = maxObjectMatchSteps
+    private var stepsLeft = CORELimits.objectMatchSteps
 
     public init(local: BTF, target: BTF, index: CandidateIndex) {
         self.local = local
@@ -492,7 +492,7 @@ public struct Resolver {
 
     /// One question against one candidate, within this object's comparison steps.
     private mutating func match(_ localSpec: AccessSpec, candidate: TypeID, insn: Int) -> CandidateMatch {
-        let budget = MatchBudget(steps: min(maxMatchSteps, stepsLeft), limitedByObject: stepsLeft < maxMatchSteps)
+        let budget = MatchBudget(steps: min(CORELimits.matchSteps, stepsLeft), limitedByObject: stepsLeft < CORELimits.matchSteps)
         defer { stepsLeft -= budget.used }
         let spec: AccessSpec
         do throws(SpecError) {
@@ -510,19 +510,45 @@ public struct Resolver {
     }
 }
 
+/// A relocation that does not patch its instruction: libbpf poisons it, or refuses the load.
+public struct RelocationProblem: Sendable, Equatable {
+    /// `.poisoned` or `.error`.
+    public var status: RecordStatus
+    /// libbpf's reason, without the class: `no matching target`, `relocation kind … ambiguous`.
+    public var reason: String
+
+    public init(status: RecordStatus, reason: String) {
+        self.status = status
+        self.reason = reason
+    }
+
+    /// As `describe` and `-v` print it: `poisoned (REASON)` or `error: REASON`.
+    public var text: String { status == .error ? "error: \(reason)" : "poisoned (\(reason))" }
+}
+
 extension Resolution {
-    /// The result in libbpf's words: `patched: 16 -> 2456`, `poisoned`, or `error: …`.
-    public func describe(targetBTF: BTF) -> String {
+    /// The outcome as a problem, or nil when libbpf patches the instruction.
+    public var problem: RelocationProblem? {
         switch outcome {
         case .error(let message):
-            return "error: \(message)"
+            return RelocationProblem(status: .error, reason: message)
         case .limit(let message):
-            return "error: not resolved: \(message)"
+            return RelocationProblem(status: .error, reason: "not resolved: \(message)")
         case .value(let v):
             if v.poisonedAccess {
-                return "poisoned (load/store of a field whose size changed \(v.originalSize) -> \(v.newSize) bytes in a way libbpf cannot adjust)"
+                return RelocationProblem(status: .poisoned, reason: "load/store of a field whose size changed \(v.originalSize) -> \(v.newSize) bytes in a way libbpf cannot adjust")
             }
-            if v.poison { return "poisoned (no matching target)" }
+            return v.poison ? RelocationProblem(status: .poisoned, reason: "no matching target") : nil
+        }
+    }
+
+    /// The result in libbpf's words: `patched: 16 -> 2456`, `poisoned (…)`, or `error: …`.
+    public func describe(targetBTF: BTF) -> String {
+        if let problem { return problem.text }
+        switch outcome {
+        case .error, .limit:
+            return "" // problems, described above
+        case .value(let v):
             if record.kind == .typeIDTarget {
                 let id = TypeID(UInt32(truncatingIfNeeded: v.new))
                 if v.new == 0 { return "\(v.original) -> 0" }

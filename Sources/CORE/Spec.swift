@@ -1,8 +1,5 @@
 import BTF
 
-/// The deepest access string libbpf accepts (`BPF_CORE_SPEC_MAX_LEN`).
-public let maxSpecLength = 64
-
 /// One "turning point" of an access: a named member, or an array index (`name == nil`).
 public struct Accessor: Sendable, Equatable {
     /// For a member: the composite it belongs to; for an index: the element type.
@@ -72,7 +69,7 @@ extension AccessSpec {
                 j += 1
             }
             guard j > digitsStart else { throw SpecError(message: "malformed access string '\(access)'") }
-            guard raw.count < maxSpecLength else { throw SpecError(message: "access string '\(access)' longer than \(maxSpecLength)") }
+            guard raw.count < CORELimits.specLength else { throw SpecError(message: "access string '\(access)' longer than \(CORELimits.specLength)") }
             let long: Int64
             if negative {
                 long = saturated || magnitude > UInt64(Int64.max) ? Int64.min : -Int64(magnitude)

@@ -5,9 +5,6 @@ import Darwin
 #endif
 import BTF
 
-/// The deepest modifier/typedef/array chain followed, as libbpf's `MAX_RESOLVE_DEPTH`.
-let maxResolveDepth = 32
-
 extension BTF {
     /// The bytes of the string at `offset` (without its NUL), as a slice of the string section.
     @inlinable
@@ -43,7 +40,7 @@ extension BTF {
     /// deeper than the kernel resolves (validated input has neither).
     public func skipModsAndTypedefs(_ id: TypeID) -> TypeID? {
         var cur = id
-        for _ in 0...maxResolveDepth {
+        for _ in 0...CORELimits.resolveDepth {
             guard contains(cur) else { return nil }
             let k = kind(cur)
             if k.isModifier { cur = referenced(cur) } else { return cur }
@@ -53,11 +50,9 @@ extension BTF {
 
     /// The first int named like `long` (any of libbpf's aliases) of size 4 or 8.
     public var longType: TypeID? {
-        let aliases: Set<String> = ["long", "long int", "int long", "unsigned long", "long unsigned",
-                                    "unsigned long int", "unsigned int long", "long unsigned int",
-                                    "long int unsigned", "int unsigned long", "int long unsigned"]
         for id in ids where kind(id) == .int && (size(id) == 4 || size(id) == 8) {
-            if aliases.contains(name(id)) { return id }
+            let name = stringBytes(nameOffset(id))
+            if BTF.longAliases.contains(where: { $0.elementsEqual(name) }) { return id }
         }
         return nil
     }
@@ -69,15 +64,15 @@ extension BTF {
         var nelems: UInt64 = 1
         var size: Int64 = -1
         var depth = 0
-        while depth < maxResolveDepth, cur != .void, contains(cur) {
+        while depth < CORELimits.resolveDepth, cur != .void, contains(cur) {
             switch kind(cur) {
             case .int, .struct, .union, .enum, .enum64, .datasec, .float:
                 size = Int64(self.size(cur))
-                depth = maxResolveDepth
+                depth = CORELimits.resolveDepth
                 continue
             case .ptr:
                 size = Int64(pointerSize)
-                depth = maxResolveDepth
+                depth = CORELimits.resolveDepth
                 continue
             case .typedef, .volatile, .const, .restrict, .var, .declTag, .typeTag:
                 cur = referenced(cur)

@@ -1,3 +1,5 @@
+import CORE
+
 /// The unresolved and failing relocations of a run, kept once each however many kernels have
 /// them: what a report needs of a finished kernel's problems, so that a run over thousands of
 /// kernels holds distinct findings, not kernels × findings.
@@ -8,35 +10,27 @@
 public struct FindingTable: Sendable {
     /// What identifies a finding: the object (its index in the run), the record (its index in
     /// the object's `.BTF.ext` order), the outcome and libbpf's reason.
-    struct Key: Hashable, Comparable, Sendable {
+    package struct Key: Hashable, Comparable, Sendable {
         var object: Int32
         var record: Int32
         var isError: Bool
         var reason: String
 
-        static func < (a: Key, b: Key) -> Bool {
+        package static func < (a: Key, b: Key) -> Bool {
             (a.object, a.record, a.isError ? 1 : 0, a.reason) < (b.object, b.record, b.isError ? 1 : 0, b.reason)
         }
     }
 
-    struct Entry: Sendable {
-        var key: Key
-        var objectName: String
-        var problem: RunReport.Problem
+    package struct Entry: Sendable {
+        package var key: Key
+        package var objectName: String
+        package var problem: ObjectSummary.Problem
     }
 
-    private(set) var entries: [Entry] = []
+    package private(set) var entries: [Entry] = []
     /// Each group's entries, ascending.
-    private(set) var groups: [[Int32]] = []
+    package private(set) var groups: [[Int32]] = []
     private var entryOf: [Key: Int32] = [:]
-    /// The same entries by the problem's text as described (`ObjectSummary.Problem.reason`): a
-    /// finding seen on an earlier kernel costs one lookup, not a new `RunReport.Problem`.
-    private var entryOfText: [TextKey: Int32] = [:]
-    private struct TextKey: Hashable, Sendable {
-        var object: Int32
-        var record: Int32
-        var text: String
-    }
     private var groupOf: [[Int32]: Int] = [:]
 
     public init() {}
@@ -46,21 +40,13 @@ public struct FindingTable: Sendable {
         var ids: [Int32] = []
         for (o, summary) in objects.enumerated() {
             for p in summary.problems {
-                let text = TextKey(object: Int32(o), record: Int32(p.record), text: p.reason)
-                if let id = entryOfText[text] {
-                    ids.append(id)
-                    continue
-                }
-                let problem = RunReport.Problem(p)
-                let key = Key(object: Int32(o), record: Int32(p.record), isError: problem.outcome == .error, reason: problem.reason)
+                let key = Key(object: Int32(o), record: Int32(p.record), isError: p.status == .error, reason: p.reason)
                 if let id = entryOf[key] {
-                    entryOfText[text] = id
                     ids.append(id)
                 } else {
                     let id = Int32(entries.count)
-                    entries.append(Entry(key: key, objectName: summary.object, problem: problem))
+                    entries.append(Entry(key: key, objectName: summary.object, problem: p))
                     entryOf[key] = id
-                    entryOfText[text] = id
                     ids.append(id)
                 }
             }

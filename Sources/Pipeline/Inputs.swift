@@ -5,6 +5,8 @@ import Darwin
 #endif
 import BTF
 import BPFObject
+import CORE
+import Minimize
 
 /// Whether `path` names a directory.
 public func isDirectory(_ path: String) -> Bool {
@@ -108,6 +110,18 @@ public func loadObjects(_ paths: [String]) throws(FormatError) -> LoadedObjects 
     return loaded
 }
 
+extension TrimObjects {
+    /// The objects as read from their files, named by path.
+    public init(_ objects: [BPFObject]) {
+        self.init(objects.map { (name: $0.path, relocations: PreparedRelocations(local: $0.btf, records: $0.relocations)) })
+    }
+}
+
+/// `trim(kernel:objects:)` for objects as read from their files.
+public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
+    trim(kernel: kernel, objects: TrimObjects(objects))
+}
+
 /// Writes a file the user named (a report, a merged BTF) atomically, creating its missing
 /// parent directories first, as trimming does for its outputs.
 public func writeUserFile(_ path: String, _ bytes: [UInt8]) throws(FormatError) {
@@ -131,4 +145,34 @@ public func makeDirectories(_ path: String) throws(FormatError) {
             throw FormatError(file: current, "", "cannot create directory: \(String(cString: strerror(errno)))")
         }
     }
+}
+
+// MARK: - Paths
+
+package func trimSlashes(_ path: String) -> String {
+    var p = path
+    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
+    return p
+}
+
+/// The directory part of `path` ("." when there is none).
+package func dirName(_ path: String) -> String {
+    let p = trimSlashes(path)
+    guard let slash = p.lastIndex(of: "/") else { return "." }
+    return slash == p.startIndex ? "/" : String(p[..<slash])
+}
+
+public func joinPath(_ root: String, _ rel: String) -> String {
+    root == "/" ? "/" + rel : root + "/" + rel
+}
+
+package func isInside(_ path: String, _ root: String) -> Bool { relative(path, to: root) != nil }
+
+/// `path` relative to the directory `root`, or nil when it is not below it.
+package func relative(_ path: String, to root: String) -> String? {
+    let prefix = root == "/" ? "/" : root + "/"
+    guard path.hasPrefix(prefix) else { return root == "." && !path.hasPrefix("/") ? path : nil }
+    var rest = Substring(path.dropFirst(prefix.count))
+    while rest.hasPrefix("/") { rest = rest.dropFirst() }
+    return rest.isEmpty ? nil : String(rest)
 }

@@ -5,6 +5,7 @@ import Foundation
 #endif
 import BPFObject
 import BTF
+import KernelInput
 
 /// One output of a pack, as its index `btfgen-index.json` lists it: where it is, which member
 /// holds its bytes, and what its path says of the machines it is for.
@@ -106,15 +107,6 @@ public func sha256Hex(_ bytes: [UInt8]) -> String {
         out.append(hex[Int(b & 15)])
     }
     return String(decoding: out, as: UTF8.self)
-}
-
-/// A file's bytes as a dictionary key: hashed in one pass over the buffer (`[UInt8]`'s own
-/// hash feeds the hasher a byte at a time), compared byte for byte.
-struct Contents: Hashable {
-    let bytes: [UInt8]
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
-    func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
-    static func == (a: Contents, b: Contents) -> Bool { a.bytes == b.bytes }
 }
 
 /// The index of `files` (outputs, sorted by name, as `RunReport.writtenOutputs` gives them):

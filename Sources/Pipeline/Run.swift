@@ -2,6 +2,7 @@ import Dispatch
 import Synchronization
 import BTF
 import BPFObject
+import KernelInput
 import CORE
 import Minimize
 
@@ -74,7 +75,13 @@ public struct ObjectSummary: Sendable {
         public var record: Int
         public var access: String
         public var kind: RelocationKind
+        /// `.poisoned` or `.error`.
+        public var status: RecordStatus
+        /// libbpf's reason (`RelocationProblem.reason`).
         public var reason: String
+
+        /// As `-v` prints it: `poisoned (REASON)` or `error: REASON`.
+        public var text: String { RelocationProblem(status: status, reason: reason).text }
     }
 
     public var object: String
@@ -310,7 +317,7 @@ extension KernelReport {
 }
 
 /// Counts struct/union members in a BTF.
-func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
+package func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 
 /// Trims one kernel for all objects and writes its output atomically.
 public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false,
@@ -326,6 +333,8 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
     report.inputBytes = fileSize(job.inputPath)
+    // What reading the kernel learnt of the file, kept for the report also when it then fails.
+    var facts = InputFacts()
     do throws(FormatError) {
         if let why = job.plannedSkip {
             report.status = .skipped(why)
@@ -335,49 +344,27 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
             report.status = .skipped("failure marker")
             return report.failingWhenExplicit()
         }
-        // The file's bytes live only inside this closure, so they are freed before trimming.
-        let loaded: BTF? = try { () throws(FormatError) -> BTF? in
-            // Raw BTF, the common case, is read section by section straight into the BTF.
-            if let raw = try readRawBTFFile(job.inputPath, strict: strict) {
-                report.inputBytes = raw.fileSize
-                return raw.btf
-            }
-            let stored = try readFile(job.inputPath)
-            report.inputBytes = stored.count
-            let bytes: [UInt8]
-            switch try openKernelInput(stored, path: job.inputPath) {
-            case .skipped(let why):
-                report.status = .skipped(why)
-                return nil
-            case .data(let data, let member):
-                bytes = data
-                report.member = member
-            case .withModules(let data, let member, let modules):
-                report.member = member
-                return try kernelWithModules(data, member: member, modules: modules, path: job.inputPath, strict: strict,
-                                             filter: job.moduleFilter)
-            }
-            if bytes.isEmpty {
-                report.status = .skipped("empty file")
-                return nil
-            }
-            // A file that is neither BTF nor ELF fails when it was named on the command line or
-            // its name says it is a kernel (`*.btf`, `*.btf.tar.xz`, `vmlinux*`); anything else
-            // in a directory (a README, a checksum list) is skipped.
-            if !looksLikeBTFOrELF(bytes) && !job.isExplicit && !looksLikeKernelFile(job.relativePath) {
-                report.status = .skipped("not a BTF or ELF file")
-                return nil
-            }
-            do throws(FormatError) {
-                return try parseBTFFile(bytes, path: job.inputPath, strict: strict).0
-            } catch {
-                throw report.member.map { error.prefixed("member \($0)") } ?? error
-            }
-        }()
-        guard var kernel = consume loaded else { return report.failingWhenExplicit() }
+        // A file that is neither BTF nor ELF fails when it was named on the command line or its
+        // name says it is a kernel (`*.btf`, `*.btf.tar.xz`, `vmlinux*`); anything else in a
+        // directory (a README, a checksum list) is skipped.
+        let unrecognized: Unrecognized = job.isExplicit || looksLikeKernelFile(job.relativePath) ? .fail : .skip
+        facts.storedBytes = report.inputBytes
+        var kernel: BTF
+        switch try readKernel(job.inputPath, strict: strict, modules: job.moduleFilter, unrecognized: unrecognized, facts: &facts) {
+        case .kernel(let btf):
+            kernel = btf
+            report.inputBytes = facts.storedBytes
+            report.member = facts.member
+        case .skipped(let why):
+            report.inputBytes = facts.storedBytes
+            report.member = facts.member
+            report.status = .skipped(why)
+            return report.failingWhenExplicit()
+        }
         for module in job.modules {
             try appendModule(module, to: &kernel)
-            report.inputBytes += fileSize(module)
+            facts.storedBytes += fileSize(module)
+            report.inputBytes = facts.storedBytes
         }
         report.inputWarnings = kernel.warnings.map(\.description)
         report.rawBytes = kernel.serializedSize
@@ -401,7 +388,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         report.outputTypes = result.btf.typeCount - 1
         report.inputMembers = memberCount(kernel)
         report.outputMembers = memberCount(result.btf)
-        report.objects = result.objects.map { summarize($0, kernel: kernel, problems: problems) }
+        report.objects = result.objects.map { summarize($0, problems: problems) }
         if attribution {
             let bytes = attributeBytes(kernel: kernel, result: result)
             attribute(bytes, to: &report.objects)
@@ -412,12 +399,14 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         report.moduleRenames = result.renames
     } catch {
         report.status = .failed(error.description)
+        report.inputBytes = facts.storedBytes
+        report.member = facts.member
     }
     return report
 }
 
 /// Gives each object (in the trim's order) its own and shared bytes from `bytes`.
-func attribute(_ bytes: Explanation.Bytes, to objects: inout [ObjectSummary]) {
+package func attribute(_ bytes: Explanation.Bytes, to objects: inout [ObjectSummary]) {
     for i in objects.indices where i < bytes.own.count {
         objects[i].ownBytes = bytes.own[i]
         objects[i].sharedBytes = bytes.sharedWith[i]
@@ -425,12 +414,12 @@ func attribute(_ bytes: Explanation.Bytes, to objects: inout [ObjectSummary]) {
 }
 
 /// `r`'s counts and, with `problems`, each unresolved or failing relocation described.
-func summarize(_ r: ObjectResult, kernel: BTF, problems: Bool = true) -> ObjectSummary {
+package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummary {
     var s = ObjectSummary(object: r.object)
     s.total = r.total
     // A decision that fails or poisons before the patch step reads the same for every record
     // that asks it (the patch step leaves such outcomes as they are): described once.
-    var reasonOfDecision: [Int32: String] = [:]
+    var problemOfDecision: [Int32: RelocationProblem] = [:]
     for j in 0..<r.resolved.count where problems {
         if r.resolved.statusOfRecord[j] == .patched { continue }
         let d = r.resolved.decisionOfRecord[j]
@@ -439,16 +428,17 @@ func summarize(_ r: ObjectResult, kernel: BTF, problems: Bool = true) -> ObjectS
         case .error, .limit: shared = true
         case .value(let v): shared = v.poison
         }
-        let reason: String
-        if shared, let known = reasonOfDecision[d] {
-            reason = known
+        let problem: RelocationProblem
+        if shared, let known = problemOfDecision[d] {
+            problem = known
         } else {
-            reason = r.resolved[j].describe(targetBTF: kernel)
-            if shared { reasonOfDecision[d] = reason }
+            guard let p = r.resolved[j].problem else { continue }
+            problem = p
+            if shared { problemOfDecision[d] = problem }
         }
         let record = r.resolved.records[j]
         s.problems.append(.init(section: record.section, index: record.index, record: j, access: record.accessString,
-                                kind: record.kind, reason: reason))
+                                kind: record.kind, status: problem.status, reason: problem.reason))
     }
     s.errors = r.errors
     s.unresolved = r.unresolved

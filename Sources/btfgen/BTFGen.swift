@@ -6,9 +6,11 @@ import Darwin
 import ArgumentParser
 import BPFObject
 import BTF
+import KernelInput
 import CORE
 import Dispatch
 import Pipeline
+import Report
 
 /// Exit codes, documented in README.md.
 enum Exit {
@@ -316,7 +318,7 @@ struct BenchParse: ParsableCommand {
         var times: [Double] = []
         for _ in 0..<max(1, iterations) {
             let start = monotonicNanoseconds()
-            _ = try loadBTFFile(file)
+            _ = try loadKernelFile(file)
             times.append(Double(monotonicNanoseconds() - start) / 1e6)
         }
         let mean = times.reduce(0, +) / Double(times.count)

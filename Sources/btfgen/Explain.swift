@@ -1,7 +1,9 @@
 import ArgumentParser
 import BPFObject
 import BTF
+import KernelInput
 import Pipeline
+import Report
 
 /// `btfgen explain KERNEL --object OBJ...`: why the trimmed BTF keeps each type and member.
 struct Explain: ParsableCommand {

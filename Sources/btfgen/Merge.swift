@@ -6,8 +6,10 @@ import Darwin
 import ArgumentParser
 import BPFObject
 import BTF
+import KernelInput
 import CORE
 import Pipeline
+import Report
 
 /// A `--byte-order` value.
 enum ByteOrderOption: String, ExpressibleByArgument, CaseIterable {
@@ -77,7 +79,7 @@ struct Merge: ParsableCommand {
             throw ExitCode(Exit.usage)
         }
         for path in applications {
-            do { apps.append(try loadBTFFile(path)) } catch {
+            do { apps.append(try loadKernelFile(path)) } catch {
                 let hint = error.message.contains("no .BTF section")
                     ? " (make the application's BTF with: pahole --btf_encode_detached APP.btf APP)" : ""
                 warn("btfgen: \(error)\(hint)")

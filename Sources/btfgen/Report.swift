@@ -6,7 +6,9 @@ import Darwin
 import ArgumentParser
 import BPFObject
 import BTF
+import KernelInput
 import Pipeline
+import Report
 
 extension Exit {
     /// `--fail-on` found relocations that are unresolved or fail (and no kernel failed).

@@ -1,6 +1,8 @@
 import ArgumentParser
 import BTF
+import KernelInput
 import Pipeline
+import Report
 
 /// `btfgen select`: the BTF of a pack (or an output directory) for a machine, this one by default.
 struct Select: ParsableCommand {

@@ -6,7 +6,9 @@ import Darwin
 import ArgumentParser
 import BPFObject
 import BTF
+import KernelInput
 import Pipeline
+import Report
 
 /// One trimming run as the command line asked for it: the default command's options, parsed
 /// (`Gen`) or taken from bpftool's positional syntax (`MinCoreBTF`, and `main`'s fast path).
@@ -131,7 +133,7 @@ struct Trim {
                     for o in report.objects {
                         print("  \(o.object): \(o.total) relocations, \(o.resolved) resolved, \(o.unresolved) unresolved, \(o.errors) errors")
                         for p in o.problems {
-                            print("    \(p.section) relo #\(p.index) <\(p.kind)> \(p.access): \(p.reason)")
+                            print("    \(p.section) relo #\(p.index) <\(p.kind)> \(p.access): \(p.text)")
                         }
                     }
                 }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 
 /// The fixture objects (`testdata/bpf/*.bpf.o`, built by `scripts/build-fixtures.sh`): their
@@ -33,7 +34,7 @@ import BTF
             let (fromRaw, rawSource) = try parseBTFFile(try readBytes(rawPath), path: rawPath)
             #expect(rawSource == .raw)
             expectSameTypes(fromRaw, btf)
-            #expect(try loadBTFFile(rawPath).typeCount == btf.typeCount)
+            #expect(try loadKernelFile(rawPath).typeCount == btf.typeCount)
 
             let judged = try runJudge(["parse", rawPath])
             #expect(judged.status == 0, "libbpf-judge parse failed: \(judged.stderr)")

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 
 /// Bad input files, made by patching real bytes: each error is one line naming the file and
@@ -133,9 +134,9 @@ import BTF
 
     @Test func unreadableFiles() throws {
         try withTempDir { dir in
-            expectMessage(expectFormatError { try loadBTFFile(dir + "/missing.btf") },
+            expectMessage(expectFormatError { try loadKernelFile(dir + "/missing.btf") },
                           contains: ["\(dir)/missing.btf: cannot open: No such file or directory"])
-            expectMessage(expectFormatError { try loadBTFFile(dir) }, contains: ["\(dir): is a directory"])
+            expectMessage(expectFormatError { try loadKernelFile(dir) }, contains: ["\(dir): is a directory"])
             expectMessage(expectFormatError { try BPFObject(path: dir + "/missing.bpf.o") },
                           contains: ["\(dir)/missing.bpf.o: cannot open"])
         }

@@ -1,4 +1,5 @@
 import BPFObject
+import KernelInput
 import BTF
 
 /// One line of `libbpf-judge relos`: `PROG relo #N: KIND SPEC => OUTCOME`.

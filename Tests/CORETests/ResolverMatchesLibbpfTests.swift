@@ -1,6 +1,7 @@
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import CORE
 

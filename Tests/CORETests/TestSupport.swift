@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 
 // Inputs, tools and caches shared by the differential tests. Test targets cannot share sources,

@@ -1,7 +1,10 @@
 import BPFObject
+import KernelInput
 import BTF
 import CORE
 import Pipeline
+import Minimize
+import Report
 
 // The bodies of the fuzz targets. The libFuzzer drivers in Fuzz/ compile this file as it is, and
 // HostileInputTests replays Regressions/ through it, so a crash the fuzzer found is replayed by

@@ -2,9 +2,12 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import CORE
 import Pipeline
+import Minimize
+import Report
 
 // Malformed inputs, made at test time by scripts/make-malformed.py from the fixture objects and
 // small BTFs it builds, run through the btfgen CLI (as kernel, as object, through `relocs`) and
@@ -290,7 +293,7 @@ enum ExitCode {
                 do throws(FormatError) {
                     let object = try BPFObject(path: path, bytes: bytes)
                     #expect(c.expect == "ok" || c.expect == "relocerror", "\(what): loaded, expected \(c.expect)")
-                    let kernel = try loadBTFFile(kernelPath)
+                    let kernel = try loadKernelFile(kernelPath)
                     let result = trim(kernel: kernel, objects: [object])
                     let failed = result.objects[0].errors + result.objects[0].unresolved
                     #expect((c.expect == "relocerror") == (failed > 0), "\(what): \(failed) failed relocations")

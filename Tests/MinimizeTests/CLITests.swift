@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 
 /// The btfgen command line against `bpftool gen min_core_btf`, and with many objects at once.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 
 /// The trimmed bytes depend only on what the relocations use: not on object order, thread

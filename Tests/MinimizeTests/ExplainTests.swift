@@ -2,10 +2,12 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import CORE
 import Minimize
 import Pipeline
+import Report
 
 /// `btfgen explain` against the marks the trimmer made, on the real kernels and programs:
 /// every kept type and member has a reason, the reasons rebuild the very bytes the trim wrote,

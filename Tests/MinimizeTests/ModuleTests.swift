@@ -1,9 +1,11 @@
 import BPFObject
+import KernelInput
 import BTF
 import CORE
 import Foundation
 import Minimize
 import Pipeline
+import Report
 import Testing
 
 /// Kernel modules: split BTF read onto vmlinux, candidates searched as libbpf searches them on a

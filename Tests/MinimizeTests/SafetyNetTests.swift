@@ -2,8 +2,11 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import Pipeline
+import Minimize
+import Report
 
 /// Before a trimmed file is written, every relocation is resolved again against it; where an
 /// outcome differs, every matching candidate of that relocation's local type is kept (then, if
@@ -19,7 +22,7 @@ struct SafetyNetTests {
         let kernel = try #require(TestKernel.testKernels.first, "no test kernels: run make testdata")
         let btf = try Inputs.btf(kernel), object = try Inputs.object(fixture)
         let normal = trim(kernel: btf, objects: [object])
-        let sabotaged = trim(kernel: btf, objects: [object], leavingUnmarked: Set(object.relocations.indices))
+        let sabotaged = trim(kernel: btf, objects: TrimObjects([object]), leavingUnmarked: Set(object.relocations.indices))
         #expect(normal.mismatches.isEmpty && sabotaged.mismatches.isEmpty,
                 "\(fixture): still different after the fallback: \(sabotaged.mismatches)")
         #expect(sabotaged.repaired > 0, "\(fixture): nothing was left unmarked")

@@ -1,6 +1,9 @@
 import BTF
 import Foundation
 import Pipeline
+import KernelInput
+import Minimize
+import Report
 import Testing
 
 /// Shipping the outputs: the pack and its index, `btfgen select`, and the C code of

@@ -1,10 +1,12 @@
 import Foundation
 
 import BPFObject
+import KernelInput
 import BTF
 import CORE
 import Minimize
 import Pipeline
+import Report
 
 /// Trims `kernel` for `objects` with the library: `Pipeline.trim(kernel:objects:)`, which the
 /// CLI runs; the bpftool tests check that the CLI writes exactly these bytes.

@@ -2,8 +2,11 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import Pipeline
+import Minimize
+import Report
 
 /// Where the inputs are: the package root, the decompressed test kernels, the fixture objects.
 enum Env {

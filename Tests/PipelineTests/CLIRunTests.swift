@@ -2,8 +2,11 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import Pipeline
+import Minimize
+import Report
 
 /// Whole runs of the btfgen command line over directory trees made in each test: what is
 /// written, skipped and failed, the exit code, the messages and `--json` lines. One test at a

@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 import Pipeline
+import KernelInput
+import Minimize
+import Report
 
 /// A report at the size of the btfhub archive: the test kernels under 2,000 paths laid out as
 /// `DISTRO/RELEASE/ARCH/kN-KERNEL.btf` (symlinks: every one is read and trimmed), with the real

@@ -2,8 +2,11 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import Pipeline
+import Minimize
+import Report
 
 @Suite(.enabled(if: !TestEnv.kernels.isEmpty, "no test kernels: run `make testdata`"))
 struct FailOnTests {

@@ -5,6 +5,9 @@ import Foundation
 import Testing
 
 import Pipeline
+import KernelInput
+import Minimize
+import Report
 
 /// The HTML report: one self-contained file, rendered by a real browser (headless Chromium).
 ///

@@ -2,8 +2,11 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import Pipeline
+import Minimize
+import Report
 
 /// A real `--report` checked against the schema and against the files on disk, bpftool and
 /// libbpf: every number in it is recomputed independently.

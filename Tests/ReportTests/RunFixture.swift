@@ -2,6 +2,9 @@ import Foundation
 import Testing
 
 import Pipeline
+import KernelInput
+import Minimize
+import Report
 
 /// One `btfgen --report run.json --pack packs/all.tar.xz` run over the test kernels laid out like an archive, made once
 /// and shared by the tests:

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 
 /// A small kernel-like base:
@@ -207,7 +208,7 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
             try Test.cancel("\(TestEnv.runningKernelBTF) is not readable: the running kernel has no BTF")
         }
         let kernelBytes = try readBytes(TestEnv.runningKernelBTF)
-        let kernel = try loadBTFFile(TestEnv.runningKernelBTF)
+        let kernel = try loadKernelFile(TestEnv.runningKernelBTF)
         let app = makeApp(prefix: "btfgen_test_")
         let merged = try BTF.merging(base: kernel, [app])
         try withTempDir { dir in
@@ -223,7 +224,7 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
                 #expect(mh.typeSection(bytes).prefix(kh.typeLength) == kh.typeSection(kernelBytes))
                 #expect(mh.stringSection(bytes).prefix(kh.stringLength) == kh.stringSection(kernelBytes))
             }
-            let back = try loadBTFFile(path)
+            let back = try loadKernelFile(path)
             let shift = UInt32(kernel.typeCount - 1)
             for id in app.ids {
                 #expect(describe(back, TypeID(id.rawValue + shift)) == describe(app, id, shift: shift))

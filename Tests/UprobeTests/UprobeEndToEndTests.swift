@@ -2,8 +2,11 @@ import Foundation
 import Testing
 
 import BPFObject
+import KernelInput
 import BTF
 import Pipeline
+import Minimize
+import Report
 
 /// The user-space CO-RE scenario of testdata/uprobe, run for real: an application in two
 /// versions whose `struct data` differs, one uprobe program compiled against v1, and for each
@@ -88,7 +91,7 @@ import Pipeline
             for v in [1, 2] {
                 let path = "\(trimmed)/v\(v).btf"
                 // The trimmed file holds the application's struct data, in this version's layout.
-                let small = try loadBTFFile(path)
+                let small = try loadKernelFile(path)
                 let data = small.ids.first { small.kind($0) == .struct && small.name($0) == "data" }
                 #expect(data.map { small.size($0) } == (v == 1 ? 12 : 16))
                 // libbpf relocates the same from the trimmed file as from the merged one.
@@ -139,7 +142,7 @@ import Pipeline
 
             // In-process: the resolver's verdict per relocation.
             let object = try BPFObject(path: f.coreObject)
-            let result = trim(kernel: try loadBTFFile(both), objects: [object])
+            let result = trim(kernel: try loadKernelFile(both), objects: [object])
             let errors = result.objects[0].resolutions.compactMap { r -> String? in
                 if case .error(let m) = r.outcome { return "\(r.record.accessString): \(m)" } else { return nil }
             }

@@ -4,8 +4,11 @@ import FoundationEssentials
 import Foundation
 #endif
 import BTF
+import Pipeline
 import BPFObject
+import KernelInput
 import CORE
+import Minimize
 
 /// A report of a trimming run (or of an output directory): per-kernel sizes and type counts,
 /// per kernel × object relocation outcomes, the compatibility matrix and totals.
@@ -39,6 +42,9 @@ public struct RunReport: Sendable, Equatable, Decodable {
             case unresolved
             /// libbpf refuses to load the object (an ambiguity, say).
             case error
+
+            /// A problem's status (`RelocationProblem.status`) in the report's words.
+            init(_ status: RecordStatus) { self = status == .error ? .error : .unresolved }
         }
         public var section: String
         public var relo: Int
@@ -434,7 +440,7 @@ extension RunReport {
         for (n, old) in order.enumerated() { newIndex[old] = n }
         findings = order.map { old in
             let e = table.entries[old]
-            let p = e.problem
+            let p = Problem(e.problem)
             return Finding(object: e.objectName, section: p.section, relo: p.relo, kind: p.kind, access: p.access, outcome: p.outcome,
                            reason: p.reason, kernels: 0)
         }
@@ -494,7 +500,7 @@ extension RunReport {
             k.outputMembers = memberCount(btf)
             if !objects.isEmpty {
                 let result = trim(kernel: btf, objects: prepared)
-                var summaries = result.objects.map { summarize($0, kernel: btf) }
+                var summaries = result.objects.map { summarize($0) }
                 let bytes = attributeBytes(kernel: btf, result: result)
                 attribute(bytes, to: &summaries)
                 k.objects = summaries.map(Object.init(summary:))
@@ -639,13 +645,8 @@ struct SchemaProbe: Decodable {
 
 extension RunReport.Problem {
     init(_ p: ObjectSummary.Problem) {
-        // `Resolution.describe` spells errors "error: MESSAGE" and poisoned relocations
-        // "poisoned (no matching target)".
-        let isError = p.reason.hasPrefix("error: ")
-        var reason = isError ? String(p.reason.dropFirst("error: ".count)) : p.reason
-        if reason.hasPrefix("poisoned (") && reason.hasSuffix(")") { reason = String(reason.dropFirst(10).dropLast()) }
         self.init(section: p.section, relo: p.index, kind: p.kind.description, access: p.access,
-                  outcome: isError ? .error : .unresolved, reason: reason)
+                  outcome: Outcome(p.status), reason: p.reason)
     }
 }
 
@@ -684,18 +685,18 @@ public func scanBTFFiles(_ root: String) throws(FormatError) -> (root: String, f
         let path = joinPath(base, rel)
         var f = ScannedBTF(path: rel, bytes: fileSize(path))
         do throws(FormatError) {
-            let stored = try readFile(path)
-            f.bytes = stored.count
-            switch try openKernelInput(stored, path: path) {
+            var facts = InputFacts()
+            facts.storedBytes = f.bytes
+            defer {
+                f.bytes = facts.storedBytes
+                f.member = facts.member
+            }
+            switch try readKernel(path, modules: nil, facts: &facts) {
             case .skipped(let why):
                 f.error = why
-            case .withModules:
-                f.error = "a kernel with modules, not a trimmed BTF"
-            case .data(let data, let member):
-                f.member = member
-                let btf = try parseBTFFile(data, path: path).0
+            case .kernel(let btf):
                 f.btf = btf
-                f.rawBytes = btf.serialized().count
+                f.rawBytes = btf.serializedSize
             }
         } catch {
             f.error = error.description
@@ -703,34 +704,4 @@ public func scanBTFFiles(_ root: String) throws(FormatError) -> (root: String, f
         out.append(f)
     }
     return (base, out)
-}
-
-// MARK: - Paths and hashing
-
-func trimSlashes(_ path: String) -> String {
-    var p = path
-    while p.count > 1 && p.hasSuffix("/") { p.removeLast() }
-    return p
-}
-
-/// The directory part of `path` ("." when there is none).
-func dirName(_ path: String) -> String {
-    let p = trimSlashes(path)
-    guard let slash = p.lastIndex(of: "/") else { return "." }
-    return slash == p.startIndex ? "/" : String(p[..<slash])
-}
-
-public func joinPath(_ root: String, _ rel: String) -> String {
-    root == "/" ? "/" + rel : root + "/" + rel
-}
-
-func isInside(_ path: String, _ root: String) -> Bool { relative(path, to: root) != nil }
-
-/// `path` relative to the directory `root`, or nil when it is not below it.
-func relative(_ path: String, to root: String) -> String? {
-    let prefix = root == "/" ? "/" : root + "/"
-    guard path.hasPrefix(prefix) else { return root == "." && !path.hasPrefix("/") ? path : nil }
-    var rest = Substring(path.dropFirst(prefix.count))
-    while rest.hasPrefix("/") { rest = rest.dropFirst() }
-    return rest.isEmpty ? nil : String(rest)
 }

@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import BTF
+import Minimize
+import Pipeline
 
 /// The formats a report is written in.
 public enum ReportFormat: String, Sendable, CaseIterable {

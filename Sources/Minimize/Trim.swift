@@ -1,7 +1,5 @@
 import BTF
-import BPFObject
 import CORE
-import Minimize
 
 /// An object's relocations resolved against one kernel.
 public struct ObjectResult: Sendable {
@@ -107,17 +105,21 @@ struct Signature: Equatable {
 /// The objects of a run, with what does not depend on the kernel worked out once for all
 /// kernels: each object's local specs, and the names and kinds they look up.
 public struct TrimObjects: Sendable {
-    public let objects: [BPFObject]
+    /// Each object's name (its path, as reports and mismatches name it).
+    public let names: [String]
     let prepared: [PreparedRelocations]
     let wanted: Set<ArraySlice<UInt8>>
     let kinds: Set<Kind>
 
-    public init(_ objects: [BPFObject]) {
-        self.objects = objects
-        prepared = objects.map { PreparedRelocations(local: $0.btf, records: $0.relocations) }
+    /// Objects by name, each with its own BTF and its CO-RE records in `.BTF.ext` order.
+    public init(_ objects: [(name: String, relocations: PreparedRelocations)]) {
+        names = objects.map(\.name)
+        prepared = objects.map(\.relocations)
         wanted = prepared.reduce(into: []) { $0.formUnion($1.wantedNames) }
         kinds = prepared.reduce(into: []) { $0.formUnion($1.wantedKinds) }
     }
+
+    public var count: Int { names.count }
 }
 
 /// Resolves every object's relocations against `kernel` and keeps what they need.
@@ -126,11 +128,6 @@ public struct TrimObjects: Sendable {
 /// each is a separate libbpf load. The trimmed BTF is then checked by resolving every
 /// relocation against it: where an outcome would differ, the candidates of that local type are
 /// kept whole and the output is built again.
-public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
-    trim(kernel: kernel, objects: TrimObjects(objects))
-}
-
-/// `trim(kernel:objects:)` with the objects prepared once for many kernels.
 public func trim(kernel: BTF, objects: TrimObjects) -> TrimResult {
     trim(kernel: kernel, objects: objects, leavingUnmarked: [])
 }
@@ -138,16 +135,15 @@ public func trim(kernel: BTF, objects: TrimObjects) -> TrimResult {
 /// `trim(kernel:objects:)` with the first pass leaving the relocations at `leavingUnmarked`
 /// (indexes into the first object's records) unmarked: how the tests make the check fail and
 /// watch the fallback repair the output.
-package func trim(kernel: BTF, objects: [BPFObject], leavingUnmarked: Set<Int>) -> TrimResult {
-    trim(kernel: kernel, objects: TrimObjects(objects), leavingUnmarked: leavingUnmarked)
+package func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<Int>) -> TrimResult {
+    trim(kernel: kernel, run: run, leavingUnmarked: leavingUnmarked)
 }
 
-private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<Int>) -> TrimResult {
-    let objects = run.objects
+private func trim(kernel: BTF, run: TrimObjects, leavingUnmarked: Set<Int>) -> TrimResult {
     let index = CandidateIndex(target: kernel, wanted: run.wanted, kinds: run.kinds)
     var marker = Marker(target: kernel)
     var results: [ObjectResult] = []
-    for (i, o) in objects.enumerated() {
+    for (i, name) in run.names.enumerated() {
         let resolved = Resolver.resolveAll(run.prepared[i], target: kernel, index: index)
         // Each decision once: the first matching candidate (or an ambiguity's conflicting pair).
         var done = [Bool](repeating: false, count: resolved.decisions.count)
@@ -156,7 +152,7 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
             done[Int(d)] = true
             marker.mark(resolved.decisions[Int(d)])
         }
-        results.append(ObjectResult(object: o.path, resolved: resolved))
+        results.append(ObjectResult(object: name, resolved: resolved))
     }
     marker.finalize()
     var renames = marker.moduleClashes(wanted: run.wanted, index: index)
@@ -194,7 +190,7 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
             case .pointerSize:
                 break
             case .wholeCandidates:
-                let local = objects[m.object].btf
+                let local = run.prepared[m.object].local
                 let name = local.essentialName(m.record.type)
                 for cand in index.candidates(essentialName: name, kind: local.kind(m.record.type), in: kernel) {
                     marker.markWhole(cand)
@@ -209,7 +205,7 @@ private func trim(kernel: BTF, objects run: TrimObjects, leavingUnmarked: Set<In
         mismatches = verify(out, run: run, results: results, kernel: kernel)
     }
     return TrimResult(btf: out, objects: results, mismatches: mismatches.map {
-        "\(objects[$0.object].path): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
+        "\(run.names[$0.object]): \($0.record.section) relo #\($0.record.index) <\($0.record.kind)> \($0.record.accessString): \($0.full) with the full BTF, \($0.trimmed) with the trimmed one"
     }, repaired: repaired, repairs: repairs, marks: marker, renames: renames.keys.sorted().map { i in
         let id = TypeID(UInt32(i))
         return ModuleRename(module: kernel.module(of: id)?.name ?? "?", kind: "\(kernel.kind(id))", name: kernel.name(id),
@@ -265,7 +261,7 @@ private struct Mismatch {
 private func verify(_ out: BTF, run: TrimObjects, results: [ObjectResult], kernel: BTF) -> [Mismatch] {
     let index = CandidateIndex(target: out, wanted: run.wanted)
     var mismatches: [Mismatch] = []
-    for i in run.objects.indices {
+    for i in run.prepared.indices {
         let full = results[i].resolved
         let again = Resolver.resolveAll(run.prepared[i], target: out, index: index)
         // Records that got the same decisions on both sides have the same outcomes (the patch

@@ -3,6 +3,9 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import BTF
+import Minimize
+import Pipeline
 
 // One self-contained HTML page: inline CSS, inline SVG, no scripts, fonts or images.
 

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import BTF
+import Pipeline
 
 /// Two output directories side by side: A (the baseline, e.g. bpftool's outputs) and B.
 ///

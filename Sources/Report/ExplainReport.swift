@@ -1,5 +1,6 @@
 import BPFObject
 import BTF
+import Pipeline
 import CORE
 import Minimize
 

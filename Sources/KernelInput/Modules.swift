@@ -6,7 +6,7 @@ import BPFObject
 public let moduleSuffixes = kernelObjectSuffixes + [".btf", ".btf.xz", ".btf.zst", ".btf.gz"]
 
 /// The suffixes of a kernel module's ELF file as packages ship it.
-let kernelObjectSuffixes = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
+public let kernelObjectSuffixes = [".ko", ".ko.xz", ".ko.zst", ".ko.gz"]
 
 /// A module's name from its file: `nf_conntrack` for `.../nf_conntrack.ko.xz`,
 /// `nf_conntrack.btf` or `/sys/kernel/btf/nf_conntrack`. Dashes become underscores, as the
@@ -34,32 +34,6 @@ public struct ModuleFilter: Sendable {
     }
 
     public func admits(_ path: String) -> Bool { names?.contains(moduleName(path)) ?? true }
-}
-
-/// The module files for a kernel: each `--module` file as given, and each module file below each
-/// `--modules` directory (`*.ko*`, `*.btf*`, or, in a directory shaped like `/sys/kernel/btf`,
-/// every file but `vmlinux`), sorted by path within a directory; then `filter` applied. Two
-/// files of one module name are an error: the kernel loads a module once.
-public func moduleFiles(files: [String], directories: [String], filter: ModuleFilter) throws(FormatError) -> [String] {
-    var out = files
-    for dir in directories {
-        guard isDirectory(dir) else { throw FormatError(file: dir, "", "--modules needs a directory (use --module for a file)") }
-        let sysfsShaped = pathExists(joinPath(trimSlashes(dir), "vmlinux"))
-        for rel in try walkFiles(dir) {
-            let base = String(rel.split(separator: "/").last ?? Substring(rel))
-            if base == "vmlinux" { continue }
-            guard sysfsShaped || moduleSuffixes.contains(where: { base.hasSuffix($0) }) else { continue }
-            out.append(joinPath(trimSlashes(dir), rel))
-        }
-    }
-    out = out.filter(filter.admits)
-    var seen: [String: String] = [:]
-    for path in out {
-        let name = moduleName(path)
-        if let other = seen[name] { throw FormatError(file: path, "", "module \(name) is also \(other)") }
-        seen[name] = path
-    }
-    return out
 }
 
 /// Reads a module's split BTF from `path` and appends it to `kernel` (see `BTF.appendSplit`):
@@ -98,19 +72,12 @@ public func appendModule(_ bytes: [UInt8], name: String, path: String, member: S
 
 /// The kernel of a tarball holding `vmlinux` and its modules (`KernelBytes.withModules`), with the
 /// modules `filter` admits appended in member order.
-func kernelWithModules(_ vmlinux: [UInt8], member: String, modules: [(name: String, data: [UInt8])], path: String,
+package func kernelWithModules(_ vmlinux: [UInt8], member: String, modules: [(name: String, data: [UInt8])], path: String,
                        strict: Bool, filter: ModuleFilter) throws(FormatError) -> BTF {
     var kernel: BTF
     do throws(FormatError) { kernel = try parseBTFFile(vmlinux, path: path, strict: strict).0 } catch { throw error.prefixed("member \(member)") }
     for m in modules where filter.admits(m.name) {
         try appendModule(m.data, name: moduleName(m.name), path: path, member: m.name, to: &kernel)
     }
-    return kernel
-}
-
-/// A kernel BTF and its modules' (`loadKernelFile`, then `appendModule` for each, in order).
-public func loadKernelFile(_ path: String, modules: [String], strict: Bool = false) throws(FormatError) -> BTF {
-    var kernel = try loadKernelFile(path, strict: strict)
-    for module in modules { try appendModule(module, to: &kernel) }
     return kernel
 }

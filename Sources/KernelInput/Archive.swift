@@ -376,23 +376,11 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])], hardLinkDuplicat
     return out
 }
 
-/// One kernel BTF from any file btfgen reads as a kernel input (raw BTF, an ELF file with
-/// `.BTF`, or compressed: `.xz`/`.gz`/`.zst`, or a tarball holding one BTF), for the commands
-/// that take a single kernel: `relocs --btf`, `merge --base`. What a trimming run would skip
-/// (an empty file or archive) is an error here: the command needs a kernel.
-public func loadKernelFile(_ path: String, strict: Bool = false) throws(FormatError) -> BTF {
-    if let raw = try readRawBTFFile(path, strict: strict) { return raw.btf }
-    switch try openKernelInput(try readFile(path), path: path) {
-    case .skipped(let why):
-        throw FormatError(file: path, "", "no kernel BTF: \(why)")
-    case .data(let bytes, let member):
-        if bytes.isEmpty { throw FormatError(file: path, "", "no kernel BTF: empty file") }
-        do throws(FormatError) {
-            return try parseBTFFile(bytes, path: path, strict: strict).0
-        } catch {
-            throw member.map { error.prefixed("member \($0)") } ?? error
-        }
-    case .withModules(let bytes, let member, let modules):
-        return try kernelWithModules(bytes, member: member, modules: modules, path: path, strict: strict, filter: ModuleFilter([]))
-    }
+/// A file's bytes as a dictionary key: hashed in one pass over the buffer (`[UInt8]`'s own
+/// hash feeds the hasher a byte at a time), compared byte for byte.
+package struct Contents: Hashable {
+    package let bytes: [UInt8]
+    package init(_ bytes: [UInt8]) { self.bytes = bytes }
+    package func hash(into hasher: inout Hasher) { bytes.withUnsafeBytes { hasher.combine(bytes: $0) } }
+    package static func == (a: Contents, b: Contents) -> Bool { a.bytes == b.bytes }
 }
