@@ -187,3 +187,64 @@ func writePack(_ packed: [UInt8]?, summary: RunReport, to path: String) throws {
         throw ExitCode(Exit.usage)
     }
 }
+
+/// A live progress line on a terminal: done/total, rate and ETA, rewritten in place.
+final class Progress: @unchecked Sendable {
+    private let total: Int
+    private let enabled: Bool
+    private let start = monotonicNanoseconds()
+    private var shown = false
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func update(done: Int) {
+        guard enabled else { return }
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        print(cFormat("\r[%d/%d] %.1f kernels/s, ETA %.0fs\u{1b}[K", done, total, rate, eta), terminator: "")
+        fflush(nil)
+        shown = true
+    }
+
+    /// Erases the progress line (carriage return, erase to end of line) so that the next
+    /// message starts at the beginning of an empty line; `update` draws it again.
+    func clear() {
+        guard shown else { return }
+        print("\r\u{1b}[K", terminator: "")
+        fflush(nil)
+        shown = false
+    }
+
+    func finish() {
+        if shown { print("") }
+        fflush(nil)
+    }
+}
+
+/// One kernel as a JSON line: the keys of the report's `kernels[]` entry that README's `--json`
+/// row lists, with the same values (paths relative to `inputRoot` and `outputRoot`; for a
+/// skipped or failed kernel `output` is `""` and `raw_bytes` and `input_types` are null), plus
+/// `error` (failed) or `reason` (skipped).
+func jsonLine(_ r: KernelReport, inputRoot: String, outputRoot: String) -> String {
+    let k = RunReport.Kernel(r, inputRoot: inputRoot, outputRoot: outputRoot)
+    var row: [String: JSONValue] = [
+        "path": .string(k.path), "output": .string(k.output), "status": .string(k.status.rawValue),
+        "input_bytes": k.inputBytes.map(JSONValue.int) ?? .null, "raw_bytes": k.rawBytes.map(JSONValue.int) ?? .null,
+        "output_bytes": .int(k.outputBytes), "input_types": k.inputTypes.map(JSONValue.int) ?? .null,
+        "output_types": .int(k.outputTypes),
+    ]
+    switch r.status {
+    case .written: break
+    case .failed(let m): row["error"] = .string(m)
+    case .skipped(let m): row["reason"] = .string(m)
+    }
+    row["objects"] = .array(k.objects.map { o in
+        .sortedObject(["object": .string(o.object), "total": .int(o.total), "resolved": .int(o.resolved),
+                       "unresolved": .int(o.unresolved), "errors": .int(o.errors)])
+    })
+    return JSONValue.sortedObject(row).renderedCompact()
+}
