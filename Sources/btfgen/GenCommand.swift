@@ -29,7 +29,7 @@ struct Gen: ParsableCommand {
     var strict = false
 
     @Option(name: .long, help: "Output format: raw (K.btf) or tar.xz (K.btf.tar.xz holding K.btf).")
-    var outputFormat: String = "raw"
+    var outputFormat: OutputFormat = .raw
 
     @Option(name: .long, help: "Only kernels whose relative path matches this glob ('ubuntu/20.04/**'); may be repeated.")
     var include: [String] = []
@@ -41,7 +41,7 @@ struct Gen: ParsableCommand {
     var arch: String?
 
     @Option(name: .long, help: "Process the K-th of N deterministic slices of the kernels, balanced by size (e.g. 2/4).")
-    var shard: String?
+    var shard: Shard?
 
     @Flag(name: .long, help: "Print one JSON line per kernel on stdout.")
     var json = false
@@ -56,7 +56,7 @@ struct Gen: ParsableCommand {
     var report: String?
 
     @Option(name: .long, help: "Format of --report when its extension does not say: text, json, md, csv or html.")
-    var reportFormat: String?
+    var reportFormat: ReportFormat?
 
     @Option(name: .long, help: "summary (default: each distinct unresolved relocation once, with its kernels) or full (also every kernel's own list, as schema 1 had it).")
     var reportDetail: RunReport.Detail = .summary
@@ -81,7 +81,7 @@ struct Gen: ParsableCommand {
             throw ValidationError("unknown --arch \(arch); accepted: \(acceptedArchitectureNames.joined(separator: ", "))")
         }
         if let pack {
-            guard outputFormat == "raw" else { throw ValidationError("--pack packs raw outputs: it cannot be combined with --output-format \(outputFormat)") }
+            guard outputFormat == .raw else { throw ValidationError("--pack packs raw outputs: it cannot be combined with --output-format \(outputFormat.rawValue)") }
             guard pack.hasSuffix(".tar.xz") else { throw ValidationError("--pack writes a .tar.xz: name the file PATH.tar.xz (got \(pack))") }
         }
     }

@@ -18,16 +18,16 @@ struct Trim {
     var failFast = false
     var sync = false
     var strict = false
-    var outputFormat = "raw"
+    var outputFormat = OutputFormat.raw
     var include: [String] = []
     var exclude: [String] = []
     var arch: String?
-    var shard: String?
+    var shard: Shard?
     var json = false
     var verbose = false
     var quiet = false
     var report: String?
-    var reportFormat: String?
+    var reportFormat: ReportFormat?
     var reportDetail: RunReport.Detail = .summary
     var failOn: FailOn?
     var pack: String?
@@ -65,20 +65,12 @@ struct Trim {
         let wantsSummary = report != nil || pack != nil || failOn != nil
         options.describeProblems = wantsSummary || verbose
         options.attributeBytes = report != nil
-        guard let format = OutputFormat(rawValue: outputFormat) else {
-            throw ValidationError("--output-format must be raw or tar.xz")
-        }
+        let format = outputFormat
         options.outputFormat = format
         options.include = include
         options.exclude = exclude
         options.arch = arch
-        if let shard {
-            let parts = shard.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
-                throw ValidationError("--shard takes K/N with 1 <= K <= N, e.g. 2/4")
-            }
-            options.shard = (k, n)
-        }
+        options.shard = shard.map { ($0.index, $0.count) }
         options.moduleFilter = ModuleFilter(moduleFilter)
         if !moduleFiles.isEmpty || !moduleDirectories.isEmpty {
             guard !isDirectory(input) else {
