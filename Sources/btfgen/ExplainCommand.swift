@@ -3,6 +3,7 @@ import BPFObject
 import BTF
 import KernelInput
 import Pipeline
+import Minimize
 import Report
 
 /// `btfgen explain KERNEL --object OBJ...`: why the trimmed BTF keeps each type and member.

@@ -8,10 +8,96 @@ import BPFObject
 import BTF
 import KernelInput
 import Pipeline
+import Minimize
 import Report
 
-/// One trimming run as the command line asked for it: the default command's options, parsed
-/// (`Gen`) or taken from bpftool's positional syntax (`MinCoreBTF`, and `main`'s fast path).
+/// The options of the default command (`Gen`), declared once: names, help, defaults and the
+/// checks between them. `Trim(_:)` makes the run of them.
+struct TrimOptions: ParsableArguments {
+    @Option(name: [.short, .long], help: "A kernel BTF (raw BTF, an ELF file with .BTF, or .btf.tar.xz/.tar.gz/.tar.zst/.xz/.gz/.zst), or a directory walked recursively.")
+    var input: String
+
+    @Option(name: .long, help: "A BPF object (.bpf.o) or a directory of them; may be repeated.")
+    var object: [String]
+
+    @Option(name: [.short, .long], help: "Output file (for a file input) or directory.")
+    var output: String
+
+    @Option(name: [.short, .long], help: "Kernels processed at once (default: number of cores).")
+    var jobs: Int = availableProcessorCount()
+
+    @Flag(name: .long, help: "Stop at the first kernel that fails.")
+    var failFast = false
+
+    @Flag(name: .long, help: "Flush each output to the disk (fsync) before renaming it into place.")
+    var sync = false
+
+    @Flag(name: .long, help: "Fail a kernel whose BTF breaks one of the kernel's own rules that libbpf does not check (by default a warning).")
+    var strict = false
+
+    @Option(name: .long, help: "Output format: raw (K.btf) or tar.xz (K.btf.tar.xz holding K.btf).")
+    var outputFormat: OutputFormat = .raw
+
+    @Option(name: .long, help: "Only kernels whose relative path matches this glob ('ubuntu/20.04/**'); may be repeated.")
+    var include: [String] = []
+
+    @Option(name: .long, help: "Skip kernels whose relative path matches this glob ('**/arm64/**'); may be repeated.")
+    var exclude: [String] = []
+
+    @Option(name: .long, help: "Only kernels under a directory named for this architecture: x86_64 (= amd64), arm64 (= aarch64), s390x, ppc64le (= ppc64el), riscv64, i386 (= x86, i686), arm (= armhf).")
+    var arch: String?
+
+    @Option(name: .long, help: "Process the K-th of N deterministic slices of the kernels, balanced by size (e.g. 2/4).")
+    var shard: Shard?
+
+    @Flag(name: .long, help: "Print one JSON line per kernel on stdout.")
+    var json = false
+
+    @Flag(name: [.short, .long], help: "Print one line per kernel and every relocation that did not resolve.")
+    var verbose = false
+
+    @Flag(name: [.short, .long], help: "Print nothing but errors.")
+    var quiet = false
+
+    @Option(name: .long, help: "Write a report of the run to this file: .json, .md, .csv, .html or .txt (docs/report-schema.md).")
+    var report: String?
+
+    @Option(name: .long, help: "Format of --report when its extension does not say: text, json, md, csv or html.")
+    var reportFormat: ReportFormat?
+
+    @Option(name: .long, help: "summary (default: each distinct unresolved relocation once, with its kernels) or full (also every kernel's own list, as schema 1 had it).")
+    var reportDetail: RunReport.Detail = .summary
+
+    @Option(name: .long, help: "Exit with 3 if a relocation is unresolved or fails (unresolved), or fails (errors).")
+    var failOn: FailOn?
+
+    @Option(name: .long, help: "Also write every output of the run into this one deterministic .tar.xz (paths as under --output).")
+    var pack: String?
+
+    @Option(name: .long, help: "A kernel module's BTF for the one kernel --input names (.ko, .ko.xz, .ko.zst, or raw split BTF as in /sys/kernel/btf); may be repeated.")
+    var module: [String] = []
+
+    @Option(name: .long, help: "A directory of module files for the one kernel --input names (lib/modules/VERSION/ of a kernel package, or a copy of /sys/kernel/btf); may be repeated.")
+    var modules: [String] = []
+
+    @Option(name: .long, help: "Only these modules (names, comma-separated: nf_conntrack,xfs) of --module, --modules and kernel directories.")
+    var moduleFilter: [String] = []
+
+    func validate() throws {
+        if let arch, archAliases(arch) == nil {
+            throw ValidationError("unknown --arch \(arch); accepted: \(acceptedArchitectureNames.joined(separator: ", "))")
+        }
+        if let pack {
+            guard outputFormat == .raw else { throw ValidationError("--pack packs raw outputs: it cannot be combined with --output-format \(outputFormat.rawValue)") }
+            guard pack.hasSuffix(".tar.xz") else { throw ValidationError("--pack writes a .tar.xz: name the file PATH.tar.xz (got \(pack))") }
+        }
+    }
+}
+
+/// One trimming run as the command line asked for it: the default command's options
+/// (`Trim(_:)`, for `Gen`), or bpftool's positional syntax with every option at its default
+/// (`MinCoreBTF`, and `main`'s fast path). Plain values, not `TrimOptions`: a parsable type's
+/// values exist only once the argument parser has run, which the fast path skips.
 struct Trim {
     var input: String
     var objects: [String]
@@ -20,16 +106,16 @@ struct Trim {
     var failFast = false
     var sync = false
     var strict = false
-    var outputFormat = "raw"
+    var outputFormat = OutputFormat.raw
     var include: [String] = []
     var exclude: [String] = []
     var arch: String?
-    var shard: String?
+    var shard: Shard?
     var json = false
     var verbose = false
     var quiet = false
     var report: String?
-    var reportFormat: String?
+    var reportFormat: ReportFormat?
     var reportDetail: RunReport.Detail = .summary
     var failOn: FailOn?
     var pack: String?
@@ -67,20 +153,12 @@ struct Trim {
         let wantsSummary = report != nil || pack != nil || failOn != nil
         options.describeProblems = wantsSummary || verbose
         options.attributeBytes = report != nil
-        guard let format = OutputFormat(rawValue: outputFormat) else {
-            throw ValidationError("--output-format must be raw or tar.xz")
-        }
+        let format = outputFormat
         options.outputFormat = format
         options.include = include
         options.exclude = exclude
         options.arch = arch
-        if let shard {
-            let parts = shard.split(separator: "/", omittingEmptySubsequences: false)
-            guard parts.count == 2, let k = Int(parts[0]), let n = Int(parts[1]), n >= 1, k >= 1, k <= n else {
-                throw ValidationError("--shard takes K/N with 1 <= K <= N, e.g. 2/4")
-            }
-            options.shard = (k, n)
-        }
+        options.shard = shard.map { ($0.index, $0.count) }
         options.moduleFilter = ModuleFilter(moduleFilter)
         if !moduleFiles.isEmpty || !moduleDirectories.isEmpty {
             guard !isDirectory(input) else {
@@ -176,6 +254,17 @@ struct Trim {
     }
 }
 
+extension Trim {
+    /// The run the default command's options ask for.
+    init(_ o: TrimOptions) {
+        self.init(input: o.input, objects: o.object, output: o.output, jobs: o.jobs, failFast: o.failFast, sync: o.sync,
+                  strict: o.strict, outputFormat: o.outputFormat, include: o.include, exclude: o.exclude, arch: o.arch,
+                  shard: o.shard, json: o.json, verbose: o.verbose, quiet: o.quiet, report: o.report,
+                  reportFormat: o.reportFormat, reportDetail: o.reportDetail, failOn: o.failOn, pack: o.pack,
+                  moduleFiles: o.module, moduleDirectories: o.modules, moduleFilter: o.moduleFilter)
+    }
+}
+
 /// Writes the pack of every output of the run (`makePack`: `btfgen-index.json`, then the
 /// outputs in sorted path order, each distinct one stored once) at `path`, atomically.
 func writePack(_ packed: [UInt8]?, summary: RunReport, to path: String) throws {
@@ -188,4 +277,65 @@ func writePack(_ packed: [UInt8]?, summary: RunReport, to path: String) throws {
         warn("btfgen: \(error)")
         throw ExitCode(Exit.usage)
     }
+}
+
+/// A live progress line on a terminal: done/total, rate and ETA, rewritten in place.
+final class Progress: @unchecked Sendable {
+    private let total: Int
+    private let enabled: Bool
+    private let start = monotonicNanoseconds()
+    private var shown = false
+
+    init(total: Int, enabled: Bool) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func update(done: Int) {
+        guard enabled else { return }
+        let elapsed = Double(monotonicNanoseconds() - start) / 1e9
+        let rate = elapsed > 0 ? Double(done) / elapsed : 0
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        print(cFormat("\r[%d/%d] %.1f kernels/s, ETA %.0fs\u{1b}[K", done, total, rate, eta), terminator: "")
+        fflush(nil)
+        shown = true
+    }
+
+    /// Erases the progress line (carriage return, erase to end of line) so that the next
+    /// message starts at the beginning of an empty line; `update` draws it again.
+    func clear() {
+        guard shown else { return }
+        print("\r\u{1b}[K", terminator: "")
+        fflush(nil)
+        shown = false
+    }
+
+    func finish() {
+        if shown { print("") }
+        fflush(nil)
+    }
+}
+
+/// One kernel as a JSON line: the keys of the report's `kernels[]` entry that README's `--json`
+/// row lists, with the same values (paths relative to `inputRoot` and `outputRoot`; for a
+/// skipped or failed kernel `output` is `""` and `raw_bytes` and `input_types` are null), plus
+/// `error` (failed) or `reason` (skipped).
+func jsonLine(_ r: KernelReport, inputRoot: String, outputRoot: String) -> String {
+    let k = RunReport.Kernel(r, inputRoot: inputRoot, outputRoot: outputRoot)
+    var row: [String: JSONValue] = [
+        "path": .string(k.path), "output": .string(k.output), "status": .string(k.status.rawValue),
+        "input_bytes": k.inputBytes.map(JSONValue.int) ?? .null, "raw_bytes": k.rawBytes.map(JSONValue.int) ?? .null,
+        "output_bytes": .int(k.outputBytes), "input_types": k.inputTypes.map(JSONValue.int) ?? .null,
+        "output_types": .int(k.outputTypes),
+    ]
+    switch r.status {
+    case .written: break
+    case .failed(let m): row["error"] = .string(m)
+    case .skipped(let m): row["reason"] = .string(m)
+    }
+    row["objects"] = .array(k.objects.map { o in
+        .sortedObject(["object": .string(o.object), "total": .int(o.total), "resolved": .int(o.resolved),
+                       "unresolved": .int(o.unresolved), "errors": .int(o.errors)])
+    })
+    return JSONValue.sortedObject(row).renderedCompact()
 }

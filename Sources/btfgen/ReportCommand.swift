@@ -8,15 +8,13 @@ import BPFObject
 import BTF
 import KernelInput
 import Pipeline
+import Minimize
 import Report
 
 extension Exit {
     /// `--fail-on` found relocations that are unresolved or fail (and no kernel failed).
     static let findings: Int32 = 3
 }
-
-extension FailOn: ExpressibleByArgument {}
-extension RunReport.Detail: ExpressibleByArgument {}
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -52,7 +50,7 @@ struct Report: ParsableCommand {
     var output: String?
 
     @Option(name: .long, help: "text, json, md, csv or html (default: from --output's extension, else text).")
-    var format: String?
+    var format: ReportFormat?
 
     @Option(name: .long, help: "summary or full (every kernel's own list of problems too); default: a saved report's own, else summary.")
     var detail: RunReport.Detail?
@@ -117,13 +115,8 @@ private func looksLikeJSON(_ path: String) -> Bool {
 }
 
 /// The report format: `--report-format`/`--format` when given, else the file's extension.
-func resolveReportFormat(path: String?, explicit: String?) throws -> ReportFormat? {
-    if let explicit {
-        guard let f = ReportFormat(name: explicit) else {
-            throw ValidationError("report format '\(explicit)' is not one of text, json, md, csv, html")
-        }
-        return f
-    }
+func resolveReportFormat(path: String?, explicit: ReportFormat?) throws -> ReportFormat? {
+    if let explicit { return explicit }
     guard let path else { return nil }
     guard let f = ReportFormat(fileName: path) else {
         throw ValidationError("cannot tell the report format of '\(path)' from its extension (.json, .md, .csv, .html, .txt): give --report-format")

@@ -9,6 +9,7 @@ import BTF
 import KernelInput
 import CORE
 import Pipeline
+import Minimize
 import Report
 
 /// A `--byte-order` value.
