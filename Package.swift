@@ -32,14 +32,16 @@ let package = Package(
         // libbpf as the oracle: a small C program the tests and benchmarks run.
         .executableTarget(name: "libbpf-judge", dependencies: ["CLibBPF"]),
 
-        .testTarget(name: "BTFTests", dependencies: ["BTF"]),
-        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF"]),
-        .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject"]),
-        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject", "Pipeline"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline"]),
-        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"]),
-        .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject"]),
-        .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline"],
+        // Helpers every test suite shares: paths, inputs, processes, the oracle, expectations.
+        .target(name: "TestSupport", dependencies: ["BTF", "BPFObject"], path: "Tests/TestSupport"),
+        .testTarget(name: "BTFTests", dependencies: ["BTF", "TestSupport"]),
+        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF", "TestSupport"]),
+        .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject", "TestSupport"]),
+        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject", "Pipeline", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "TestSupport"]),
+        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject", "TestSupport"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "TestSupport"],
                     exclude: ["Regressions"]),
     ],
     swiftLanguageModes: [.v6]

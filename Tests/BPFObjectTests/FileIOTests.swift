@@ -3,6 +3,7 @@ import Testing
 
 import BPFObject
 import BTF
+import TestSupport
 
 @Suite struct FileIOTests {
     /// Names in `dir` that look like `writeFileAtomically`'s temporary files.

@@ -1,5 +1,6 @@
 import BPFObject
 import BTF
+import TestSupport
 
 /// One line of `libbpf-judge relos`: `PROG relo #N: KIND SPEC => OUTCOME`.
 struct JudgeLine: Equatable {

@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import BTF
 import CORE
+import TestSupport
 
 /// Real CO-RE programs (Debian's libbpf-tools and xdp-tools, the generated agent) against real
 /// kernels: every relocation's outcome and the counts equal libbpf's.

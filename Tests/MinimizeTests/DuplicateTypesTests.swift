@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import BTF
 import CORE
+import TestSupport
 
 /// pahole leaves some named types duplicated in the kernels it encodes (a few hundred in
 /// Ubuntu 18.04's aws and fips kernels): libbpf then finds several candidates that agree, and

@@ -6,6 +6,7 @@ import BTF
 import CORE
 import Minimize
 import Pipeline
+import TestSupport
 
 /// `btfgen explain` against the marks the trimmer made, on the real kernels and programs:
 /// every kept type and member has a reason, the reasons rebuild the very bytes the trim wrote,

@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import BTF
 import Pipeline
+import TestSupport
 
 /// Before a trimmed file is written, every relocation is resolved again against it; where an
 /// outcome differs, every matching candidate of that relocation's local type is kept (then, if

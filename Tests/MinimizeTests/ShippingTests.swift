@@ -2,6 +2,7 @@ import BTF
 import Foundation
 import Pipeline
 import Testing
+import TestSupport
 
 /// Shipping the outputs: the pack and its index, `btfgen select`, and the C code of
 /// `btfgen embed`, on the test kernels laid out as the btfhub archive lays out kernels.

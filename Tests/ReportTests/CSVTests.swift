@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import Pipeline
+import TestSupport
 
 /// The CSV report of a real run, read back with Python's `csv` module (as a spreadsheet or
 /// pandas would read it), holds what the JSON report of the same run holds.

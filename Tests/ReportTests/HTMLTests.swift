@@ -5,6 +5,7 @@ import Foundation
 import Testing
 
 import Pipeline
+import TestSupport
 
 /// The HTML report: one self-contained file, rendered by a real browser (headless Chromium).
 ///

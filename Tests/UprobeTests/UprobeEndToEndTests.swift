@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import BTF
 import Pipeline
+import TestSupport
 
 /// The user-space CO-RE scenario of testdata/uprobe, run for real: an application in two
 /// versions whose `struct data` differs, one uprobe program compiled against v1, and for each
