@@ -34,14 +34,16 @@ let package = Package(
         // libbpf as the oracle: a small C program the tests and benchmarks run.
         .executableTarget(name: "libbpf-judge", dependencies: ["CLibBPF"]),
 
-        .testTarget(name: "BTFTests", dependencies: ["BTF"]),
-        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF", "KernelInput"]),
-        .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject", "KernelInput"]),
-        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject", "Pipeline", "KernelInput", "Report"]),
-        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KernelInput", "Minimize", "Report"]),
-        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "KernelInput", "Minimize", "Report"]),
-        .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject", "KernelInput", "Minimize", "Report"]),
-        .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "KernelInput", "Minimize", "Report"],
+        // Helpers every test suite shares: paths, inputs, processes, the oracle, expectations.
+        .target(name: "TestSupport", dependencies: ["BTF", "BPFObject"], path: "Tests/TestSupport"),
+        .testTarget(name: "BTFTests", dependencies: ["BTF", "TestSupport"]),
+        .testTarget(name: "BPFObjectTests", dependencies: ["BPFObject", "BTF", "KernelInput", "TestSupport"]),
+        .testTarget(name: "CORETests", dependencies: ["CORE", "BTF", "BPFObject", "KernelInput", "TestSupport"]),
+        .testTarget(name: "MinimizeTests", dependencies: ["Minimize", "CORE", "BTF", "BPFObject", "Pipeline", "KernelInput", "Report", "TestSupport"]),
+        .testTarget(name: "PipelineTests", dependencies: ["Pipeline", "KernelInput", "Minimize", "Report", "TestSupport"]),
+        .testTarget(name: "UprobeTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "KernelInput", "Minimize", "Report", "TestSupport"]),
+        .testTarget(name: "ReportTests", dependencies: ["Pipeline", "BTF", "BPFObject", "KernelInput", "Minimize", "Report", "TestSupport"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["BTF", "BPFObject", "CORE", "Pipeline", "KernelInput", "Minimize", "Report", "TestSupport"],
                     exclude: ["Regressions"]),
     ],
     swiftLanguageModes: [.v6]

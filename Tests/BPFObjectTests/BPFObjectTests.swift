@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import KernelInput
 import BTF
+import TestSupport
 
 /// The fixture objects (`testdata/bpf/*.bpf.o`, built by `scripts/build-fixtures.sh`): their
 /// `.BTF` and CO-RE records, checked against libbpf's reading of the same files.

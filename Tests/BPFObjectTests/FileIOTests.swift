@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import KernelInput
 import BTF
+import TestSupport
 
 @Suite struct FileIOTests {
     /// Names in `dir` that look like `writeFileAtomically`'s temporary files.

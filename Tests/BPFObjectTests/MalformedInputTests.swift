@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import KernelInput
 import BTF
+import TestSupport
 
 /// Bad input files, made by patching real bytes: each error is one line naming the file and
 /// where in it the problem is, as `FormatError.description` prints it.

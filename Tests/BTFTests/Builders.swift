@@ -1,6 +1,7 @@
 import Testing
 
 import BTF
+import TestSupport
 
 /// A small BTF built with `BTF.append`:
 ///

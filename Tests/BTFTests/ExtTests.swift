@@ -1,6 +1,7 @@
 import Testing
 
 import BTF
+import TestSupport
 
 /// `.BTF.ext` CO-RE records against the small constructed BTF (`Tiny`); the fixture objects'
 /// real `.BTF.ext` sections are tested in BPFObjectTests.

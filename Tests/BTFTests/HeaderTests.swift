@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// Headers longer than 24 bytes: accepted; bytes past the fields btfgen knows that are not zero
 /// break the kernel's rule for fields it does not know (a warning, an error when strict).

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// Real kernel BTFs (testdata/kernels, decompressed by `make testdata`): parse, write back,
 /// swap byte order, and compare with libbpf and bpftool.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// The kernel's rules that libbpf does not apply (`FormatRule.Severity.kernel`): BTF that breaks
 /// them parses, with a warning naming the type and the rule, and is rejected in strict mode.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// BTF in the 2026 format (Linux 7.1, pahole ≥ 1.31): a 32-byte header with `layout_off` and
 /// `layout_len`, a layout section between the types and the strings, and types of kinds btfgen
@@ -115,7 +116,7 @@ import BTF
     /// kind value of 36 is not struct (4), a vlen of 0x10001 is not 1.
     @Test func kindAndVlenUseTheWideMasks() throws {
         let (_, k) = try Self.kernel()
-        let layout = BTFLayout(k.bytes, k.btf)
+        let layout = RawBTFLayout(k.bytes, k.btf)
         // The last one-member struct: 65537 members do not fit in what follows it.
         let id = try #require(k.btf.ids.reversed().first { k.btf.kind($0) == .struct && k.btf.vlen($0) == 1 })
         let offset = layout.typeOffsets[id.index]

@@ -1,17 +1,18 @@
 import Testing
 
 import BTF
+import TestSupport
 
 /// Broken BTF, made by patching the bytes of a real kernel BTF (the smallest test kernel): each
 /// is rejected with a one-line error that says where.
 @Suite struct MalformedBTFTests {
     /// The smallest test kernel's bytes, its model and its layout.
-    static func kernel() throws -> (bytes: [UInt8], btf: BTF, layout: BTFLayout) {
+    static func kernel() throws -> (bytes: [UInt8], btf: BTF, layout: RawBTFLayout) {
         guard let name = TestEnv.smallestKernel else {
             throw TestFailure("no test kernels in \(TestEnv.kernelsDir): run `make testdata`")
         }
         let k = try KernelCache.load(name)
-        return (k.bytes, k.btf, BTFLayout(k.bytes, k.btf))
+        return (k.bytes, k.btf, RawBTFLayout(k.bytes, k.btf))
     }
 
     @Test func emptyInput() {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// Differential test with libbpf as the judge: variants of a real kernel BTF (each quirk class,
 /// the 2026 format, and seeded random damage to header fields and single words) through
@@ -50,7 +51,7 @@ import BTF
             return []
         }
         let btf = k.btf, order = btf.order
-        let layout = BTFLayout(k.bytes, btf)
+        let layout = RawBTFLayout(k.bytes, btf)
         var out: [Variant] = [Variant(name: "kernel", bytes: k.bytes)]
         func patched(_ id: TypeID, _ word: Int, _ value: (UInt32) -> UInt32) -> [UInt8] {
             var b = k.bytes

@@ -1,6 +1,7 @@
 import BPFObject
 import KernelInput
 import BTF
+import TestSupport
 
 /// One line of `libbpf-judge relos`: `PROG relo #N: KIND SPEC => OUTCOME`.
 struct JudgeLine: Equatable {

@@ -5,6 +5,7 @@ import BPFObject
 import KernelInput
 import BTF
 import CORE
+import TestSupport
 
 /// Real CO-RE programs (Debian's libbpf-tools and xdp-tools, the generated agent) against real
 /// kernels: every relocation's outcome and the counts equal libbpf's.

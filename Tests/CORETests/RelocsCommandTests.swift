@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `btfgen relocs`, the command users read to learn what libbpf will do: its listing is
 /// libbpf's own list of CO-RE records, its text and JSON forms say the same thing, and with
@@ -58,7 +59,7 @@ struct RelocsCommandTests {
     func listingIsLibbpfs(fixture: Fixture) throws {
         let kernel = try #require(TestKernel.all.first)
         let listed = try Self.relocs([fixture.path])
-        let judged = try Judge.run(["records", fixture.path, "--btf", kernel.path])
+        let judged = try runJudge(["records", fixture.path, "--btf", kernel.path])
         #expect(judged.status == 0, "libbpf-judge records: \(judged.stderr)")
         #expect(listed.records.count == judged.stdoutLines.count, "\(fixture): \(listed.records.count) records listed, libbpf has \(judged.stdoutLines.count)")
         var specsCompared = 0

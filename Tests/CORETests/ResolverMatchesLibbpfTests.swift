@@ -4,6 +4,7 @@ import BPFObject
 import KernelInput
 import BTF
 import CORE
+import TestSupport
 
 /// Our resolver against the full kernel BTF gives, relocation by relocation, what libbpf 1.1
 /// computes: the patched value, poisoning, or an error.

@@ -5,6 +5,7 @@ import CORE
 import Pipeline
 import Minimize
 import Report
+import TestSupport
 
 // The bodies of the fuzz targets. The libFuzzer drivers in Fuzz/ compile this file as it is, and
 // HostileInputTests replays Regressions/ through it, so a crash the fuzzer found is replayed by

@@ -8,6 +8,7 @@ import CORE
 import Pipeline
 import Minimize
 import Report
+import TestSupport
 
 // Malformed inputs, made at test time by scripts/make-malformed.py from the fixture objects and
 // small BTFs it builds, run through the btfgen CLI (as kernel, as object, through `relocs`) and
@@ -15,33 +16,14 @@ import Report
 // and the place, the documented exit code, and no output; the positive controls must succeed.
 
 enum HostileEnv {
-    /// The package root: three levels up from this file.
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let testDir = packageRoot + "/Tests/HostileInputTests"
-    static let fixtures = packageRoot + "/testdata/bpf"
-
-    /// The btfgen executable: `$BTFGEN_BIN`, else the one beside the test bundle (what
-    /// `swift test` builds), else `.build/debug/btfgen`.
-    static let btfgen: String = {
-        if let bin = ProcessInfo.processInfo.environment["BTFGEN_BIN"], !bin.isEmpty { return bin }
-        let me = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var dir = me.deletingLastPathComponent()
-        // macOS runs tests from a .xctest bundle: Contents/MacOS/<name>.
-        while dir.path.contains(".xctest") { dir.deleteLastPathComponent() }
-        let beside = dir.appendingPathComponent("btfgen").path
-        return FileManager.default.isExecutableFile(atPath: beside) ? beside : packageRoot + "/.build/debug/btfgen"
-    }()
+    static let testDir = TestEnv.packageRoot + "/Tests/HostileInputTests"
+    static let fixtures = TestEnv.fixturesDir
 
     /// Seconds one btfgen run may take: `$BTFGEN_HOSTILE_TIMEOUT`, else 20 for a release build
     /// (`make test`; every case takes well under a second alone) and 90 for a debug one (a bare
     /// `swift test`: 15 times slower on the cases built to exhaust it, beside parallel suites).
     static let timeout: Double = ProcessInfo.processInfo.environment["BTFGEN_HOSTILE_TIMEOUT"].flatMap(Double.init)
-        ?? (btfgen.contains("/debug/") ? 90 : 20)
+        ?? (TestEnv.btfgen.contains("/debug/") ? 90 : 20)
 }
 
 /// One case from manifest.json.
@@ -74,8 +56,8 @@ enum Generated {
     static let result: Result<(dir: String, manifest: HostileManifest), TestFailure> = {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("btfgen-hostile-\(getpid())").path
         try? FileManager.default.removeItem(atPath: dir)
-        let script = HostileEnv.packageRoot + "/scripts/make-malformed.py"
-        let run = runProcess("/usr/bin/env", ["python3", script, "--objects", HostileEnv.fixtures, dir], timeout: 120)
+        let script = TestEnv.packageRoot + "/scripts/make-malformed.py"
+        let run = runProcess("/usr/bin/env", ["python3", script, "--objects", HostileEnv.fixtures, dir], killingAfter: 120)
         guard run.status == 0 else {
             return .failure(TestFailure("\(script) failed (\(run.status)): \(run.stderr)"))
         }
@@ -91,57 +73,6 @@ enum Generated {
 
     static var cases: [HostileCase] { (try? result.get().manifest.cases) ?? [] }
     static func get() throws -> (dir: String, manifest: HostileManifest) { try result.get() }
-}
-
-struct TestFailure: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var seconds: Double
-    var timedOut: Bool
-}
-
-/// Runs a program with its output in files (no pipe to fill), killing it after `timeout`.
-func runProcess(_ path: String, _ arguments: [String], timeout: Double) -> ProcessResult {
-    let tmp = FileManager.default.temporaryDirectory.appendingPathComponent("btfgen-hostile-run-\(UUID().uuidString)")
-    try? FileManager.default.createDirectory(at: tmp, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: tmp) }
-    let out = tmp.appendingPathComponent("stdout"), err = tmp.appendingPathComponent("stderr")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: path)
-    p.arguments = arguments
-    guard let outHandle = try? FileHandle(forWritingTo: out), let errHandle = try? FileHandle(forWritingTo: err) else {
-        return ProcessResult(status: -1, stdout: "", stderr: "cannot open output files", seconds: 0, timedOut: false)
-    }
-    p.standardOutput = outHandle
-    p.standardError = errHandle
-    let start = Date()
-    do { try p.run() } catch {
-        return ProcessResult(status: -1, stdout: "", stderr: "cannot run \(path): \(error)", seconds: 0, timedOut: false)
-    }
-    var timedOut = false
-    while p.isRunning {
-        if Date().timeIntervalSince(start) > timeout {
-            timedOut = true
-            p.terminate()
-            p.waitUntilExit()
-            break
-        }
-        usleep(5_000)
-    }
-    p.waitUntilExit()
-    let seconds = Date().timeIntervalSince(start)
-    try? outHandle.close()
-    try? errHandle.close()
-    func read(_ url: URL) -> String { (try? String(contentsOf: url, encoding: .utf8)) ?? "" }
-    return ProcessResult(status: p.terminationStatus, stdout: read(out), stderr: read(err), seconds: seconds, timedOut: timedOut)
 }
 
 /// CLI exit codes (README, "Exit codes").
@@ -162,8 +93,8 @@ enum ExitCode {
                          "ext_relo_recsize_8", "ext_sec_name_range", "ptr_struct_cycle", "ptr_cycle_object"] {
             #expect(names.contains(required), "missing case \(required)")
         }
-        #expect(FileManager.default.isExecutableFile(atPath: HostileEnv.btfgen),
-                "no btfgen at \(HostileEnv.btfgen): build it (swift build) or set BTFGEN_BIN")
+        #expect(FileManager.default.isExecutableFile(atPath: TestEnv.btfgen),
+                "no btfgen at \(TestEnv.btfgen): build it (swift build) or set BTFGEN_BIN")
     }
 
     /// Each case through the CLI: as `--input` kernel, as `--object` and through `relocs`.
@@ -180,7 +111,7 @@ enum ExitCode {
             let args = role == "kernel"
                 ? ["-i", file, "--object", dir + "/" + (c.object ?? manifest.object), "-o", output]
                 : ["-i", kernel, "--object", file, "-o", output]
-            let r = runProcess(HostileEnv.btfgen, args, timeout: HostileEnv.timeout)
+            let r = runProcess(TestEnv.btfgen, args, killingAfter: HostileEnv.timeout)
             let what = "\(c.name) as \(role) (\(c.why))"
             try #require(!r.timedOut, "\(what): btfgen still running after \(HostileEnv.timeout) s")
             let left = (try? FileManager.default.contentsOfDirectory(atPath: outDir)) ?? []
@@ -202,7 +133,7 @@ enum ExitCode {
                 }
             }
             if role == "object" {
-                let relocs = runProcess(HostileEnv.btfgen, ["relocs", file, "--btf", kernel], timeout: HostileEnv.timeout)
+                let relocs = runProcess(TestEnv.btfgen, ["relocs", file, "--btf", kernel], killingAfter: HostileEnv.timeout)
                 try #require(!relocs.timedOut, "\(what): relocs still running after \(HostileEnv.timeout) s")
                 switch c.expect {
                 case "error":
@@ -233,7 +164,7 @@ enum ExitCode {
             (["relocs", "/dev/zero"], ExitCode.usage),
         ]
         for (args, status) in runs {
-            let r = runProcess(HostileEnv.btfgen, args, timeout: HostileEnv.timeout)
+            let r = runProcess(TestEnv.btfgen, args, killingAfter: HostileEnv.timeout)
             try #require(!r.timedOut, "btfgen \(args) still running after \(HostileEnv.timeout) s")
             #expect(r.status == status, "btfgen \(args): exit \(r.status)")
             expectOneLineError(r.stderr, file: "/dev/zero", where: ["device"], "btfgen \(args)")
@@ -254,8 +185,8 @@ enum ExitCode {
         try FileManager.default.copyItem(atPath: dir + "/" + manifest.kernel, toPath: input + "/k.btf")
         try FileManager.default.createSymbolicLink(atPath: input + "/a", withDestinationPath: ".")
         try FileManager.default.createSymbolicLink(atPath: input + "/b", withDestinationPath: ".")
-        let r = runProcess(HostileEnv.btfgen, ["-i", input, "--object", dir + "/" + manifest.object, "-o", outDir],
-                           timeout: HostileEnv.timeout)
+        let r = runProcess(TestEnv.btfgen, ["-i", input, "--object", dir + "/" + manifest.object, "-o", outDir],
+                           killingAfter: HostileEnv.timeout)
         try #require(!r.timedOut, "btfgen still walking \(input) after \(HostileEnv.timeout) s")
         #expect(r.status == ExitCode.ok, "exit \(r.status): \(r.stderr)")
         let written = (try? FileManager.default.subpathsOfDirectory(atPath: outDir)) ?? []

@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import KernelInput
 import BTF
+import TestSupport
 
 /// The btfgen command line against `bpftool gen min_core_btf`, and with many objects at once.
 @Suite("btfgen CLI")

@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import KernelInput
 import BTF
+import TestSupport
 
 /// The trimmed bytes depend only on what the relocations use: not on object order, thread
 /// count or the objects' byte order.

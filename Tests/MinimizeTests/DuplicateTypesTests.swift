@@ -5,6 +5,7 @@ import BPFObject
 import KernelInput
 import BTF
 import CORE
+import TestSupport
 
 /// pahole leaves some named types duplicated in the kernels it encodes (a few hundred in
 /// Ubuntu 18.04's aws and fips kernels): libbpf then finds several candidates that agree, and

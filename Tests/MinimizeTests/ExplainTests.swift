@@ -8,6 +8,7 @@ import CORE
 import Minimize
 import Pipeline
 import Report
+import TestSupport
 
 /// `btfgen explain` against the marks the trimmer made, on the real kernels and programs:
 /// every kept type and member has a reason, the reasons rebuild the very bytes the trim wrote,

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// Kernels libbpf reads that the kernel's own rules would refuse, and the 2026 format, through
 /// the command line with the real programs: btfgen trims them, warns where a rule is broken,

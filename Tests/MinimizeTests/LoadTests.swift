@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// A real load into the running kernel: each program of a loadable fixture loads with the
 /// running kernel's trimmed BTF exactly when it loads with its full BTF.
@@ -15,8 +16,8 @@ struct LoadTests {
         try withTempDir { dir in
             let path = dir + "/vmlinux"
             try writeBytes(trimmed.serialized(), to: path)
-            let full = try Judge.run(["load", fixture.path, "--btf", kernel.path])
-            let small = try Judge.run(["load", fixture.path, "--btf", path])
+            let full = try runJudge(["load", fixture.path, "--btf", kernel.path])
+            let small = try runJudge(["load", fixture.path, "--btf", path])
             #expect(!full.stdoutLines.isEmpty, "\(fixture): libbpf-judge load printed nothing: \(full.stderr)")
             #expect(full.stdoutLines.contains { $0.hasSuffix(": ok") },
                     "\(fixture): no program loads even with the full BTF, so the comparison proves nothing: \(full.stdoutLines)")

@@ -7,6 +7,7 @@ import Minimize
 import Pipeline
 import Report
 import Testing
+import TestSupport
 
 /// Kernel modules: split BTF read onto vmlinux, candidates searched as libbpf searches them on a
 /// live kernel with the modules loaded, and one trimmed file that gives libbpf the same outcomes.
@@ -40,7 +41,7 @@ struct ModuleTests {
             #expect(merged.firstModuleTypeID == UInt32(vmlinuxCount))
             let flat = dir + "/flat.btf"
             try writeBytes(merged.serialized(), to: flat)
-            let check = try Judge.run(["merge-check", k.kernel.path, flat] + raws)
+            let check = try runJudge(["merge-check", k.kernel.path, flat] + raws)
             #expect(check.status == 0, "\(k): \(check.stdout)\(check.stderr)")
             #expect(check.stdout.hasPrefix("ok \(merged.typeCount - 1) types"), "\(check.stdout)")
             // The CLI writes the same file.
@@ -397,7 +398,7 @@ func distilledModules(_ k: KernelWithModules, in dir: String) throws -> [String]
 /// the others, its outcome with vmlinux and every module as one file (`flat`), where the only
 /// candidates are the modules'. `fromModules`: how many relocations the second kind gave.
 func liveKernelOutcomes(_ object: String, vmlinux: String, flat: String) throws -> (lines: [String], fromModules: Int) {
-    let cands = try Judge.run(["cands", object, vmlinux])
+    let cands = try runJudge(["cands", object, vmlinux])
     guard cands.status == 0 else { throw TestFailure("libbpf-judge cands: \(cands.stderr)") }
     var inVmlinux: [String: Bool] = [:]
     for line in cands.stdoutLines {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// The real programs (Debian's libbpf-tools and xdp-tools, the generated agent) trimmed
 /// together for each real kernel, as a release pipeline runs btfgen: libbpf relocates every

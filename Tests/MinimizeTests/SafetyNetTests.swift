@@ -7,6 +7,7 @@ import BTF
 import Pipeline
 import Minimize
 import Report
+import TestSupport
 
 /// Before a trimmed file is written, every relocation is resolved again against it; where an
 /// outcome differs, every matching candidate of that relocation's local type is kept (then, if

@@ -5,6 +5,7 @@ import KernelInput
 import Minimize
 import Report
 import Testing
+import TestSupport
 
 /// Shipping the outputs: the pack and its index, `btfgen select`, and the C code of
 /// `btfgen embed`, on the test kernels laid out as the btfhub archive lays out kernels.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 import BTF
+import TestSupport
 
 /// libbpf is the judge: a trimmed BTF must make libbpf compute exactly the relocations it
 /// computes from the full kernel BTF, and must be a BTF both parsers accept.

@@ -7,66 +7,12 @@ import BTF
 import Pipeline
 import Minimize
 import Report
-
-/// Where the inputs are: the package root, the decompressed test kernels, the fixture objects.
-enum Env {
-    static let root: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
-
-    static let kernelsDir: String = {
-        let v = ProcessInfo.processInfo.environment["BTFGEN_TEST_KERNELS"] ?? ""
-        return v.isEmpty ? root + "/.build/testdata/kernels" : v
-    }()
-
-    static let kernels: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: kernelsDir)) ?? [])
-        .filter { $0.hasSuffix(".btf") }.sorted(by: littleEndianFirst(in: kernelsDir))
-
-    /// The little-endian fixture objects (edge.bpf.o included: btfgen must cope with it).
-    static let objectPaths: [String] = ((try? FileManager.default.contentsOfDirectory(atPath: root + "/testdata/bpf")) ?? [])
-        .filter { $0.hasSuffix(".bpf.o") }.sorted().map { root + "/testdata/bpf/" + $0 }
-
-    static func objects() throws -> [BPFObject] { try objectPaths.map { try BPFObject(path: $0) } }
-}
-
-/// A fresh temporary directory, removed by the caller.
-func tempDir(_ tag: String) throws -> String {
-    let path = NSTemporaryDirectory() + "btfgen-\(tag)-\(UUID().uuidString)"
-    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    return path
-}
-
-/// Runs a command, failing the test when it fails.
-@discardableResult
-func sh(_ args: [String], cwd: String? = nil) throws -> String {
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = args
-    if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-    let pipe = Pipe()
-    p.standardOutput = pipe
-    p.standardError = pipe
-    try p.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    p.waitUntilExit()
-    let out = String(decoding: data, as: UTF8.self)
-    guard p.terminationStatus == 0 else { throw Failure("\(args.joined(separator: " ")) failed: \(out)") }
-    return out
-}
-
-struct Failure: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
-}
-
-func read(_ path: String) throws -> [UInt8] { try readFile(path) }
+import TestSupport
 
 /// Every regular file below `dir` with its bytes, by relative path.
 func tree(_ dir: String) throws -> [String: [UInt8]] {
     var out: [String: [UInt8]] = [:]
-    for rel in try walkFiles(dir) { out[rel] = try read(dir + "/" + rel) }
+    for rel in try walkFiles(dir) { out[rel] = try readBytes(dir + "/" + rel) }
     return out
 }
 
@@ -80,39 +26,39 @@ struct Archive {
     let expected: [String]
 
     init() throws {
-        guard Env.kernels.count >= 2 else { throw Failure("no test kernels in \(Env.kernelsDir): run make testdata") }
-        dir = try tempDir("archive")
-        rawDir = try tempDir("raw")
+        guard TestEnv.kernels.count >= 2 else { throw TestFailure("no test kernels in \(TestEnv.kernelsDir): run make testdata") }
+        dir = try makeTempDir("archive")
+        rawDir = try makeTempDir("raw")
         var expected: [String] = []
-        for (i, k) in Env.kernels.enumerated() {
+        for (i, k) in TestEnv.kernels.enumerated() {
             let name = String(k.dropLast(4))
             let arch = name.contains("arm64") ? "arm64" : "x86_64"
             let sub = "debian/\(i % 2 == 0 ? "12" : "13")/\(arch)"
             try FileManager.default.createDirectory(atPath: "\(dir)/\(sub)", withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: "\(rawDir)/\(sub)", withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: "\(Env.kernelsDir)/\(k)", toPath: "\(rawDir)/\(sub)/\(name).btf")
+            try FileManager.default.copyItem(atPath: "\(TestEnv.kernelsDir)/\(k)", toPath: "\(rawDir)/\(sub)/\(name).btf")
             switch i {
             case 0:
                 // The member sits under a path prefix inside the tarball.
-                let stage = try tempDir("stage")
+                let stage = try makeTempDir("stage")
                 defer { try? FileManager.default.removeItem(atPath: stage) }
                 try FileManager.default.createDirectory(atPath: "\(stage)/some/prefix", withIntermediateDirectories: true)
-                try FileManager.default.copyItem(atPath: "\(Env.kernelsDir)/\(k)", toPath: "\(stage)/some/prefix/\(name).btf")
+                try FileManager.default.copyItem(atPath: "\(TestEnv.kernelsDir)/\(k)", toPath: "\(stage)/some/prefix/\(name).btf")
                 try sh(["tar", "-C", stage, "-cJf", "\(dir)/\(sub)/\(name).btf.tar.xz", "some"])
             case 1:
-                try sh(["sh", "-c", "xz -c '\(Env.kernelsDir)/\(k)' > '\(dir)/\(sub)/\(name).btf.xz'"])
+                try sh(["sh", "-c", "xz -c '\(TestEnv.kernelsDir)/\(k)' > '\(dir)/\(sub)/\(name).btf.xz'"])
             case 2:
-                try sh(["sh", "-c", "gzip -c '\(Env.kernelsDir)/\(k)' > '\(dir)/\(sub)/\(name).btf.gz'"])
+                try sh(["sh", "-c", "gzip -c '\(TestEnv.kernelsDir)/\(k)' > '\(dir)/\(sub)/\(name).btf.gz'"])
             case 3:
-                try sh(["sh", "-c", "zstd -q -c '\(Env.kernelsDir)/\(k)' > '\(dir)/\(sub)/\(name).btf.zst'"])
+                try sh(["sh", "-c", "zstd -q -c '\(TestEnv.kernelsDir)/\(k)' > '\(dir)/\(sub)/\(name).btf.zst'"])
             default:
-                try sh(["tar", "-C", Env.kernelsDir, "-cJf", "\(dir)/\(sub)/\(name).btf.tar.xz", k])
+                try sh(["tar", "-C", TestEnv.kernelsDir, "-cJf", "\(dir)/\(sub)/\(name).btf.tar.xz", k])
             }
             expected.append("\(sub)/\(name).btf")
         }
         try sh(["tar", "-cJf", "\(dir)/debian/12/x86_64/empty.btf.tar.xz", "-T", "/dev/null"])
         let marker = "\(dir)/debian/12/x86_64/broken-kernel.failed"
-        guard FileManager.default.createFile(atPath: marker, contents: Data()) else { throw Failure("cannot create \(marker)") }
+        guard FileManager.default.createFile(atPath: marker, contents: Data()) else { throw TestFailure("cannot create \(marker)") }
         self.expected = expected.sorted()
     }
 
@@ -134,8 +80,8 @@ struct Archive {
     @Test func compressedInputsMirrorTheLayoutAndMatchRawInputs() throws {
         let archive = try Archive.shared()
         defer { archive.remove() }
-        let objects = try Env.objects()
-        let out = try tempDir("out"), rawOut = try tempDir("rawout")
+        let objects = try TestEnv.fixtureObjects()
+        let out = try makeTempDir("out"), rawOut = try makeTempDir("rawout")
         defer { try? FileManager.default.removeItem(atPath: out); try? FileManager.default.removeItem(atPath: rawOut) }
 
         let reports = runJobs(try planJobs(RunOptions(input: archive.dir, output: out, jobs: 2)), objects: objects,
@@ -164,10 +110,10 @@ struct Archive {
     @Test func tarXZOutputIsDeterministicAndHoldsOneMember() throws {
         let archive = try Archive.shared()
         defer { archive.remove() }
-        let objects = try Env.objects()
+        let objects = try TestEnv.fixtureObjects()
         var outs: [[String: [UInt8]]] = []
         for jobs in [1, 2] {
-            let out = try tempDir("tarout")
+            let out = try makeTempDir("tarout")
             defer { try? FileManager.default.removeItem(atPath: out) }
             var options = RunOptions(input: archive.rawDir, output: out, jobs: jobs)
             options.outputFormat = .tarXZ
@@ -206,9 +152,9 @@ struct Archive {
     @Test func shardsPartitionTheRunAndTheirUnionEqualsOneRun() throws {
         let archive = try Archive.shared()
         defer { archive.remove() }
-        let objects = try Env.objects()
-        let whole = try tempDir("whole")
-        let merged = try tempDir("merged")
+        let objects = try TestEnv.fixtureObjects()
+        let whole = try makeTempDir("whole")
+        let merged = try makeTempDir("merged")
         defer { try? FileManager.default.removeItem(atPath: whole); try? FileManager.default.removeItem(atPath: merged) }
         let base = RunOptions(input: archive.dir, output: whole, jobs: 2)
         _ = runJobs(try planJobs(base), objects: objects, options: base)
@@ -230,16 +176,16 @@ struct Archive {
     @Test func aCorruptKernelCostsOnlyItsOwnOutput() throws {
         let archive = try Archive.shared()
         defer { archive.remove() }
-        let objects = try Env.objects()
+        let objects = try TestEnv.fixtureObjects()
         // A truncated kernel in the middle of the batch (in a copy of the raw tree).
-        let input = try tempDir("corrupt-in")
+        let input = try makeTempDir("corrupt-in")
         defer { try? FileManager.default.removeItem(atPath: input) }
         try FileManager.default.removeItem(atPath: input)
         try FileManager.default.copyItem(atPath: archive.rawDir, toPath: input)
         let victim = archive.expected[archive.expected.count / 2]
-        let bytes = try read(input + "/" + victim)
+        let bytes = try readBytes(input + "/" + victim)
         try Data(bytes[0..<(bytes.count / 2)]).write(to: URL(fileURLWithPath: input + "/" + victim))
-        let out = try tempDir("corrupt")
+        let out = try makeTempDir("corrupt")
         defer { try? FileManager.default.removeItem(atPath: out) }
         let options = RunOptions(input: input, output: out, jobs: 2)
         let reports = runJobs(try planJobs(options), objects: objects, options: options)
@@ -256,7 +202,7 @@ struct Archive {
         var ff = options
         ff.failFast = true
         ff.jobs = 1
-        let out2 = try tempDir("failfast")
+        let out2 = try makeTempDir("failfast")
         defer { try? FileManager.default.removeItem(atPath: out2) }
         ff.output = out2
         let r2 = runJobs(try planJobs(ff), objects: objects, options: ff)
@@ -265,16 +211,16 @@ struct Archive {
     }
 
     @Test func anUnwritableOutputDirectoryFailsCleanly() throws {
-        guard let kernel = Env.kernels.first else { throw Failure("no test kernels: run make testdata") }
-        let objects = try Env.objects()
-        let out = try tempDir("ro")
+        guard let kernel = TestEnv.kernels.first else { throw TestFailure("no test kernels: run make testdata") }
+        let objects = try TestEnv.fixtureObjects()
+        let out = try makeTempDir("ro")
         defer {
             chmod(out, 0o755)
             try? FileManager.default.removeItem(atPath: out)
         }
         // A regular file where a directory must go: fails even for root, unlike chmod.
         try #require(FileManager.default.createFile(atPath: out + "/blocked", contents: Data("x".utf8)))
-        let options = RunOptions(input: Env.kernelsDir + "/" + kernel, output: out + "/blocked/k.btf", jobs: 1)
+        let options = RunOptions(input: TestEnv.kernelsDir + "/" + kernel, output: out + "/blocked/k.btf", jobs: 1)
         let reports = runJobs(try planJobs(options), objects: objects, options: options)
         guard case .failed(let message) = reports.first?.status else {
             Issue.record("expected a failure, got \(String(describing: reports.first?.status))")
@@ -285,11 +231,11 @@ struct Archive {
     }
 
     @Test func atomicWritesLeaveNoTemporaryFiles() throws {
-        guard let kernel = Env.kernels.first else { throw Failure("no test kernels: run make testdata") }
-        let out = try tempDir("atomic")
+        guard let kernel = TestEnv.kernels.first else { throw TestFailure("no test kernels: run make testdata") }
+        let out = try makeTempDir("atomic")
         defer { try? FileManager.default.removeItem(atPath: out) }
-        let options = RunOptions(input: Env.kernelsDir + "/" + kernel, output: out, jobs: 1)
-        _ = runJobs(try planJobs(options), objects: try Env.objects(), options: options)
+        let options = RunOptions(input: TestEnv.kernelsDir + "/" + kernel, output: out, jobs: 1)
+        _ = runJobs(try planJobs(options), objects: try TestEnv.fixtureObjects(), options: options)
         let names = try FileManager.default.contentsOfDirectory(atPath: out)
         #expect(names == [kernel])
     }

@@ -7,6 +7,7 @@ import BTF
 import Pipeline
 import Minimize
 import Report
+import TestSupport
 
 /// Whole runs of the btfgen command line over directory trees made in each test: what is
 /// written, skipped and failed, the exit code, the messages and `--json` lines. One test at a
@@ -14,13 +15,13 @@ import Report
 @Suite(.serialized) struct CLIRunTests {
     /// A fresh directory for one test, removed after it.
     private func scratch(_ tag: String, _ body: (String) throws -> Void) throws {
-        let dir = try tempDir(tag)
+        let dir = try makeTempDir(tag)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try body(dir)
     }
 
     /// btfgen trimming `input` for core_fields.bpf.o into `output`, with `extra` options.
-    private func gen(_ input: String, _ output: String, _ extra: [String] = []) throws -> CLI.Run {
+    private func gen(_ input: String, _ output: String, _ extra: [String] = []) throws -> ProcessOutput {
         try CLI.run(["-i", input, "-o", output, "--object", coreFields] + extra)
     }
 
@@ -47,7 +48,7 @@ import Report
                 let run = try gen(input, out, ["-j", jobs, "--json"])
                 #expect(run.status == 0, "\(run)")
                 #expect(try files(out) == ["x/k.btf"])
-                #expect(try read(out + "/x/k.btf") == (try read(reference)), "-j \(jobs): the first input in sorted order must win")
+                #expect(try readBytes(out + "/x/k.btf") == (try readBytes(reference)), "-j \(jobs): the first input in sorted order must win")
                 let lines = try jsonLines(run)
                 let status = Dictionary(uniqueKeysWithValues: lines.map { ($0["path"] as? String ?? "?", $0["status"] as? String ?? "?") })
                 #expect(status == ["x/k.btf": "written", "x/k.btf.xz": "skipped", "x/k.btf.tar.xz": "skipped"])
@@ -66,7 +67,7 @@ import Report
             }
             #expect(written == 1)
             #expect(try files(sliced) == ["x/k.btf"])
-            #expect(try read(sliced + "/x/k.btf") == (try read(reference)))
+            #expect(try readBytes(sliced + "/x/k.btf") == (try readBytes(reference)))
         }
     }
 
@@ -116,7 +117,7 @@ import Report
             try FileManager.default.createDirectory(atPath: dir + "/stage", withIntermediateDirectories: true)
             try sh(["sh", "-c", "cd '\(dir)/stage' && { \(btfHeader); } > k.btf && truncate -s \(zeros) k.btf && tar -cf - k.btf | zstd -1 -q -c > '\(input)/member.btf.tar.zst'"])
             for bomb in ["bomb.btf.zst", "vmlinux-bomb.zst", "member.btf.tar.zst"] {
-                #expect(sizeOf(input + "/" + bomb) < 1 << 20, "\(bomb) is not small")
+                #expect(TestEnv.fileSize(input + "/" + bomb) < 1 << 20, "\(bomb) is not small")
             }
 
             let run = try CLI.runMeasuringMemory(["-i", input, "-o", dir + "/out", "--object", coreFields, "-j", "1"])
@@ -143,20 +144,20 @@ import Report
             for copies in [1, 10] {
                 let input = dir + "/in\(copies)"
                 for c in 0..<copies {
-                    for (i, name) in Env.kernels.enumerated() {
+                    for (i, name) in TestEnv.kernels.enumerated() {
                         let path = input + "/copy\(c)/\(i)/" + name
                         try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-                        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: Env.kernelsDir + "/" + name)
+                        try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: TestEnv.kernelsDir + "/" + name)
                     }
                 }
                 let run = try CLI.runMeasuringMemory(["-i", input, "-o", dir + "/out\(copies)", "-q", "-j", "2",
-                                                      "--object", Env.root + "/testdata/bpf"])
+                                                      "--object", TestEnv.packageRoot + "/testdata/bpf"])
                 #expect(run.status == 0, "\(run)")
-                #expect(try files(dir + "/out\(copies)").count == copies * Env.kernels.count)
+                #expect(try files(dir + "/out\(copies)").count == copies * TestEnv.kernels.count)
                 peaks.append(try #require(run.peakRSSKiB, "no peak memory measured"))
             }
             #expect(peaks[1] <= peaks[0] + 12 * 1024,
-                    "peak memory \(peaks[0]) KiB over \(Env.kernels.count) kernels, \(peaks[1]) KiB over \(10 * Env.kernels.count)")
+                    "peak memory \(peaks[0]) KiB over \(TestEnv.kernels.count) kernels, \(peaks[1]) KiB over \(10 * TestEnv.kernels.count)")
         }
     }
 
@@ -225,7 +226,7 @@ import Report
             ], "\(run)")
             let direct = try gen(dir + "/k.btf", dir + "/direct.btf")
             #expect(direct.status == 0)
-            #expect(try read(dir + "/dir.btf") == (try read(dir + "/direct.btf")))
+            #expect(try readBytes(dir + "/dir.btf") == (try readBytes(dir + "/direct.btf")))
 
             // Named explicitly, an object that cannot be read stops the run.
             let named = try CLI.run(["-i", dir + "/k.btf", "-o", dir + "/named.btf", "--object", objects + "/host.o"])
@@ -292,7 +293,7 @@ import Report
             let input = dir + "/in"
             try placeKernel(0, at: input + "/a.btf")
             try placeKernel(1, at: dir + "/whole.btf")
-            let bytes = try read(dir + "/whole.btf")
+            let bytes = try readBytes(dir + "/whole.btf")
             try Data(bytes[0..<(bytes.count / 2)]).write(to: URL(fileURLWithPath: input + "/b.btf"))
             try Data(bytes[0..<4096]).write(to: URL(fileURLWithPath: input + "/c.btf"))
 
@@ -326,9 +327,9 @@ import Report
             let input = dir + "/in"
             for (i, name) in ["a.btf", "c.btf", "e.btf"].enumerated() { try placeKernel(i, at: input + "/" + name) }
             // Two corrupt kernels: their first 4 KB.
-            let bytes = try read(input + "/a.btf")
+            let bytes = try readBytes(input + "/a.btf")
             for name in ["b.btf", "d.btf"] { try Data(bytes[0..<4096]).write(to: URL(fileURLWithPath: input + "/" + name)) }
-            let command = [CLI.btfgen, "-i", input, "-o", dir + "/out", "--object", coreFields, "-j", "1"]
+            let command = [TestEnv.btfgen, "-i", input, "-o", dir + "/out", "--object", coreFields, "-j", "1"]
                 .map { "'\($0)'" }.joined(separator: " ")
             let run = try CLI.run(try #require(CLI.script), ["-qec", command, "/dev/null"])
             #expect(run.status == 1, "\(run)")
@@ -353,7 +354,7 @@ import Report
             let input = dir + "/in", out = dir + "/out"
             try placeKernel(0, at: input + "/good.btf")
             try placeKernel(1, at: dir + "/whole.btf")
-            let bytes = try read(dir + "/whole.btf")
+            let bytes = try readBytes(dir + "/whole.btf")
             try Data(bytes[0..<(bytes.count / 2)]).write(to: URL(fileURLWithPath: input + "/corrupt.btf"))
             try sh(["tar", "-cJf", input + "/empty.btf.tar.xz", "-T", "/dev/null"])
 
@@ -369,11 +370,11 @@ import Report
             #expect(Set(good.keys) == common)
             #expect(good["status"] as? String == "written")
             #expect(good["output"] as? String == "good.btf")
-            #expect(good["output_bytes"] as? Int == sizeOf(out + "/good.btf"))
-            #expect(good["input_bytes"] as? Int == sizeOf(input + "/good.btf"))
-            #expect(good["raw_bytes"] as? Int == sizeOf(input + "/good.btf"))
-            let kernel = try BTF(parsing: try read(input + "/good.btf"))
-            let trimmed = try BTF(parsing: try read(out + "/good.btf"))
+            #expect(good["output_bytes"] as? Int == TestEnv.fileSize(out + "/good.btf"))
+            #expect(good["input_bytes"] as? Int == TestEnv.fileSize(input + "/good.btf"))
+            #expect(good["raw_bytes"] as? Int == TestEnv.fileSize(input + "/good.btf"))
+            let kernel = try BTF(parsing: try readBytes(input + "/good.btf"))
+            let trimmed = try BTF(parsing: try readBytes(out + "/good.btf"))
             #expect(good["input_types"] as? Int == kernel.typeCount - 1)
             #expect(good["output_types"] as? Int == trimmed.typeCount - 1)
             let objects = try #require(good["objects"] as? [[String: Any]])
@@ -389,13 +390,13 @@ import Report
             #expect(Set(corrupt.keys) == common.union(["error"]))
             #expect(corrupt["status"] as? String == "failed")
             #expect((corrupt["error"] as? String)?.hasPrefix("\(input)/corrupt.btf: ") == true)
-            #expect(corrupt["input_bytes"] as? Int == sizeOf(input + "/corrupt.btf"))
+            #expect(corrupt["input_bytes"] as? Int == TestEnv.fileSize(input + "/corrupt.btf"))
 
             let empty = try #require(byPath["empty.btf.tar.xz"])
             #expect(Set(empty.keys) == common.union(["reason"]))
             #expect(empty["status"] as? String == "skipped")
             #expect(empty["reason"] as? String == "empty archive")
-            #expect(empty["input_bytes"] as? Int == sizeOf(input + "/empty.btf.tar.xz"))
+            #expect(empty["input_bytes"] as? Int == TestEnv.fileSize(input + "/empty.btf.tar.xz"))
 
             for line in [corrupt, empty] {
                 #expect(line["output"] as? String == "")
@@ -406,7 +407,7 @@ import Report
             #expect(try files(out) == ["good.btf"])
 
             // The same values as the report's kernels[].
-            let report = try #require(try JSONSerialization.jsonObject(with: Data(read(dir + "/run.json"))) as? [String: Any])
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(readBytes(dir + "/run.json"))) as? [String: Any])
             let kernels = try #require(report["kernels"] as? [[String: Any]])
             #expect(kernels.count == lines.count)
             for (line, kernel) in zip(lines, kernels) {
@@ -452,7 +453,7 @@ import Report
             for jobs in ["1", "2"] {
                 let run = try gen(input, dir + "/out" + jobs, ["-j", jobs, "-q", "--pack", dir + "/pack\(jobs).tar.xz"])
                 #expect(run.status == 1, "\(run)")
-                packs.append(try read(dir + "/pack\(jobs).tar.xz"))
+                packs.append(try readBytes(dir + "/pack\(jobs).tar.xz"))
             }
             #expect(packs[0] == packs[1], "--pack differs between --jobs 1 and --jobs 2")
             let listing = try sh(["tar", "-tJf", dir + "/pack1.tar.xz"])
@@ -488,7 +489,7 @@ import Report
 
     @Test func tarGzAndTarZstInputsGiveTheRawInputsOutputs() throws {
         try scratch("tar-formats") { dir in
-            let kernels = min(Env.kernels.count, 2)
+            let kernels = min(TestEnv.kernels.count, 2)
             try #require(kernels == 2, "needs two test kernels: run make testdata")
             for i in 0..<kernels {
                 let name = "k\(i).btf"
@@ -520,7 +521,7 @@ import Report
             try placeKernel(1, at: dir + "/stage/packed.btf")
             try sh(["tar", "-C", dir + "/stage", "-cJf", input + "/packed.btf.tar.xz", "packed.btf"])
             let missing = dir + "/no/libarchive.so.13"
-            let run = try CLI.run("/usr/bin/env", ["BTFGEN_LIBARCHIVE=" + missing, CLI.btfgen,
+            let run = try CLI.run("/usr/bin/env", ["BTFGEN_LIBARCHIVE=" + missing, TestEnv.btfgen,
                                                    "-i", input, "-o", dir + "/out", "--object", coreFields, "-j", "1"])
             #expect(run.status == 1, "\(run)")
             #expect(try files(dir + "/out") == ["raw.btf"])

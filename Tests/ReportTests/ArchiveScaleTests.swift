@@ -5,6 +5,7 @@ import Pipeline
 import KernelInput
 import Minimize
 import Report
+import TestSupport
 
 /// A report at the size of the btfhub archive: the test kernels under 2,000 paths laid out as
 /// `DISTRO/RELEASE/ARCH/kN-KERNEL.btf` (symlinks: every one is read and trimmed), with the real
@@ -22,7 +23,7 @@ struct ArchiveScaleTests {
                 .map { dir + "/" + sub + "/" + $0 }
         }
         if found.isEmpty { print("note: no real objects in \(dir) (make real-objects): the scale test uses the fixtures") }
-        return found.isEmpty ? TestEnv.fixtures : found
+        return found.isEmpty ? TestEnv.fixturePaths : found
     }()
 
     @Test func reportOf2000KernelsStaysSmallAndExact() throws {

@@ -5,6 +5,7 @@ import Pipeline
 import KernelInput
 import Minimize
 import Report
+import TestSupport
 
 /// The CSV report of a real run, read back with Python's `csv` module (as a spreadsheet or
 /// pandas would read it), holds what the JSON report of the same run holds.

@@ -7,6 +7,7 @@ import BTF
 import Pipeline
 import Minimize
 import Report
+import TestSupport
 
 @Suite(.enabled(if: !TestEnv.kernels.isEmpty, "no test kernels: run `make testdata`"))
 struct FailOnTests {
@@ -21,7 +22,7 @@ struct FailOnTests {
 
     static func gen(_ dir: String, objects: [String], _ extra: [String]) throws -> ProcessOutput {
         try btfgen(["-i", try kernelDir(dir), "-o", dir + "/out", "-q"]
-            + objects.flatMap { ["--object", TestEnv.fixture($0)] } + extra)
+            + objects.flatMap { ["--object", TestEnv.fixturePath($0)] } + extra)
     }
 
     struct Case: Sendable, CustomTestStringConvertible {
@@ -64,7 +65,7 @@ struct FailOnTests {
             let gate = try btfgen(["report", dir + "/run.json", "--fail-on", "unresolved"])
             #expect(gate.status == 3)
             #expect(!gate.stdout.isEmpty, "the report is printed before the verdict")
-            let onDir = try btfgen(["report", dir + "/out", "--object", TestEnv.fixture("flavors.bpf.o"), "--fail-on", "unresolved"])
+            let onDir = try btfgen(["report", dir + "/out", "--object", TestEnv.fixturePath("flavors.bpf.o"), "--fail-on", "unresolved"])
             #expect(onDir.status == 3)
             #expect(try btfgen(["report", dir + "/run.json", "--fail-on", "everything"]).status != 0)
         }
@@ -78,7 +79,7 @@ struct FailOnTests {
             // A BTF header whose string section runs past the end of the file.
             bad[0] = 0x9f; bad[1] = 0xeb; bad[2] = 1; bad[4] = 24; bad[20] = 0xff; bad[21] = 0xff
             try Data(bad).write(to: URL(fileURLWithPath: input + "/broken.btf"))
-            let out = try btfgen(["-i", input, "-o", dir + "/out", "-q", "--object", TestEnv.fixture("edge.bpf.o"),
+            let out = try btfgen(["-i", input, "-o", dir + "/out", "-q", "--object", TestEnv.fixturePath("edge.bpf.o"),
                                   "--fail-on", "errors", "--report", dir + "/run.json"])
             #expect(out.status == 1, "\(out.stderr)")
             let r = try RunReport(json: try readBytes(dir + "/run.json"), path: "run.json")
@@ -109,12 +110,12 @@ struct FailOnTests {
 struct CompareTests {
     @Test func againstBpftool() throws {
         let bpftool = try #require(TestEnv.bpftool)
-        let objects = ["core_fields.bpf.o", "flavors.bpf.o"].map(TestEnv.fixture)
+        let objects = ["core_fields.bpf.o", "flavors.bpf.o"].map(TestEnv.fixturePath)
         try withTempDir("compare") { dir in
             let a = dir + "/bpftool", b = dir + "/btfgen"
             try FileManager.default.createDirectory(atPath: a, withIntermediateDirectories: true)
             for k in TestEnv.kernels {
-                let out = try runProcess(bpftool, ["gen", "min_core_btf", TestEnv.kernelsDir + "/" + k, a + "/" + k] + objects)
+                let out = try runProcess(bpftool, ["gen", "min_core_btf", TestEnv.kernelsDir + "/" + k, a + "/" + k] + objects, timeout: 600)
                 #expect(out.status == 0, "bpftool gen min_core_btf \(k): \(out.stderr)")
             }
             // B in the other output format: pairs by name with compression suffixes dropped.

@@ -8,6 +8,7 @@ import Pipeline
 import KernelInput
 import Minimize
 import Report
+import TestSupport
 
 /// The HTML report: one self-contained file, rendered by a real browser (headless Chromium).
 ///

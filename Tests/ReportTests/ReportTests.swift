@@ -7,6 +7,7 @@ import BTF
 import Pipeline
 import Minimize
 import Report
+import TestSupport
 
 /// A real `--report` checked against the schema and against the files on disk, bpftool and
 /// libbpf: every number in it is recomputed independently.
@@ -351,7 +352,7 @@ struct ReportTests {
 
     @Test func outputDirectoryReport() throws {
         let f = try RunFixture.get()
-        let flavors = TestEnv.fixture("flavors.bpf.o")
+        let flavors = TestEnv.fixturePath("flavors.bpf.o")
         let out = try btfgen(["report", f.output, "--object", flavors, "--format", "json"])
         #expect(out.status == 0, "\(out.stderr)")
         let r = try RunReport(json: Array(out.stdout.utf8), path: "stdout")
@@ -394,7 +395,7 @@ struct JudgedRelocation {
 /// section of its program: libbpf names a program after its function symbol, and that symbol's
 /// section is the one `.BTF.ext` files the record under.
 func judge(object: String, kernel: String) throws -> [JudgedRelocation] {
-    let relos = try runProcess(TestEnv.judge, ["relos", object, "--btf", kernel])
+    let relos = try runProcess(TestEnv.judge, ["relos", object, "--btf", kernel], timeout: 600)
     guard relos.status == 0 else { throw TestFailure("libbpf-judge relos \(object): \(relos.stderr)") }
     let sections = try functionSections(try ELFFile(path: object))
     // "PROG relo #N: KIND SPEC => OUTCOME"

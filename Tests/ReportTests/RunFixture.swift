@@ -5,6 +5,7 @@ import Pipeline
 import KernelInput
 import Minimize
 import Report
+import TestSupport
 
 /// One `btfgen --report run.json --pack packs/all.tar.xz` run over the test kernels laid out like an archive, made once
 /// and shared by the tests:
@@ -52,7 +53,7 @@ struct RunFixture: Sendable {
         output = root + "/output"
         reportPath = root + "/run.json"
         packPath = root + "/packs/all.tar.xz"
-        objects = TestEnv.fixtures
+        objects = TestEnv.fixturePaths
         let fm = FileManager.default
         sources = [:]
         for name in TestEnv.kernels {
@@ -72,24 +73,9 @@ struct RunFixture: Sendable {
         try Data("not a kernel\n".utf8).write(to: URL(fileURLWithPath: input + "/README.txt"))
 
         let run = try runProcess(TestEnv.btfgen, ["-i", input, "-o", output, "-q", "-j", "2"]
-            + objects.flatMap { ["--object", $0] } + ["--report", reportPath, "--pack", packPath])
+            + objects.flatMap { ["--object", $0] } + ["--report", reportPath, "--pack", packPath], timeout: 600)
         guard run.status == 0 else { throw TestFailure("btfgen --report --pack failed (\(run.status)): \(run.stderr)") }
         reportText = try readText(reportPath)
         report = try RunReport(json: Array(reportText.utf8), path: reportPath)
     }
-}
-
-nonisolated(unsafe) private var cleanupPaths: [String] = []
-private let cleanupLock = NSLock()
-
-/// Removes `path` when the test process exits.
-func registerCleanup(_ path: String) {
-    cleanupLock.lock()
-    defer { cleanupLock.unlock() }
-    if cleanupPaths.isEmpty {
-        atexit {
-            for p in cleanupPaths { try? FileManager.default.removeItem(atPath: p) }
-        }
-    }
-    cleanupPaths.append(path)
 }

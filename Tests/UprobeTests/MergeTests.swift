@@ -4,6 +4,7 @@ import Testing
 import BPFObject
 import KernelInput
 import BTF
+import TestSupport
 
 /// A small kernel-like base:
 ///
@@ -104,7 +105,7 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
         }
         // The serialized base is a prefix of the serialized merge, section by section.
         let baseBytes = base.serialized(), mergedBytes = merged.serialized()
-        let bh = try RawBTFHeader(baseBytes), mh = try RawBTFHeader(mergedBytes)
+        let bh = try RawBTFLayout(baseBytes), mh = try RawBTFLayout(mergedBytes)
         #expect(mh.typeSection(mergedBytes).prefix(bh.typeLength) == bh.typeSection(baseBytes))
         #expect(mh.stringSection(mergedBytes).prefix(bh.stringLength) == bh.stringSection(baseBytes))
         // And it parses back to the same model.
@@ -174,8 +175,8 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
     @Test func theCLICreatesTheOutputsDirectories() throws {
         try withTempDir { dir in
             let base = dir + "/base.btf", app = dir + "/app.btf", output = dir + "/merged/v2/app.btf"
-            try writeBytes(base, makeBase().serialized())
-            try writeBytes(app, makeApp().serialized())
+            try writeBytes(makeBase().serialized(), to: base)
+            try writeBytes(makeApp().serialized(), to: app)
             let out = try runProcess(TestEnv.btfgen, ["merge", "--base", base, app, "--output", output])
             #expect(out.status == 0, "\(out)")
             let merged = try BTF(parsing: try readBytes(output))
@@ -188,8 +189,8 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
     @Test func aCompressedBaseMergesAsTheRawOne() throws {
         try withTempDir { dir in
             let base = dir + "/base.btf", app = dir + "/app.btf"
-            try writeBytes(base, makeBase().serialized())
-            try writeBytes(app, makeApp().serialized())
+            try writeBytes(makeBase().serialized(), to: base)
+            try writeBytes(makeApp().serialized(), to: app)
             let xz = try runProcess("/usr/bin/env", ["xz", "-k", base])
             try #require(xz.status == 0, "xz: \(xz.stderr)")
             for b in [base, base + ".xz"] {
@@ -214,13 +215,13 @@ private func describe(_ btf: BTF, _ id: TypeID, shift: UInt32 = 0) -> String {
         try withTempDir { dir in
             let path = dir + "/merged.btf"
             let bytes = merged.serialized(order: order)
-            try writeBytes(path, bytes)
+            try writeBytes(bytes, to: path)
             let judged = try runJudge(["parse", path])
             #expect(judged.status == 0, "\(judged)")
             #expect(judged.stdout.contains("types \(kernel.typeCount - 1 + app.typeCount - 1)\n"))
             #expect(judged.stdout.contains("endian \(order)\n"))
             if order == kernel.order {
-                let kh = try RawBTFHeader(kernelBytes), mh = try RawBTFHeader(bytes)
+                let kh = try RawBTFLayout(kernelBytes), mh = try RawBTFLayout(bytes)
                 #expect(mh.typeSection(bytes).prefix(kh.typeLength) == kh.typeSection(kernelBytes))
                 #expect(mh.stringSection(bytes).prefix(kh.stringLength) == kh.stringSection(kernelBytes))
             }

@@ -3,6 +3,7 @@ import Testing
 
 import BTF
 import CORE
+import TestSupport
 
 /// A BTF of named types only, each `(kind, name)`: structs and unions without members, enums with
 /// one enumerator, an `int` first for the enums' sake.
@@ -65,10 +66,10 @@ private let app3 = makeTypes([(.struct, "other___v2"), (.struct, "task___x")])
     @Test func mergePrintsTheNotesAndCreatesTheOutputDirectory() throws {
         try withTempDir { dir in
             let base = dir + "/vmlinux.btf", a1 = dir + "/app1.btf", a2 = dir + "/app2.btf"
-            try writeBytes(base, kernel.serialized())
+            try writeBytes(kernel.serialized(), to: base)
             // app2 first on the command line: app1's notes name it.
-            try writeBytes(a2, makeTypes([(.struct, "data"), (.struct, "task")]).serialized())
-            try writeBytes(a1, makeTypes([(.struct, "data"), (.enum, "color___v1")]).serialized())
+            try writeBytes(makeTypes([(.struct, "data"), (.struct, "task")]).serialized(), to: a2)
+            try writeBytes(makeTypes([(.struct, "data"), (.enum, "color___v1")]).serialized(), to: a1)
             let output = dir + "/merged/app-v2/m.btf"
             let out = try runProcess(TestEnv.btfgen, ["merge", "--base", base, a2, a1, "--output", output])
             #expect(out.status == 0, "\(out)")
@@ -83,10 +84,10 @@ private let app3 = makeTypes([(.struct, "other___v2"), (.struct, "task___x")])
             // Twelve clashes with both the kernel and an earlier application: ten, then a count.
             let names = (0..<12).map { "s\($0)" }
             let many = dir + "/many.btf", again = dir + "/again.btf"
-            try writeBytes(many, makeTypes(names.map { (.struct, $0) }).serialized())
-            try writeBytes(again, makeTypes(names.map { (.struct, $0 + "___v2") }).serialized())
+            try writeBytes(makeTypes(names.map { (.struct, $0) }).serialized(), to: many)
+            try writeBytes(makeTypes(names.map { (.struct, $0 + "___v2") }).serialized(), to: again)
             let manyBase = dir + "/many-base.btf"
-            try writeBytes(manyBase, makeTypes(names.map { (.struct, $0) }).serialized())
+            try writeBytes(makeTypes(names.map { (.struct, $0) }).serialized(), to: manyBase)
             let short = try runProcess(TestEnv.btfgen, ["merge", "--base", manyBase, many, again, "-o", dir + "/many-out.btf"])
             #expect(short.status == 0, "\(short)")
             #expect(short.stderr.contains("btfgen: note: \(many): 2 more types share a name with a kernel type (-v lists them)"), "\(short)")

@@ -7,6 +7,7 @@ import BTF
 import Pipeline
 import Minimize
 import Report
+import TestSupport
 
 /// The user-space CO-RE scenario of testdata/uprobe, run for real: an application in two
 /// versions whose `struct data` differs, one uprobe program compiled against v1, and for each

@@ -1,1 +1,0 @@
-../CORETests/TestSupport.swift
