@@ -45,7 +45,7 @@ public struct RelocationKey: Hashable, Sendable {
 /// over many kernels prepares each object once.
 public struct PreparedRelocations: Sendable {
     public let local: BTF
-    public let records: [RelocationRecord]
+    public let records: RelocationTable
     /// The essential names the relocations look up in a target (for `CandidateIndex`).
     public let wantedNames: Set<ArraySlice<UInt8>>
     /// The kinds of the local types they look up (for `CandidateIndex`).
@@ -59,6 +59,10 @@ public struct PreparedRelocations: Sendable {
     let localSpecs: [Result<AccessSpec, SpecError>?]
 
     public init(local: BTF, records: [RelocationRecord]) {
+        self.init(local: local, records: RelocationTable(records))
+    }
+
+    public init(local: BTF, records: RelocationTable) {
         self.local = local
         self.records = records
         var keys: [RelocationKey] = []
@@ -68,17 +72,17 @@ public struct PreparedRelocations: Sendable {
         // hashing the string. Records without an offset, or whose parts do not pack, hash it.
         var indexOfOffset = PackedTable()
         var keyOfRecord = [Int32](repeating: 0, count: records.count)
-        // Field by field, not record by record: a copy of a record retains its two strings.
+        // Field by field: building a record would make its two strings.
         for i in records.indices {
-            let type = records[i].type, kind = records[i].kind
-            let byOffset = records[i].accessStringOffset.flatMap {
+            let type = records.type(i), kind = records.kind(i)
+            let byOffset = records.accessStringOffset(i).flatMap {
                 PackedTable.pack(type: type.rawValue, offset: Int($0.rawValue), kind: kind.rawValue)
             }
             if let byOffset, let known = indexOfOffset[byOffset] {
                 keyOfRecord[i] = known
                 continue
             }
-            let key = RelocationKey(kind: kind, type: type, accessString: records[i].accessString)
+            let key = RelocationKey(kind: kind, type: type, accessString: records.accessString(i))
             let k: Int32
             if let known = indexOf[key] {
                 k = known
@@ -176,7 +180,7 @@ public enum RecordStatus: UInt8, Sendable {
 /// Every relocation of one object resolved against one target: the distinct decisions, and per
 /// record which decision it got and its outcome after the patch step.
 public struct ResolvedRelocations: Sendable {
-    public let records: [RelocationRecord]
+    public let records: RelocationTable
     /// The distinct decisions, in the order the records first get them (`resolveAll` adds one
     /// only for the record that asks it): walking them is walking the records' decisions in
     /// file order, each once.
@@ -189,7 +193,7 @@ public struct ResolvedRelocations: Sendable {
     /// How many records libbpf patches, poisons, or fails on (errors include btfgen's limit).
     public let patched: Int, poisoned: Int, errors: Int
 
-    init(records: [RelocationRecord], decisions: [Decision], decisionOfRecord: [Int32], statusOfRecord: [RecordStatus]) {
+    init(records: RelocationTable, decisions: [Decision], decisionOfRecord: [Int32], statusOfRecord: [RecordStatus]) {
         self.records = records
         self.decisions = decisions
         self.decisionOfRecord = decisionOfRecord
@@ -210,7 +214,7 @@ public struct ResolvedRelocations: Sendable {
     /// Record `i`'s outcome: its decision's after libbpf's instruction rules (`patch`), worked
     /// out again when asked rather than kept for every record.
     public func outcome(_ i: Int) -> Resolution.Outcome {
-        patch(decisions[Int(decisionOfRecord[i])].outcome, record: records[i])
+        patch(decisions[Int(decisionOfRecord[i])].outcome, instruction: records.instruction(i), index: records.insn(i))
     }
 
     public subscript(i: Int) -> Resolution {
@@ -271,7 +275,7 @@ public struct Resolver {
     }
 
     /// The essential names an object's relocations look up in a target (for `CandidateIndex`).
-    public static func wantedNames(local: BTF, records: [RelocationRecord]) -> Set<ArraySlice<UInt8>> {
+    public static func wantedNames(local: BTF, records: some Collection<RelocationRecord>) -> Set<ArraySlice<UInt8>> {
         var names = Set<ArraySlice<UInt8>>()
         for r in records where r.kind != .typeIDLocal && local.contains(r.type) {
             let n = local.essentialName(r.type)
@@ -281,13 +285,17 @@ public struct Resolver {
     }
 
     /// The kinds of the local types an object's relocations look up (for `CandidateIndex`).
-    public static func wantedKinds(local: BTF, records: [RelocationRecord]) -> Set<Kind> {
+    public static func wantedKinds(local: BTF, records: some Collection<RelocationRecord>) -> Set<Kind> {
         Set(records.filter { $0.kind != .typeIDLocal && local.contains($0.type) }.map { local.kind($0.type) })
     }
 
     /// Resolves every record in order (the order libbpf processes `.BTF.ext`), so that the
     /// candidate cache evolves exactly as libbpf's does.
     public static func resolve(local: BTF, records: [RelocationRecord], target: BTF, index: CandidateIndex) -> [Resolution] {
+        resolve(local: local, records: RelocationTable(records), target: target, index: index)
+    }
+
+    public static func resolve(local: BTF, records: RelocationTable, target: BTF, index: CandidateIndex) -> [Resolution] {
         resolveAll(PreparedRelocations(local: local, records: records), target: target, index: index).resolutions
     }
 
@@ -298,48 +306,59 @@ public struct Resolver {
 
     /// Resolves every record of a prepared object, keeping decisions shared between records.
     public static func resolveAll(_ prepared: PreparedRelocations, target: BTF, index: CandidateIndex) -> ResolvedRelocations {
+        resolveAll(prepared, target: target, index: index, statuses: true)
+    }
+
+    /// `resolveAll`; with `statuses` false, without the patch step's status of each record
+    /// (`statusOfRecord` empty, the counts 0): the check before writing compares decisions and
+    /// outcomes only.
+    package static func resolveAll(_ prepared: PreparedRelocations, target: BTF, index: CandidateIndex,
+                                   statuses: Bool) -> ResolvedRelocations {
         var resolver = Resolver(local: prepared.local, target: target, index: index)
         resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
         resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
         resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
-        var decisionOfRecord: [Int32] = []
-        var status: [RecordStatus] = []
-        decisionOfRecord.reserveCapacity(prepared.records.count)
-        status.reserveCapacity(prepared.records.count)
         let records = prepared.records
+        let count = records.count
+        var decisionOfRecord = [Int32](repeating: 0, count: count)
+        var status = [RecordStatus](repeating: .patched, count: statuses ? count : 0)
         // Each decision's value, or nil for an error: what the patch step reads for every record,
         // without copying the decision.
         var valueOf: [RelocationValue?] = []
-        for i in records.indices {
-            let key = Int(prepared.keyOfRecord[i])
-            // A question asked before, while its local type's list has not changed: one lookup.
-            let d: Int32
-            if let done = resolver.decided[key], resolver.generation(ofKey: key) == done.generation {
-                d = done.decision
-            } else {
-                d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: records[i].insn)
-                while valueOf.count < resolver.decisions.count {
-                    if case .value(let v) = resolver.decisions[valueOf.count].outcome { valueOf.append(v) } else { valueOf.append(nil) }
-                }
-            }
-            decisionOfRecord.append(d)
-            let s: RecordStatus
-            if let v = valueOf[Int(d)] {
-                if v.poison {
-                    s = .poisoned
-                } else if let insn = records[i].instruction {
-                    switch patchVerdict(v, insn) {
-                    case .patched: s = .patched
-                    case .poisonedAccess: s = .poisoned
-                    default: s = .error
+        // Once per record: no allocation, no bounds or uniqueness checks on the outputs.
+        prepared.keyOfRecord.withUnsafeBufferPointer { keyOfRecord in
+            decisionOfRecord.withUnsafeMutableBufferPointer { decisionOfRecord in
+                status.withUnsafeMutableBufferPointer { status in
+                    for i in 0..<count {
+                        let key = Int(keyOfRecord[i])
+                        // A question asked before, while its local type's list has not changed: one lookup.
+                        let d: Int32
+                        if let done = resolver.decided[key], resolver.generation(ofKey: key) == done.generation {
+                            d = done.decision
+                        } else {
+                            d = resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: records.insn(i))
+                            while valueOf.count < resolver.decisions.count {
+                                if case .value(let v) = resolver.decisions[valueOf.count].outcome { valueOf.append(v) } else { valueOf.append(nil) }
+                            }
+                        }
+                        decisionOfRecord[i] = d
+                        guard statuses else { continue }
+                        if let v = valueOf[Int(d)] {
+                            if v.poison {
+                                status[i] = .poisoned
+                            } else if let insn = records.instruction(i) {
+                                switch patchVerdict(v, insn) {
+                                case .patched: break
+                                case .poisonedAccess: status[i] = .poisoned
+                                default: status[i] = .error
+                                }
+                            }
+                        } else {
+                            status[i] = .error
+                        }
                     }
-                } else {
-                    s = .patched
                 }
-            } else {
-                s = .error
             }
-            status.append(s)
         }
         return ResolvedRelocations(records: prepared.records, decisions: resolver.decisions, decisionOfRecord: decisionOfRecord,
                                    statusOfRecord: status)
@@ -354,7 +373,7 @@ public struct Resolver {
             resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
             resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
             resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
-            let d = resolver.decisions[Int(resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: prepared.records[i].insn))]
+            let d = resolver.decisions[Int(resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: prepared.records.insn(i)))]
             let r = prepared.records[i]
             return Resolution(record: r, localSpec: d.localSpec, targets: d.targets, outcome: patch(d.outcome, record: r))
         }

@@ -263,7 +263,7 @@ private func verify(_ out: BTF, run: TrimObjects, results: [ObjectResult], kerne
     var mismatches: [Mismatch] = []
     for i in run.prepared.indices {
         let full = results[i].resolved
-        let again = Resolver.resolveAll(run.prepared[i], target: out, index: index)
+        let again = Resolver.resolveAll(run.prepared[i], target: out, index: index, statuses: false)
         // Records that got the same decisions on both sides have the same outcomes (the patch
         // step is the same for both): each pair of decisions is compared once.
         var pairedWith = [Int32](repeating: -1, count: full.decisions.count)
@@ -271,7 +271,7 @@ private func verify(_ out: BTF, run: TrimObjects, results: [ObjectResult], kerne
             let d = Int(full.decisionOfRecord[j])
             if pairedWith[d] == again.decisionOfRecord[j] { continue }
             pairedWith[d] = again.decisionOfRecord[j]
-            let kind = full.records[j].kind
+            let kind = full.records.kind(j)
             let a = Signature(full.outcome(j), kind: kind, kernel), b = Signature(again.outcome(j), kind: kind, out)
             if a != b { mismatches.append(Mismatch(object: i, recordIndex: j, record: full.records[j], full: a.text, trimmed: b.text)) }
         }
