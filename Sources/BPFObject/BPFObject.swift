@@ -23,10 +23,14 @@ public struct BPFObject: Sendable {
             throw FormatError(file: path, "", "no .BTF section (was it built with clang -g?)")
         }
         let btf: BTF
-        let btfBytes = try elf.contents(of: btfSec)
-        do throws(FormatError) {
-            btf = try withBytes(btfBytes) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }
-        } catch { throw error.in(file: path) }
+        if let direct = try elf.readBTF(btfSec) {
+            btf = direct
+        } else {
+            let btfBytes = try elf.contents(of: btfSec)
+            do throws(FormatError) {
+                btf = try withBytes(btfBytes) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }
+            } catch { throw error.in(file: path) }
+        }
         self.btf = btf
         guard let extSec = elf.section(named: ".BTF.ext") else {
             ext = nil

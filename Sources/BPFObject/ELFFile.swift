@@ -199,6 +199,13 @@ public struct ELFFile: Sendable {
     public func section(named name: String) -> Section? { sections.first { $0.name == name } }
     public func section(index: Int) -> Section? { sections.first { $0.index == index } }
 
+    /// A section holding BTF (`.BTF`), read from the file straight into a `BTF`; nil when the
+    /// ELF is in memory (or the blob's header is longer than a page): then parse `contents(of:)`.
+    public func readBTF(_ section: Section) throws(FormatError) -> BTF? {
+        guard case .file(let file) = storage, section.type != UInt32(SHT_NOBITS) else { return nil }
+        return try readBTFBlob(file.fd, at: section.offset, size: section.size, section: section.name, path: path, strict: false)
+    }
+
     /// The bytes of a section (empty for SHT_NOBITS). Read from the file when it was opened by
     /// path: an error then means the file changed while being read.
     public func contents(of section: Section) throws(FormatError) -> ArraySlice<UInt8> {

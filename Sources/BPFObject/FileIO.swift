@@ -138,6 +138,38 @@ package func readWords(_ fd: Int32, at offset: Int, count: Int, path: String) th
     return words
 }
 
+/// Reads the BTF blob of `size` bytes at `offset` of `fd` straight into a `BTF`: the type and
+/// string sections go from the file into the BTF's own storage, without a copy of the blob in
+/// between (a kernel BTF is 4-6 MB, and a batch reads thousands; an agent's `.BTF` is 2 MB).
+/// `section` names the blob in errors, as `BTF(parsing:section:)` does: "" for a raw file,
+/// ".BTF" in an ELF file.
+///
+/// Nil, having read only the header, when the header is longer than the first page holds
+/// (only hostile files have one): the caller reads the blob whole.
+package func readBTFBlob(_ fd: Int32, at offset: Int, size: Int, section: String, path: String,
+                     strict: Bool) throws(FormatError) -> BTF? {
+    let head = try readExactly(fd, at: offset, count: min(size, 4096), path: path)
+    let at = BTF.locator(section)
+    do throws(FormatError) {
+        if head.count >= btfHeaderSize && (head[0] == 0x9f || head[0] == 0xeb) {
+            let declared = head.withUnsafeBytes { ByteReader($0, order: head[0] == 0x9f ? .little : .big).u32(4)! }
+            if Int(declared) > head.count && Int(declared) <= size { return nil }
+        }
+        let layout = try withBytes(head) { buf throws(FormatError) in try BTF.layout(header: buf, blobSize: size, at: at, strict: strict) }
+        var words = try readWords(fd, at: offset + layout.typeStart, count: layout.typeLength / 4, path: path)
+        if layout.order != ByteOrder.host {
+            words.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = w[i].byteSwapped } }
+        }
+        let strings = try readExactly(fd, at: offset + layout.stringStart, count: layout.stringLength, path: path)
+        // The 2026 format's kind-layout section, which sizes types of kinds btfgen does not know.
+        let kindLayout = layout.layoutLength == 0 ? nil
+            : try readExactly(fd, at: offset + layout.layoutStart, count: layout.layoutLength, path: path)
+        return try BTF(layout: layout, words: words, strings: strings, layoutSection: kindLayout, at: at, strict: strict)
+    } catch {
+        throw error.in(file: path)
+    }
+}
+
 /// Reads into `buffer` from `offset` until it is full or the file ends; the bytes read.
 private func preadFully(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, at offset: Int, failure: inout Int32) -> Int {
     prefault(buffer)

@@ -140,28 +140,9 @@ public func readRawBTFFile(_ path: String, strict: Bool = false) throws(FormatEr
     var st = stat()
     guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
     let size = Int(st.st_size)
-    // The header, and whatever follows it in the first page; a longer header than that (only
-    // hostile files have one) goes the whole-file way.
-    let head = try readExactly(fd, at: 0, count: min(size, 4096), path: path)
-    guard head.count >= 2, head[0] == 0x9f && head[1] == 0xeb || head[0] == 0xeb && head[1] == 0x9f else { return nil }
-    let at = BTF.locator("")
-    do throws(FormatError) {
-        if head.count >= btfHeaderSize {
-            let declared = head.withUnsafeBytes { ByteReader($0, order: head[0] == 0x9f ? .little : .big).u32(4)! }
-            if Int(declared) > head.count && Int(declared) <= size { return nil }
-        }
-        let layout = try withBytes(head) { buf throws(FormatError) in try BTF.layout(header: buf, blobSize: size, at: at) }
-        var words = try readWords(fd, at: layout.typeStart, count: layout.typeLength / 4, path: path)
-        if layout.order != ByteOrder.host {
-            words.withUnsafeMutableBufferPointer { w in for i in w.indices { w[i] = w[i].byteSwapped } }
-        }
-        let strings = try readExactly(fd, at: layout.stringStart, count: layout.stringLength, path: path)
-        // The 2026 format's kind-layout section, which sizes types of kinds btfgen does not know.
-        let kindLayout = layout.layoutLength == 0 ? nil
-            : try readExactly(fd, at: layout.layoutStart, count: layout.layoutLength, path: path)
-        return (try BTF(layout: layout, words: words, strings: strings, layoutSection: kindLayout, at: at, strict: strict), size)
-    } catch {
-        throw error.in(file: path)
-    }
+    let magic = try readExactly(fd, at: 0, count: min(size, 2), path: path)
+    guard hasBTFMagic(magic) else { return nil }
+    // A header longer than the first page (only hostile files have one) goes the whole-file way.
+    return try readBTFBlob(fd, at: 0, size: size, section: "", path: path, strict: strict).map { ($0, size) }
 }
 
