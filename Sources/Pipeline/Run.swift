@@ -85,15 +85,28 @@ public struct ObjectSummary: Sendable {
     }
 
     public var object: String
-    public var total = 0
-    public var resolved = 0
-    public var unresolved = 0
-    public var errors = 0
     public var problems: [Problem] = []
+    // 32-bit fields: a run over 2,000 kernels × 100 objects keeps 200,000 of these until its
+    // report is written. Bytes are -1 where not attributed.
+    private var total32: Int32 = 0, resolved32: Int32 = 0, unresolved32: Int32 = 0, errors32: Int32 = 0
+    private var own32: Int32 = -1, shared32: Int32 = -1
+
+    public init(object: String) { self.object = object }
+
+    public var total: Int { get { Int(total32) } set { total32 = Int32(clamping: newValue) } }
+    public var resolved: Int { get { Int(resolved32) } set { resolved32 = Int32(clamping: newValue) } }
+    public var unresolved: Int { get { Int(unresolved32) } set { unresolved32 = Int32(clamping: newValue) } }
+    public var errors: Int { get { Int(errors32) } set { errors32 = Int32(clamping: newValue) } }
     /// Bytes of the kernel's trimmed BTF that only this object needs, and that it needs with
     /// other objects (`Explanation.Bytes`); nil when the run did not attribute bytes.
-    public var ownBytes: Int?
-    public var sharedBytes: Int?
+    public var ownBytes: Int? {
+        get { own32 < 0 ? nil : Int(own32) }
+        set { own32 = newValue.map { Int32(clamping: $0) } ?? -1 }
+    }
+    public var sharedBytes: Int? {
+        get { shared32 < 0 ? nil : Int(shared32) }
+        set { shared32 = newValue.map { Int32(clamping: $0) } ?? -1 }
+    }
 }
 
 /// Options of a trimming run.
