@@ -67,8 +67,11 @@ public struct KernelReport: Sendable {
 }
 
 /// Relocation counts of one object against one kernel, with the ones that did not resolve.
-public struct ObjectSummary: Sendable {
-    public struct Problem: Sendable {
+///
+/// A run keeps one per kernel × object until its report is written, and the report takes them
+/// over as its cells (`RunReport.Object`); decoded from a report's JSON, `problems` is empty.
+public struct ObjectSummary: Sendable, Equatable, Decodable {
+    public struct Problem: Sendable, Equatable {
         public var section: String
         public var index: Int
         /// The record's index among all of the object's records, in `.BTF.ext` order.
@@ -92,6 +95,21 @@ public struct ObjectSummary: Sendable {
     private var own32: Int32 = -1, shared32: Int32 = -1
 
     public init(object: String) { self.object = object }
+
+    private enum CodingKeys: String, CodingKey {
+        case object, total, resolved, unresolved, errors, ownBytes, sharedBytes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        object = try c.decode(String.self, forKey: .object)
+        total = try c.decode(Int.self, forKey: .total)
+        resolved = try c.decode(Int.self, forKey: .resolved)
+        unresolved = try c.decode(Int.self, forKey: .unresolved)
+        errors = try c.decode(Int.self, forKey: .errors)
+        ownBytes = try c.decodeIfPresent(Int.self, forKey: .ownBytes)
+        sharedBytes = try c.decodeIfPresent(Int.self, forKey: .sharedBytes)
+    }
 
     public var total: Int { get { Int(total32) } set { total32 = Int32(clamping: newValue) } }
     public var resolved: Int { get { Int(resolved32) } set { resolved32 = Int32(clamping: newValue) } }

@@ -81,58 +81,11 @@ public struct RunReport: Sendable, Equatable, Decodable {
         public var kernels: Int
     }
 
-    /// The outcome of one object's relocations against one kernel. Its problems are the
-    /// findings of the kernel's group for this object (`RunReport.problems(_:_:)`).
-    public struct Object: Sendable, Equatable, Decodable {
-        public var object: String
-        // 32-bit fields: a report over 2,000 kernels × 100 objects holds 200,000 of these. Bytes
-        // are -1 where not attributed.
-        private var total32: Int32 = 0, resolved32: Int32 = 0, unresolved32: Int32 = 0, errors32: Int32 = 0
-        private var own32: Int32 = -1, shared32: Int32 = -1
-
-        public var total: Int { get { Int(total32) } set { total32 = Int32(clamping: newValue) } }
-        public var resolved: Int { get { Int(resolved32) } set { resolved32 = Int32(clamping: newValue) } }
-        public var unresolved: Int { get { Int(unresolved32) } set { unresolved32 = Int32(clamping: newValue) } }
-        public var errors: Int { get { Int(errors32) } set { errors32 = Int32(clamping: newValue) } }
-        /// Bytes of the kernel's output only this object needs, and that it needs with other
-        /// objects (`btfgen explain`'s table); nil when not attributed.
-        public var ownBytes: Int? {
-            get { own32 < 0 ? nil : Int(own32) }
-            set { own32 = newValue.map { Int32(clamping: $0) } ?? -1 }
-        }
-        public var sharedBytes: Int? {
-            get { shared32 < 0 ? nil : Int(shared32) }
-            set { shared32 = newValue.map { Int32(clamping: $0) } ?? -1 }
-        }
-
-        /// The matrix cell: `ok`, `N unresolved`, `N errors`, or both.
-        public var compat: String { compatCell(unresolved: unresolved, errors: errors) }
-
-        private enum CodingKeys: String, CodingKey {
-            case object, total, resolved, unresolved, errors, ownBytes, sharedBytes
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            object = try c.decode(String.self, forKey: .object)
-            total = try c.decode(Int.self, forKey: .total)
-            resolved = try c.decode(Int.self, forKey: .resolved)
-            unresolved = try c.decode(Int.self, forKey: .unresolved)
-            errors = try c.decode(Int.self, forKey: .errors)
-            ownBytes = try c.decodeIfPresent(Int.self, forKey: .ownBytes)
-            sharedBytes = try c.decodeIfPresent(Int.self, forKey: .sharedBytes)
-        }
-
-        init(summary s: ObjectSummary) {
-            object = s.object
-            total = s.total
-            resolved = s.resolved
-            unresolved = s.unresolved
-            errors = s.errors
-            ownBytes = s.ownBytes
-            sharedBytes = s.sharedBytes
-        }
-    }
+    /// The outcome of one object's relocations against one kernel: the run's own
+    /// `ObjectSummary`, taken over as it is (a report over 2,000 kernels × 100 objects holds
+    /// 200,000 of them, once). In a report its `problems` are empty: they are the findings of the
+    /// kernel's group for this object (`RunReport.problems(_:_:)`).
+    public typealias Object = ObjectSummary
 
     /// One kernel (one input file, or one output file for `.outputs` reports).
     public struct Kernel: Sendable, Equatable, Decodable {
@@ -343,6 +296,11 @@ func compatCell(unresolved: Int, errors: Int) -> String {
     }
 }
 
+extension ObjectSummary {
+    /// The matrix cell: `ok`, `N unresolved`, `N errors`, or both.
+    public var compat: String { compatCell(unresolved: unresolved, errors: errors) }
+}
+
 // MARK: - Building
 
 extension RunReport.Kernel {
@@ -374,7 +332,10 @@ extension RunReport.Kernel {
             rawOutputBytes = r.rawOutputBytes
             outputTypes = r.outputTypes
             outputMembers = r.outputMembers
-            objects = r.objects.map(RunReport.Object.init(summary:))
+            // The run's summaries themselves (their storage shared, not copied), with the
+            // problems a report keeps as findings dropped where a run kept them.
+            objects = r.objects
+            for o in objects.indices where !objects[o].problems.isEmpty { objects[o].problems = [] }
             findingGroup = r.findingGroup
             sharedBytes = r.sharedBytes
         case .skipped(let why), .failed(let why):
@@ -503,9 +464,11 @@ extension RunReport {
                 var summaries = result.objects.map { summarize($0) }
                 let bytes = attributeBytes(kernel: btf, result: result)
                 attribute(bytes, to: &summaries)
-                k.objects = summaries.map(Object.init(summary:))
-                k.sharedBytes = bytes.shared
                 k.findingGroup = table.fold(summaries)
+                // The problems live on as the findings just folded.
+                for o in summaries.indices { summaries[o].problems = [] }
+                k.objects = summaries
+                k.sharedBytes = bytes.shared
             }
             return k
         }
