@@ -138,6 +138,11 @@ package func readWords(_ fd: Int32, at offset: Int, count: Int, path: String) th
     return words
 }
 
+/// Whether `bytes` start with the raw BTF magic, in either byte order.
+package func hasBTFMagic(_ bytes: [UInt8]) -> Bool {
+    bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
+}
+
 /// Reads the BTF blob of `size` bytes at `offset` of `fd` straight into a `BTF`: the type and
 /// string sections go from the file into the BTF's own storage, without a copy of the blob in
 /// between (a kernel BTF is 4-6 MB, and a batch reads thousands; an agent's `.BTF` is 2 MB).
@@ -151,7 +156,7 @@ package func readBTFBlob(_ fd: Int32, at offset: Int, size: Int, section: String
     let head = try readExactly(fd, at: offset, count: min(size, 4096), path: path)
     let at = BTF.locator(section)
     do throws(FormatError) {
-        if head.count >= btfHeaderSize && (head[0] == 0x9f || head[0] == 0xeb) {
+        if head.count >= btfHeaderSize && hasBTFMagic(head) {
             let declared = head.withUnsafeBytes { ByteReader($0, order: head[0] == 0x9f ? .little : .big).u32(4)! }
             if Int(declared) > head.count && Int(declared) <= size { return nil }
         }

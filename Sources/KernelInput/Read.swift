@@ -96,10 +96,6 @@ public func looksLikeBTFOrELF(_ bytes: [UInt8]) -> Bool {
     hasBTFMagic(bytes) || ELFFile.isELF(bytes)
 }
 
-private func hasBTFMagic(_ bytes: [UInt8]) -> Bool {
-    bytes.count >= 2 && (bytes[0] == 0x9f && bytes[1] == 0xeb || bytes[0] == 0xeb && bytes[1] == 0x9f)
-}
-
 /// Parses a kernel (or application) BTF from file bytes: raw BTF, or an ELF file's `.BTF`
 /// section (a vmlinux image, a module, a BPF object).
 /// With `strict`, the kernel's own rules that libbpf does not apply are errors, not warnings.
