@@ -14,36 +14,36 @@ public indirect enum JSONValue: Sendable {
 
     /// Pretty-printed with two-space indentation; arrays of scalars stay on one line.
     public func rendered() -> String {
-        var out = ""
+        var out = JSONText()
         write(to: &out, indent: "")
-        return out
+        return out.string
     }
 
     /// On one line, with no spaces: a JSON Lines record.
     public func renderedCompact() -> String {
-        var out = ""
+        var out = JSONText()
         writeCompact(to: &out)
-        return out
+        return out.string
     }
 
-    private func writeCompact(to out: inout String) {
+    private func writeCompact(to out: inout JSONText) {
         switch self {
         case .array(let items):
-            out += "["
+            out.raw("[")
             for (i, v) in items.enumerated() {
-                if i > 0 { out += "," }
+                if i > 0 { out.raw(",") }
                 v.writeCompact(to: &out)
             }
-            out += "]"
+            out.raw("]")
         case .object(let fields):
-            out += "{"
+            out.raw("{")
             for (i, (k, v)) in fields.enumerated() {
-                if i > 0 { out += "," }
-                JSONValue.quote(k, into: &out)
-                out += ":"
+                if i > 0 { out.raw(",") }
+                out.string(k)
+                out.raw(":")
                 v.writeCompact(to: &out)
             }
-            out += "}"
+            out.raw("}")
         case .inline(let v):
             v.writeCompact(to: &out)
         default:
@@ -63,74 +63,147 @@ public indirect enum JSONValue: Sendable {
         }
     }
 
-    package func write(to out: inout String, indent: String) {
+    /// Appends the value, pretty-printed, its nested lines indented by `indent` and two spaces
+    /// per level.
+    package func write(to out: inout JSONText, indent: String) {
         switch self {
-        case .null: out += "null"
-        case .bool(let b): out += b ? "true" : "false"
-        case .int(let i): out += String(i)
-        case .uint(let u): out += String(u)
-        case .double(let d): out += d.isFinite ? "\(d)" : "null"
-        case .string(let s): JSONValue.quote(s, into: &out)
+        case .null: out.raw("null")
+        case .bool(let b): out.raw(b ? "true" : "false")
+        case .int(let i): out.int(i)
+        case .uint(let u): out.uint(u)
+        case .double(let d): out.double(d)
+        case .string(let s): out.string(s)
         case .inline(let v): v.writeCompact(to: &out)
         case .array(let items):
-            if items.isEmpty { out += "[]"; return }
+            if items.isEmpty { out.raw("[]"); return }
             if items.allSatisfy(\.isScalar) {
-                out += "["
+                out.raw("[")
                 for (i, v) in items.enumerated() {
-                    if i > 0 { out += ", " }
+                    if i > 0 { out.raw(", ") }
                     v.write(to: &out, indent: indent)
                 }
-                out += "]"
+                out.raw("]")
                 return
             }
             let inner = indent + "  "
-            out += "[\n"
+            out.raw("[\n")
             for (i, v) in items.enumerated() {
-                out += inner
+                out.raw(inner)
                 v.write(to: &out, indent: inner)
-                out += i == items.count - 1 ? "\n" : ",\n"
+                out.raw(i == items.count - 1 ? "\n" : ",\n")
             }
-            out += indent + "]"
+            out.raw(indent)
+            out.raw("]")
         case .object(let fields):
-            if fields.isEmpty { out += "{}"; return }
+            if fields.isEmpty { out.raw("{}"); return }
             let inner = indent + "  "
-            out += "{\n"
+            out.raw("{\n")
             for (i, (k, v)) in fields.enumerated() {
-                out += inner
-                JSONValue.quote(k, into: &out)
-                out += ": "
+                out.raw(inner)
+                out.string(k)
+                out.raw(": ")
                 v.write(to: &out, indent: inner)
-                out += i == fields.count - 1 ? "\n" : ",\n"
+                out.raw(i == fields.count - 1 ? "\n" : ",\n")
             }
-            out += indent + "}"
+            out.raw(indent)
+            out.raw("}")
+        }
+    }
+}
+
+/// JSON text as UTF-8 bytes, appended to piece by piece: what `JSONValue` renders into, and what
+/// writers of large documents (reports of thousands of kernels) append to directly.
+public struct JSONText: Sendable {
+    public var bytes: [UInt8] = []
+
+    public init() {}
+
+    /// The text as a `String`.
+    public var string: String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Appends `s` as it is (no quoting).
+    public mutating func raw(_ s: StaticString) {
+        s.withUTF8Buffer { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends `s` as it is (no quoting).
+    public mutating func raw(_ s: String) {
+        var s = s
+        s.withUTF8 { bytes.append(contentsOf: $0) }
+    }
+
+    /// Appends `s` as a JSON string: quoted, with `"`, `\` and control characters escaped.
+    public mutating func string(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in
+            bytes.append(UInt8(ascii: "\""))
+            var run = 0
+            for (i, c) in utf8.enumerated() where c < 0x20 || c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") {
+                bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run..<i]))
+                run = i + 1
+                switch c {
+                case UInt8(ascii: "\""): raw("\\\"")
+                case UInt8(ascii: "\\"): raw("\\\\")
+                case UInt8(ascii: "\n"): raw("\\n")
+                case UInt8(ascii: "\r"): raw("\\r")
+                case UInt8(ascii: "\t"): raw("\\t")
+                default:
+                    let hex: StaticString = "0123456789abcdef"
+                    raw("\\u00")
+                    hex.withUTF8Buffer { h in
+                        bytes.append(h[Int(c >> 4)])
+                        bytes.append(h[Int(c & 15)])
+                    }
+                }
+            }
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: utf8[run...]))
+            bytes.append(UInt8(ascii: "\""))
         }
     }
 
-    package static func quote(_ s: String, into out: inout String) {
-        out += "\""
-        // Most strings (paths, names, kinds) need no escape: one append, not one per character.
-        if !s.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            out += s
-            out += "\""
-            return
+    /// Appends `s` as a JSON string, or `null`.
+    public mutating func string(_ s: String?) {
+        if let s { string(s) } else { raw("null") }
+    }
+
+    /// Appends `v` in decimal.
+    public mutating func int(_ v: Int) {
+        if v < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            uint(UInt64(v.magnitude))
+        } else {
+            uint(UInt64(v))
         }
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
+    }
+
+    /// Appends `v` in decimal, or `null`.
+    public mutating func int(_ v: Int?) {
+        if let v { int(v) } else { raw("null") }
+    }
+
+    /// Appends `v` in decimal.
+    public mutating func uint(_ v: UInt64) {
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: UInt64.max has 20 digits
+        withUnsafeMutableBytes(of: &digits) { d in
+            var n = v, at = d.count
+            repeat {
+                at -= 1
+                d[at] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            } while n > 0
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[at...]))
         }
-        out += "\""
+    }
+
+    /// Appends `d` as Swift prints it (the shortest text that reads back as `d`); `null` when it
+    /// is not finite.
+    public mutating func double(_ d: Double) {
+        if d.isFinite { raw("\(d)") } else { raw("null") }
+    }
+
+    /// Appends `d`, or `null`.
+    public mutating func double(_ d: Double?) {
+        if let d { double(d) } else { raw("null") }
     }
 }
 

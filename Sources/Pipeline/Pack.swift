@@ -51,19 +51,20 @@ public struct PackIndex: Sendable, Equatable, Codable {
 
     /// Deterministic JSON: keys in schema order, one entry per line.
     public var json: [UInt8] {
-        var out = "{\n  \"schema\": "
-        JSONValue.quote(schema, into: &out)
-        out += ",\n  \"entries\": ["
+        var out = JSONText()
+        out.raw("{\n  \"schema\": ")
+        out.string(schema)
+        out.raw(",\n  \"entries\": [")
         for (i, e) in entries.enumerated() {
-            out += i == 0 ? "\n    " : ",\n    "
+            out.raw(i == 0 ? "\n    " : ",\n    ")
             JSONValue.inline(.object([
                 ("path", .string(e.path)), ("member", .string(e.member)), ("sha256", .string(e.sha256)),
                 ("bytes", .int(e.bytes)), ("id", e.id.json), ("version_id", e.versionID.json),
                 ("arch", e.arch.json), ("release", e.release.json),
             ])).write(to: &out, indent: "    ")
         }
-        out += entries.isEmpty ? "]\n}\n" : "\n  ]\n}\n"
-        return Array(out.utf8)
+        out.raw(entries.isEmpty ? "]\n}\n" : "\n  ]\n}\n")
+        return out.bytes
     }
 
     public init(json bytes: [UInt8], path: String) throws(FormatError) {

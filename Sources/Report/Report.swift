@@ -199,6 +199,18 @@ public struct RunReport: Sendable, Equatable, Decodable {
 
         /// `output_bytes / input_bytes`; nil without input bytes.
         public var ratio: Double? { ratioOf(outputBytes, inputBytes) }
+
+        /// The dedup and packing totals of `s`.
+        public mutating func apply(_ s: OutputStatistics) {
+            uniqueOutputs = s.uniqueOutputs
+            identicalOutputs = s.identicalOutputs
+            duplicateOutputs = s.duplicateOutputs
+            dedupSavedBytes = s.dedupSavedBytes
+            duplicateGroups = s.duplicateGroups
+            packedBytes = s.packedBytes
+            packedError = s.packedError
+            packedBytesWithoutDedup = s.packedBytesWithoutDedup
+        }
     }
 
     public var schema: String = RunReport.schemaID
@@ -483,11 +495,14 @@ extension RunReport {
     /// Recomputes the matrix and the sums from `kernels` (output statistics are left as they are).
     mutating func recompute() {
         matrix = Matrix(objects: objects, rows: kernels.map { k in
-            let cells = objects.map { name -> String in
+            let cells = objects.enumerated().map { column, name -> String in
                 switch k.status {
                 case .skipped: return "skipped"
                 case .failed: return "failed"
-                case .written: return k.objects.first { $0.object == name }?.compat ?? "-"
+                case .written:
+                    // A run's kernels list their objects in `objects` order: look there first.
+                    if k.objects.indices.contains(column), k.objects[column].object == name { return k.objects[column].compat }
+                    return k.objects.first { $0.object == name }?.compat ?? "-"
                 }
             }
             return Matrix.Row(path: k.path, cells: cells)
@@ -508,7 +523,8 @@ extension RunReport {
         t.outputMembers = kernels.reduce(0) { $0 + $1.outputMembers }
         t.relocations = .init()
         t.compat = .init()
-        for o in kernels.flatMap(\.objects) {
+        // Not `kernels.flatMap(\.objects)`: at 2,000 kernels × 100 objects that copy alone is 10 MB.
+        for o in kernels.lazy.flatMap(\.objects) {
             t.relocations.total += o.total
             t.relocations.resolved += o.resolved
             t.relocations.unresolved += o.unresolved
@@ -540,37 +556,63 @@ extension RunReport {
         return (files, unreadable)
     }
 
-    /// Reads the written outputs back and fills in the dedup and packing totals: outputs that
+    /// What the written outputs give deduplicated and packed (`outputStatistics`).
+    public struct OutputStatistics: Sendable {
+        public var uniqueOutputs = 0, identicalOutputs = 0, duplicateOutputs = 0, dedupSavedBytes = 0
+        public var duplicateGroups: [[String]] = []
+        public var packedBytes: Int?
+        public var packedError: String?
+        public var packedBytesWithoutDedup: Int?
+        /// The pack itself; nil when it could not be made.
+        public var pack: [UInt8]?
+    }
+
+    /// Reads the written outputs back and works out the dedup and packing totals: outputs that
     /// are byte-identical to another, the bytes keeping one copy of each would save, and the
     /// size of the pack `--pack` writes (`makePack`: its index and every output, sorted path
     /// order, each distinct output stored once). With `withoutDedup`, also the size of the same
-    /// pack storing every output whole. Returns the pack; nil when it could not be made.
-    @discardableResult
-    public mutating func addOutputStatistics(withoutDedup: Bool = false) -> [UInt8]? {
+    /// pack storing every output whole.
+    ///
+    /// It reads nothing of the report but its kernels' outputs, so it can run while the rest of
+    /// the report is written: the totals come last (`renderJSON(totals:_:)`).
+    public func outputStatistics(withoutDedup: Bool = false) -> OutputStatistics {
+        var s = OutputStatistics()
         let (files, unreadable) = writtenOutputs()
         let groups = Array(Dictionary(grouping: files.indices, by: { Contents(files[$0].data) }).values)
-        totals.uniqueOutputs = groups.count
-        totals.identicalOutputs = groups.filter { $0.count > 1 }.reduce(0) { $0 + $1.count }
-        totals.duplicateOutputs = files.count - groups.count
-        totals.dedupSavedBytes = groups.reduce(0) { $0 + ($1.count - 1) * files[$1[0]].data.count }
-        totals.duplicateGroups = groups.filter { $0.count > 1 }.map { $0.map { files[$0].name } }.sorted { $0[0] < $1[0] }
-        totals.packedBytesWithoutDedup = nil
+        s.uniqueOutputs = groups.count
+        s.identicalOutputs = groups.filter { $0.count > 1 }.reduce(0) { $0 + $1.count }
+        s.duplicateOutputs = files.count - groups.count
+        s.dedupSavedBytes = groups.reduce(0) { $0 + ($1.count - 1) * files[$1[0]].data.count }
+        s.duplicateGroups = groups.filter { $0.count > 1 }.map { $0.map { files[$0].name } }.sorted { $0[0] < $1[0] }
         if !unreadable.isEmpty {
-            totals.packedBytes = nil
-            totals.packedError = "cannot read outputs: " + unreadable.joined(separator: "; ")
-            return nil
+            s.packedError = "cannot read outputs: " + unreadable.joined(separator: "; ")
+            return s
         }
         do throws(FormatError) {
             let pack = try makePack(files)
-            totals.packedBytes = pack.count
-            totals.packedError = nil
-            if withoutDedup { totals.packedBytesWithoutDedup = try makePack(files, dedup: false).count }
-            return pack
+            s.packedBytes = pack.count
+            s.pack = pack
+            if withoutDedup { s.packedBytesWithoutDedup = try makePack(files, dedup: false).count }
         } catch {
-            totals.packedBytes = nil
-            totals.packedError = error.description
-            return nil
+            s.packedBytes = nil
+            s.pack = nil
+            s.packedError = error.description
         }
+        return s
+    }
+
+    /// Sets the dedup and packing totals to `s`.
+    public mutating func apply(_ s: OutputStatistics) {
+        totals.apply(s)
+    }
+
+    /// `outputStatistics(withoutDedup:)`, applied to the totals. Returns the pack; nil when it
+    /// could not be made.
+    @discardableResult
+    public mutating func addOutputStatistics(withoutDedup: Bool = false) -> [UInt8]? {
+        let s = outputStatistics(withoutDedup: withoutDedup)
+        apply(s)
+        return s.pack
     }
 
     /// The kernel × object pairs that `failOn` counts as findings, as `(kernel path, object)`.

@@ -3,134 +3,157 @@ import Minimize
 import Pipeline
 
 extension RunReport {
-    /// The fields before `kernels`.
-    var headJSON: [(String, JSONValue)] {
-        [
-            ("schema", .string(schema)),
-            ("source", .string(source.rawValue)),
-            ("input", input.json),
-            ("output", .string(output)),
-            ("output_format", outputFormat.json),
-            ("detail", .string(detail.rawValue)),
-            ("objects", .array(objects.map(JSONValue.string))),
-            ("by_object", .array(byObject.map(\.json))),
-            ("findings", .array(findings.map(\.json))),
-            ("finding_groups", .array(findingGroups.map { g in
-                .inline(.object([("kernels", .int(g.kernels)), ("findings", .array(g.findings.map(JSONValue.int)))]))
-            })),
-        ]
-    }
-
     /// The report as JSON, in the schema of `docs/report-schema.md`, pretty-printed with the
     /// entries of long lists on one line each.
     var renderedJSON: String {
-        var all = ""
+        var all: [UInt8] = []
         renderJSON { all += $0 }
         all.removeLast()
-        return all
+        return String(decoding: all, as: UTF8.self)
     }
 
     /// The JSON report, handed to `emit` a piece at a time (about a megabyte each), written a
     /// kernel and a matrix row at a time: a report of thousands of kernels never exists as one
     /// tree of values, nor whole in memory when `emit` writes to a file.
-    public func renderJSON(_ emit: (String) -> Void) {
-        var out = "{\n"
+    ///
+    /// `finalTotals`, when given, supplies the totals instead of `totals`; it is called once,
+    /// after everything before them has been handed to `emit` (work on the totals, such as
+    /// `outputStatistics`, can go on while the rest is written).
+    public func renderJSON(totals finalTotals: (() -> Totals)? = nil, _ emit: ([UInt8]) -> Void) {
+        var out = JSONText()
+        out.bytes.reserveCapacity(1 << 20 + 1 << 16)
         func flush(_ force: Bool = false) {
-            if force || out.utf8.count > 1 << 20 {
-                emit(out)
-                out = ""
+            if force || out.bytes.count > 1 << 20 {
+                emit(out.bytes)
+                out.bytes.removeAll(keepingCapacity: true)
             }
         }
-        func key(_ k: String) {
-            out += "  "
-            JSONValue.quote(k, into: &out)
-            out += ": "
+        func key(_ k: StaticString) {
+            out.raw("  \"")
+            out.raw(k)
+            out.raw("\": ")
         }
-        // A long list at `indent`, one entry per line, flushed as it grows.
-        func list<T>(_ items: [T], indent: String, _ entry: (T) -> JSONValue) {
-            guard !items.isEmpty else { out += "[]"; return }
-            out += "[\n"
+        // A long list at the top level, one entry per line, flushed as it grows; what `JSONValue`
+        // writes for an array of `.inline` entries, written straight into the text.
+        func list<T>(_ items: [T], _ entry: (T, inout JSONText) -> Void) {
+            guard !items.isEmpty else { out.raw("[]"); return }
+            out.raw("[\n")
             for (i, item) in items.enumerated() {
-                out += indent + "  "
-                entry(item).write(to: &out, indent: indent + "  ")
-                out += i == items.count - 1 ? "\n" + indent + "]" : ",\n"
+                out.raw("    ")
+                entry(item, &out)
+                out.raw(i == items.count - 1 ? "\n  ]" : ",\n")
                 flush()
             }
         }
-        for (k, v) in headJSON {
-            key(k)
-            v.write(to: &out, indent: "  ")
-            out += ",\n"
+        out.raw("{\n")
+        key("schema"); out.string(schema); out.raw(",\n")
+        key("source"); out.string(source.rawValue); out.raw(",\n")
+        key("input"); out.string(input); out.raw(",\n")
+        key("output"); out.string(output); out.raw(",\n")
+        key("output_format"); out.string(outputFormat); out.raw(",\n")
+        key("detail"); out.string(detail.rawValue); out.raw(",\n")
+        key("objects"); writeStrings(objects, to: &out); out.raw(",\n")
+        key("by_object"); list(byObject) { v, out in v.json.write(to: &out, indent: "    ") }; out.raw(",\n")
+        key("findings"); list(findings) { f, out in f.write(to: &out) }; out.raw(",\n")
+        key("finding_groups")
+        list(findingGroups) { g, out in
+            out.raw("{\"kernels\":")
+            out.int(g.kernels)
+            out.raw(",\"findings\":[")
+            for (i, f) in g.findings.enumerated() {
+                if i > 0 { out.raw(",") }
+                out.int(f)
+            }
+            out.raw("]}")
         }
+        out.raw(",\n")
         key("kernels")
         if detail == .full {
-            list(kernels, indent: "  ", kernelJSON)
+            if kernels.isEmpty { out.raw("[]") }
+            for (i, k) in kernels.enumerated() {
+                out.raw(i == 0 ? "[\n    " : "    ")
+                kernelJSON(k).write(to: &out, indent: "    ")
+                out.raw(i == kernels.count - 1 ? "\n  ]" : ",\n")
+                flush()
+            }
         } else if kernels.isEmpty {
-            out += "[]"
+            out.raw("[]")
         } else {
             // Written straight into the text, the same bytes `kernelJSON` renders: the kernels
-            // are most of a report at archive scale, and a tree of values per kernel cost as
-            // much as a tenth of the kernel's trim.
-            out += "[\n"
+            // are most of a report at archive scale.
+            out.raw("[\n")
             for (i, k) in kernels.enumerated() {
-                out += "    "
+                out.raw("    ")
                 writeKernel(k, to: &out)
-                out += i == kernels.count - 1 ? "\n  ]" : ",\n"
+                out.raw(i == kernels.count - 1 ? "\n  ]" : ",\n")
                 flush()
             }
         }
-        out += ",\n"
+        out.raw(",\n")
         key("matrix")
-        out += "{\n    \"objects\": "
-        JSONValue.array(matrix.objects.map(JSONValue.string)).write(to: &out, indent: "    ")
-        out += ",\n    \"rows\": "
+        out.raw("{\n    \"objects\": ")
+        writeStrings(matrix.objects, to: &out)
+        out.raw(",\n    \"rows\": ")
         if matrix.rows.isEmpty {
-            out += "[]"
+            out.raw("[]")
         } else {
-            // Written straight into the text, the same bytes as `.inline(.object(["path",
-            // "cells"]))`: a row per kernel, a cell per object, no tree of values for them.
-            out += "[\n"
+            // The same bytes as `.inline(.object(["path", "cells"]))`: a row per kernel, a cell
+            // per object.
+            out.raw("[\n")
             for (i, r) in matrix.rows.enumerated() {
-                out += "      {\"path\":"
-                JSONValue.quote(r.path, into: &out)
-                out += ",\"cells\":["
+                out.raw("      {\"path\":")
+                out.string(r.path)
+                out.raw(",\"cells\":[")
                 for (j, c) in r.cells.enumerated() {
-                    if j > 0 { out += "," }
-                    JSONValue.quote(c, into: &out)
+                    if j > 0 { out.raw(",") }
+                    out.string(c)
                 }
-                out += i == matrix.rows.count - 1 ? "]}\n    ]" : "]},\n"
+                out.raw(i == matrix.rows.count - 1 ? "]}\n    ]" : "]},\n")
                 flush()
             }
         }
-        out += "\n  },\n"
+        out.raw("\n  },\n")
         key("totals")
-        totals.json.write(to: &out, indent: "  ")
-        out += "\n}\n"
+        if let finalTotals {
+            flush(true)
+            finalTotals().json.write(to: &out, indent: "  ")
+        } else {
+            totals.json.write(to: &out, indent: "  ")
+        }
+        out.raw("\n}\n")
         flush(true)
     }
 
+    /// A list of strings on one line, as `JSONValue` writes an array of scalars.
+    private func writeStrings(_ items: [String], to out: inout JSONText) {
+        out.raw("[")
+        for (i, s) in items.enumerated() {
+            if i > 0 { out.raw(", ") }
+            out.string(s)
+        }
+        out.raw("]")
+    }
+
     /// `kernelJSON(k)` of a summary report, written at the kernels' indentation.
-    func writeKernel(_ k: Kernel, to out: inout String) {
-        func field(_ name: String) { out += ",\n      \""; out += name; out += "\": " }
-        func int(_ v: Int?) { if let v { out += String(v) } else { out += "null" } }
-        func string(_ v: String?) { if let v { JSONValue.quote(v, into: &out) } else { out += "null" } }
-        out += "{\n      \"path\": "
-        string(k.path)
-        field("output"); string(k.output)
-        field("status"); string(k.status.rawValue)
-        field("message"); string(k.message)
-        field("member"); string(k.member)
-        field("input_bytes"); int(k.inputBytes)
-        field("raw_bytes"); int(k.rawBytes)
-        field("output_bytes"); int(k.outputBytes)
-        field("raw_output_bytes"); int(k.rawOutputBytes)
-        field("ratio"); if let r = k.ratio, r.isFinite { out += "\(r)" } else { out += "null" }
-        field("input_types"); int(k.inputTypes)
-        field("output_types"); int(k.outputTypes)
-        field("input_members"); int(k.inputMembers)
-        field("output_members"); int(k.outputMembers)
-        field("finding_group"); int(k.findingGroup)
-        field("shared_bytes"); int(k.sharedBytes)
+    func writeKernel(_ k: Kernel, to out: inout JSONText) {
+        func field(_ name: StaticString) { out.raw(",\n      \""); out.raw(name); out.raw("\": ") }
+        out.raw("{\n      \"path\": ")
+        out.string(k.path)
+        field("output"); out.string(k.output)
+        field("status"); out.string(k.status.rawValue)
+        field("message"); out.string(k.message)
+        field("member"); out.string(k.member)
+        field("input_bytes"); out.int(k.inputBytes)
+        field("raw_bytes"); out.int(k.rawBytes)
+        field("output_bytes"); out.int(k.outputBytes)
+        field("raw_output_bytes"); out.int(k.rawOutputBytes)
+        field("ratio"); out.double(k.ratio)
+        field("input_types"); out.int(k.inputTypes)
+        field("output_types"); out.int(k.outputTypes)
+        field("input_members"); out.int(k.inputMembers)
+        field("output_members"); out.int(k.outputMembers)
+        field("finding_group"); out.int(k.findingGroup)
+        field("shared_bytes"); out.int(k.sharedBytes)
         if let modules = k.modules {
             field("modules")
             JSONValue.array(modules.map(JSONValue.string)).write(to: &out, indent: "      ")
@@ -139,23 +162,23 @@ extension RunReport {
         }
         field("objects")
         if k.objects.isEmpty {
-            out += "[]"
+            out.raw("[]")
         } else {
-            out += "[\n"
+            out.raw("[\n")
             for (i, o) in k.objects.enumerated() {
-                out += "        {\"object\":"
-                string(o.object)
-                out += ",\"total\":"; int(o.total)
-                out += ",\"resolved\":"; int(o.resolved)
-                out += ",\"unresolved\":"; int(o.unresolved)
-                out += ",\"errors\":"; int(o.errors)
-                out += ",\"compat\":"; string(o.compat)
-                out += ",\"own_bytes\":"; int(o.ownBytes)
-                out += ",\"shared_bytes\":"; int(o.sharedBytes)
-                out += i == k.objects.count - 1 ? "}\n      ]" : "},\n"
+                out.raw("        {\"object\":")
+                out.string(o.object)
+                out.raw(",\"total\":"); out.int(o.total)
+                out.raw(",\"resolved\":"); out.int(o.resolved)
+                out.raw(",\"unresolved\":"); out.int(o.unresolved)
+                out.raw(",\"errors\":"); out.int(o.errors)
+                out.raw(",\"compat\":"); out.string(o.compat)
+                out.raw(",\"own_bytes\":"); out.int(o.ownBytes)
+                out.raw(",\"shared_bytes\":"); out.int(o.sharedBytes)
+                out.raw(i == k.objects.count - 1 ? "}\n      ]" : "},\n")
             }
         }
-        out += "\n    }"
+        out.raw("\n    }")
     }
 
     /// One kernel; with `detail == .full`, each object's problems too.
@@ -223,10 +246,17 @@ extension RunReport.Problem {
 }
 
 extension RunReport.Finding {
-    /// The problem's fields between the object and the kernel count.
-    var json: JSONValue {
-        guard case .object(let fields) = problem.json else { return .null }
-        return .inline(.object([("object", .string(object))] + fields + [("kernels", .int(kernels))]))
+    /// The problem's fields between the object and the kernel count, on one line.
+    func write(to out: inout JSONText) {
+        out.raw("{\"object\":"); out.string(object)
+        out.raw(",\"section\":"); out.string(section)
+        out.raw(",\"relo\":"); out.int(relo)
+        out.raw(",\"kind\":"); out.string(kind)
+        out.raw(",\"access\":"); out.string(access)
+        out.raw(",\"outcome\":"); out.string(outcome.rawValue)
+        out.raw(",\"reason\":"); out.string(reason)
+        out.raw(",\"kernels\":"); out.int(kernels)
+        out.raw("}")
     }
 }
 

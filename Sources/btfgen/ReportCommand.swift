@@ -125,16 +125,19 @@ func resolveReportFormat(path: String?, explicit: ReportFormat?) throws -> Repor
 }
 
 /// Writes `report` (its output statistics added: `addOutputStatistics`) to `path` in `format`.
-func writeReport(_ report: RunReport, to path: String, format: ReportFormat) throws {
+///
+/// For JSON, `totals` (when given) supplies the totals, which the JSON writes last: the output
+/// statistics can be worked out while the rest is written.
+func writeReport(_ report: RunReport, to path: String, format: ReportFormat,
+                 totals: (() -> RunReport.Totals)? = nil) throws {
     do throws(FormatError) {
         if format == .json {
             // A piece at a time: the JSON of thousands of kernels is never whole in memory.
             try writeUserFile(path) { write in
                 var ok = true
-                report.renderJSON { piece in
+                report.renderJSON(totals: totals) { piece in
                     guard ok else { return }
-                    var piece = piece
-                    ok = piece.withUTF8 { write(UnsafeRawBufferPointer($0)) }
+                    ok = piece.withUnsafeBytes { write($0) }
                 }
             }
             return

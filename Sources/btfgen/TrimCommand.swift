@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ArgumentParser
+import Dispatch
 import BPFObject
 import BTF
 import KernelInput
@@ -246,8 +247,22 @@ struct Trim {
             ? RunReport(draining: &reports, findings: findings, input: input, output: output, format: format,
                         objects: usable.map(\.path), detail: reportDetail) : nil
         // The pack is made once: the report's packed_bytes is its size.
-        let packed = report != nil || pack != nil ? summary?.addOutputStatistics(withoutDedup: pack != nil) : nil
-        if let summary, let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
+        var packed: [UInt8]?
+        if let built = summary, let report, reportAs == .json {
+            // Packing the outputs (xz, a megabyte a second) goes on while the JSON is written;
+            // the JSON's totals come last and wait for it.
+            let statistics = Background { built.outputStatistics(withoutDedup: pack != nil) }
+            try writeReport(built, to: report, format: .json, totals: {
+                var totals = built.totals
+                totals.apply(statistics.value)
+                return totals
+            })
+            summary?.apply(statistics.value)
+            packed = statistics.value.pack
+        } else {
+            packed = report != nil || pack != nil ? summary?.addOutputStatistics(withoutDedup: pack != nil) : nil
+            if let summary, let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
+        }
         if let summary, let pack { try writePack(packed, summary: summary, to: pack) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
         if let summary, let failOn { try checkFailOn(failOn, summary) }
@@ -338,4 +353,24 @@ func jsonLine(_ r: KernelReport, inputRoot: String, outputRoot: String) -> Strin
                        "unresolved": .int(o.unresolved), "errors": .int(o.errors)])
     })
     return JSONValue.sortedObject(row).renderedCompact()
+}
+
+/// A value worked out on another thread; `value` waits for it.
+final class Background<Value: Sendable>: @unchecked Sendable {
+    private var result: Value?
+    private let done = DispatchSemaphore(value: 0)
+
+    init(_ work: @escaping @Sendable () -> Value) {
+        DispatchQueue.global().async {
+            self.result = work()
+            self.done.signal()
+        }
+    }
+
+    /// The value, once the work is done.
+    var value: Value {
+        done.wait()
+        defer { done.signal() }
+        return result!
+    }
 }
