@@ -361,25 +361,41 @@ public struct BTF: Sendable {
     }
 }
 
+/// Bytes as a dictionary key, hashed in one pass: an `ArraySlice<UInt8>` key hashes a byte at a
+/// time, which made names the costliest keys a trim looks up.
+public struct ByteKey: Hashable, Sendable {
+    public let bytes: ArraySlice<UInt8>
+
+    @inlinable public init(_ bytes: ArraySlice<UInt8>) { self.bytes = bytes }
+
+    @inlinable public static func == (a: ByteKey, b: ByteKey) -> Bool { a.bytes == b.bytes }
+
+    @inlinable public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+}
+
 /// Interns strings for a BTF being built: each distinct string is stored once, in the order
 /// first added, so the same sequence of additions always gives the same bytes.
 public struct StringTableBuilder: Sendable {
     public private(set) var bytes: [UInt8] = [0]
-    private var offsets: [[UInt8]: UInt32] = [[]: 0]
+    private var offsets: [ByteKey: UInt32] = [ByteKey([]): 0]
 
     public init() {}
 
-    public mutating func add(_ s: some Collection<UInt8>) -> StringOffset {
-        let key = Array(s)
-        if let off = offsets[key] { return StringOffset(off) }
+    /// Adds `s` (looked up without a copy; copied only when new).
+    public mutating func add(_ s: ArraySlice<UInt8>) -> StringOffset {
+        if let off = offsets[ByteKey(s)] { return StringOffset(off) }
         let off = UInt32(bytes.count)
-        bytes.append(contentsOf: key)
+        bytes.append(contentsOf: s)
         bytes.append(0)
-        offsets[key] = off
+        offsets[ByteKey(ArraySlice(Array(s)))] = off
         return StringOffset(off)
     }
 
-    public mutating func add(_ s: String) -> StringOffset { add(Array(s.utf8)) }
+    public mutating func add(_ s: some Collection<UInt8>) -> StringOffset { add(ArraySlice(s)) }
+
+    public mutating func add(_ s: String) -> StringOffset { add(ArraySlice(s.utf8)) }
 
     /// Adds the string at `offset` of `btf`.
     public mutating func add(from btf: BTF, _ offset: StringOffset) -> StringOffset {

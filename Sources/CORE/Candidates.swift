@@ -11,7 +11,7 @@ import BTF
 /// (no allocation per type) and kept only if a local type wants it. Candidates stay in id
 /// order, as libbpf's linear scan finds them.
 public struct CandidateIndex: Sendable {
-    private var byName: [ArraySlice<UInt8>: [TypeID]] = [:]
+    private var byName: [ByteKey: [TypeID]] = [:]
 
     /// Indexes `target` for the essential names in `wanted`.
     /// - Parameter kinds: the kinds of the local types asking (others are not indexed); nil
@@ -36,7 +36,7 @@ public struct CandidateIndex: Sendable {
             let pair = Int(first) << 8 | Int(name.dropFirst().first ?? 0)
             prefixes[pair >> 6] |= 1 << UInt64(pair & 63)
         }
-        var found: [ArraySlice<UInt8>: [TypeID]] = [:]
+        var found: [ByteKey: [TypeID]] = [:]
         target.strings.withUnsafeBufferPointer { strings in
             target.records.withUnsafeBufferPointer { records in
                 target.kinds.withUnsafeBufferPointer { kinds in
@@ -62,7 +62,7 @@ public struct CandidateIndex: Sendable {
                         let key = UnsafeBufferPointer(start: start, count: len)
                         guard let names = byHash[fnv1a(key)] else { continue }
                         for wantedName in names where wantedName.elementsEqual(key) {
-                            found[wantedName, default: []].append(TypeID(UInt32(i)))
+                            found[ByteKey(wantedName), default: []].append(TypeID(UInt32(i)))
                         }
                     }
                 }
@@ -78,7 +78,7 @@ public struct CandidateIndex: Sendable {
     /// modules' only when vmlinux has none: libbpf's `bpf_core_find_cands` on a live kernel
     /// searches vmlinux first and the loaded modules' own types only if it found nothing.
     public func candidates(essentialName: ArraySlice<UInt8>, kind: Kind, in target: BTF) -> [TypeID] {
-        let all = (byName[essentialName] ?? []).filter { kindsAreCoreCompatible(target.kind($0), kind) }
+        let all = (byName[ByteKey(essentialName)] ?? []).filter { kindsAreCoreCompatible(target.kind($0), kind) }
         guard let split = target.firstModuleTypeID, let last = all.last, last.rawValue >= split,
               let firstModule = all.firstIndex(where: { $0.rawValue >= split }), firstModule > 0 else { return all }
         return Array(all[..<firstModule])

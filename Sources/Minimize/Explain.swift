@@ -270,15 +270,17 @@ public struct Explanation: Sendable {
         }
         // Where each kept type's items start in `items` (sorted: a type, then its members in
         // order), so that an object's marks find their items by walking forward, not searching.
-        var firstItem: [Int: Int] = [:]
-        firstItem.reserveCapacity(items.count)
-        for (n, item) in items.enumerated() where item.member == nil { firstItem[item.type.index] = n }
+        // (An array over the target's types, not a dictionary: a run looks up every type each
+        // object marks, on every kernel.)
+        var firstItem = [Int32](repeating: -1, count: target.typeCount)
+        for (n, item) in items.enumerated() where item.member == nil { firstItem[item.type.index] = Int32(n) }
         for o in 0..<objectCount {
             marker.reset()
             mark(o, &marker)
             // The marked types and their kept members (`keptItems()`), walked in place.
             for t in marker.marked {
-                guard let at = firstItem[t] else { continue }
+                let at = Int(firstItem[t])
+                guard at >= 0 else { continue }
                 own(at, by: o)
                 let id = TypeID(UInt32(t))
                 let kind = target.kind(id)
@@ -314,20 +316,27 @@ public struct Explanation: Sendable {
             bytes.types += b
             charge(b, count: owners[i], first: firstOwner[i])
         }
-        // A name is stored once: it belongs to every object that keeps an item naming it.
-        var stringID: [ArraySlice<UInt8>: Int] = [:]
-        stringID.reserveCapacity(items.count * 2)
+        // A name is stored once: it belongs to every object that keeps an item naming it. The
+        // names of item i are nameIDs[nameStart[i]..<nameStart[i + 1]].
+        var stringID: [ByteKey: Int32] = [:]
+        stringID.reserveCapacity(items.count)
         var stringBytes: [Int] = []
-        var namesOfItem: [[Int]] = items.map { item in
-            names(item, target).compactMap { off in
-                guard off.rawValue != 0 else { return nil }
+        var nameStart: [Int32] = [0], nameIDs: [Int32] = []
+        nameStart.reserveCapacity(items.count + 1)
+        nameIDs.reserveCapacity(items.count * 2)
+        for item in items {
+            for off in names(item, target) where off.rawValue != 0 {
                 let s = target.stringBytes(off)
-                guard !s.isEmpty else { return nil }
-                if let id = stringID[s] { return id }
-                stringID[s] = stringBytes.count
-                stringBytes.append(s.count + 1)
-                return stringBytes.count - 1
+                guard !s.isEmpty else { continue }
+                if let id = stringID[ByteKey(s)] {
+                    nameIDs.append(id)
+                } else {
+                    nameIDs.append(Int32(stringBytes.count))
+                    stringID[ByteKey(s)] = Int32(stringBytes.count)
+                    stringBytes.append(s.count + 1)
+                }
             }
+            nameStart.append(Int32(nameIDs.count))
         }
         var stringOwners = [Int](repeating: 0, count: stringBytes.count), stringFirst = [Int](repeating: -1, count: stringBytes.count)
         var stamp = [Int](repeating: -1, count: stringBytes.count)
@@ -336,7 +345,9 @@ public struct Explanation: Sendable {
         stringEntry.reserveCapacity(entryItem.count * 2)
         for e in entryItem.indices {
             let o = Int(entryObject[e])
-            for s in namesOfItem[Int(entryItem[e])] where stamp[s] != o {
+            let item = Int(entryItem[e])
+            for n in Int(nameStart[item])..<Int(nameStart[item + 1]) where stamp[Int(nameIDs[n])] != o {
+                let s = Int(nameIDs[n])
                 stamp[s] = o
                 stringEntryObject.append(Int32(o))
                 stringEntry.append(Int32(s))
@@ -344,7 +355,6 @@ public struct Explanation: Sendable {
                 if stringFirst[s] < 0 { stringFirst[s] = o }
             }
         }
-        namesOfItem = []
         for (s, b) in stringBytes.enumerated() {
             bytes.strings += b
             charge(b, count: stringOwners[s], first: stringFirst[s])
