@@ -19,6 +19,22 @@ public struct FindingTable: Sendable {
         package static func < (a: Key, b: Key) -> Bool {
             (a.object, a.record, a.isError ? 1 : 0, a.reason) < (b.object, b.record, b.isError ? 1 : 0, b.reason)
         }
+
+        // Not the reason: a record has one or two reasons over a whole archive, and hashing its
+        // text cost more than the rest of folding a kernel. Equal keys still hash equal.
+        package func hash(into hasher: inout Hasher) {
+            hasher.combine(object)
+            hasher.combine(record)
+            hasher.combine(isError)
+        }
+    }
+
+    /// A kernel's finding ids as a dictionary key, hashed in one pass (an array hashes an
+    /// element at a time, and a kernel of a large program has over a thousand).
+    private struct Group: Hashable {
+        var ids: [Int32]
+
+        func hash(into hasher: inout Hasher) { ids.withUnsafeBytes { hasher.combine(bytes: $0) } }
     }
 
     package struct Entry: Sendable {
@@ -31,7 +47,7 @@ public struct FindingTable: Sendable {
     /// Each group's entries, ascending.
     package private(set) var groups: [[Int32]] = []
     private var entryOf: [Key: Int32] = [:]
-    private var groupOf: [[Int32]: Int] = [:]
+    private var groupOf: [Group: Int] = [:]
 
     public init() {}
 
@@ -53,9 +69,9 @@ public struct FindingTable: Sendable {
         }
         guard !ids.isEmpty else { return nil }
         ids.sort()
-        if let g = groupOf[ids] { return g }
+        if let g = groupOf[Group(ids: ids)] { return g }
         groups.append(ids)
-        groupOf[ids] = groups.count - 1
+        groupOf[Group(ids: ids)] = groups.count - 1
         return groups.count - 1
     }
 }
