@@ -382,6 +382,21 @@ text_lines=$(wc -l <"$work/scale.txt")
 findings=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r["findings"]), len(r["finding_groups"]))' "$work/scale.json" 2>/dev/null || echo "n/a n/a")
 read -r n_findings n_groups <<<"$findings"
 time_ratio=$(awk -v a="$REPORT_NS" -v b="$PLAIN_NS" 'BEGIN { printf "%.3f", a / b }')
+# Instructions, which do not drift with the machine: the same two runs over a smaller tree (four
+# paths per kernel), one job each, the two under callgrind side by side.
+n_scale_ir=$((4 * n_kernels))
+for ((i = 0; i < n_scale_ir; i++)); do
+    k=${kernel_list[i % n_kernels]}
+    dir=$work/scale-ir/${distros[i % 5]}/$((i / 5 % 8 + 1)).0/$(basename "$(dirname "$k")")
+    mkdir -p "$dir"
+    ln -s "$k" "$dir/k$i-$(basename "$k")"
+done
+ir btfgen-scale-plain "$work/vg" "$cg_btfgen" -q -i "$work/scale-ir" "${objects[@]/#/--object=}" -o "$work/out-ir0" >"$work/ir-plain" &
+ir btfgen-scale-report "$work/vg" "$cg_btfgen" -q -i "$work/scale-ir" "${objects[@]/#/--object=}" -o "$work/out-ir1" \
+    --report "$work/scale-ir.json" >"$work/ir-report"
+wait
+PLAIN_IR=$(cat "$work/ir-plain") REPORT_IR=$(cat "$work/ir-report")
+ir_ratio=$(awk -v a="$REPORT_IR" -v b="$PLAIN_IR" 'BEGIN { if (a ~ /^[0-9]+$/ && b > 0) printf "%.3f", a / b; else print "n/a" }')
 read -r _ plain_charged <<<"$PLAIN_MEM"; read -r _ report_charged <<<"$REPORT_MEM"
 read -r plain_rss _ <<<"$PLAIN_MEM"; read -r report_rss _ <<<"$REPORT_MEM"
 if [[ $plain_charged != n/a && $report_charged != n/a ]]; then mem_a=$plain_charged mem_b=$report_charged; else mem_a=$plain_rss mem_b=$report_rss; fi
@@ -394,11 +409,13 @@ sections+=("$(
     echo "and with \`--report run.json\`; median of $scale_rounds alternating rounds. "speed-up" is the time without the"
     echo "report over the time with it. The report: $json_bytes bytes of JSON ($n_findings distinct findings in $n_groups"
     echo "groups of kernels), \`btfgen report run.json -o run.html\`: $html_bytes bytes of HTML; as text, $text_lines lines."
+    echo "The instruction counts are of the same two runs over $n_scale_ir paths (four per kernel), one job each:"
+    echo "with --report, ${ir_ratio}x the instructions of the run without it."
     echo
     table_head "without --report"
-    row "$n_scale kernels × ${#objects[@]} objects" "$PLAIN_NS" "$REPORT_NS" n/a n/a "$PLAIN_MEM" "$REPORT_MEM" \
+    row "$n_scale kernels × ${#objects[@]} objects" "$PLAIN_NS" "$REPORT_NS" "$PLAIN_IR" "$REPORT_IR" "$PLAIN_MEM" "$REPORT_MEM" \
         "time ≤ 1.10x; memory ≤ 1.2x; HTML < 5 MB" \
-        "time: $(yes_no le "$time_ratio" 1.10) (${time_ratio}x); memory: $(yes_no le "$mem_ratio" 1.2) (${mem_ratio}x); HTML: $(yes_no le "$html_bytes" 5000000)"
+        "time: $(yes_no le "$time_ratio" 1.10) (${time_ratio}x; instructions ${ir_ratio}x); memory: $(yes_no le "$mem_ratio" 1.2) (${mem_ratio}x); HTML: $(yes_no le "$html_bytes" 5000000)"
 )")
 
 # --- 7: a kernel with its modules -----------------------------------------------------------
