@@ -218,3 +218,190 @@ extension Optional where Wrapped == Double {
 extension Optional where Wrapped == String {
     package var json: JSONValue { map(JSONValue.string) ?? .null }
 }
+
+/// Why a text is not JSON, and where.
+public struct JSONParseError: Error, Sendable, CustomStringConvertible {
+    /// The byte offset at which the text stops being JSON.
+    public var offset: Int
+    public var message: String
+
+    public var description: String { "\(message) at byte \(offset)" }
+}
+
+extension JSONValue {
+    /// Parses `bytes` as one JSON value (RFC 8259), objects keeping their keys in order. Numbers
+    /// without a fraction or exponent that fit an `Int` are `.int`, others `.double`. Nesting
+    /// deeper than 64 levels is refused (btfgen's own documents nest four deep).
+    public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        var p = JSONParser(bytes: bytes)
+        p.skipSpace()
+        let v = try p.value(depth: 0)
+        p.skipSpace()
+        guard p.at == bytes.count else { throw p.fail("text after the value") }
+        return v
+    }
+
+    /// The value of `key` in an object (the first, if repeated); nil otherwise.
+    public subscript(key: String) -> JSONValue? {
+        guard case .object(let fields) = self else { return nil }
+        return fields.first { $0.0 == key }?.1
+    }
+}
+
+private struct JSONParser {
+    let bytes: [UInt8]
+    var at = 0
+
+    init(bytes: [UInt8]) { self.bytes = bytes }
+
+    func fail(_ message: String) -> JSONParseError { JSONParseError(offset: at, message: message) }
+
+    mutating func skipSpace() {
+        while at < bytes.count, bytes[at] == 0x20 || bytes[at] == 0x0a || bytes[at] == 0x0d || bytes[at] == 0x09 { at += 1 }
+    }
+
+    mutating func literal(_ word: StaticString, _ v: JSONValue) throws(JSONParseError) -> JSONValue {
+        let w = word.withUTF8Buffer { Array($0) }
+        guard bytes.count - at >= w.count, bytes[at..<at + w.count].elementsEqual(w) else { throw fail("not a JSON value") }
+        at += w.count
+        return v
+    }
+
+    mutating func value(depth: Int) throws(JSONParseError) -> JSONValue {
+        guard at < bytes.count else { throw fail("unexpected end") }
+        switch bytes[at] {
+        case UInt8(ascii: "{"):
+            guard depth < 64 else { throw fail("nested too deep") }
+            at += 1
+            var fields: [(String, JSONValue)] = []
+            skipSpace()
+            if at < bytes.count, bytes[at] == UInt8(ascii: "}") { at += 1; return .object(fields) }
+            while true {
+                skipSpace()
+                guard at < bytes.count, bytes[at] == UInt8(ascii: "\"") else { throw fail("expected a key") }
+                let key = try string()
+                skipSpace()
+                guard at < bytes.count, bytes[at] == UInt8(ascii: ":") else { throw fail("expected ':'") }
+                at += 1
+                skipSpace()
+                fields.append((key, try value(depth: depth + 1)))
+                skipSpace()
+                guard at < bytes.count else { throw fail("unexpected end") }
+                if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+                guard bytes[at] == UInt8(ascii: "}") else { throw fail("expected ',' or '}'") }
+                at += 1
+                return .object(fields)
+            }
+        case UInt8(ascii: "["):
+            guard depth < 64 else { throw fail("nested too deep") }
+            at += 1
+            var items: [JSONValue] = []
+            skipSpace()
+            if at < bytes.count, bytes[at] == UInt8(ascii: "]") { at += 1; return .array(items) }
+            while true {
+                skipSpace()
+                items.append(try value(depth: depth + 1))
+                skipSpace()
+                guard at < bytes.count else { throw fail("unexpected end") }
+                if bytes[at] == UInt8(ascii: ",") { at += 1; continue }
+                guard bytes[at] == UInt8(ascii: "]") else { throw fail("expected ',' or ']'") }
+                at += 1
+                return .array(items)
+            }
+        case UInt8(ascii: "\""): return .string(try string())
+        case UInt8(ascii: "t"): return try literal("true", .bool(true))
+        case UInt8(ascii: "f"): return try literal("false", .bool(false))
+        case UInt8(ascii: "n"): return try literal("null", .null)
+        default: return try number()
+        }
+    }
+
+    mutating func number() throws(JSONParseError) -> JSONValue {
+        let start = at
+        var integral = true
+        if at < bytes.count, bytes[at] == UInt8(ascii: "-") { at += 1 }
+        let digits = at
+        while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) { at += 1 }
+        guard at > digits, bytes[digits] != UInt8(ascii: "0") || at == digits + 1 else { throw fail("not a JSON value") }
+        if at < bytes.count, bytes[at] == UInt8(ascii: ".") {
+            integral = false
+            at += 1
+            let f = at
+            while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) { at += 1 }
+            guard at > f else { throw fail("no digits after '.'") }
+        }
+        if at < bytes.count, bytes[at] == UInt8(ascii: "e") || bytes[at] == UInt8(ascii: "E") {
+            integral = false
+            at += 1
+            if at < bytes.count, bytes[at] == UInt8(ascii: "+") || bytes[at] == UInt8(ascii: "-") { at += 1 }
+            let e = at
+            while at < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[at]) { at += 1 }
+            guard at > e else { throw fail("no digits in the exponent") }
+        }
+        let text = String(decoding: bytes[start..<at], as: UTF8.self)
+        if integral, let i = Int(text) { return .int(i) }
+        guard let d = Double(text), d.isFinite else { throw JSONParseError(offset: start, message: "number out of range") }
+        return .double(d)
+    }
+
+    /// A string, at its opening quote.
+    mutating func string() throws(JSONParseError) -> String {
+        at += 1
+        var out: [UInt8] = []
+        while true {
+            guard at < bytes.count else { throw fail("unterminated string") }
+            let c = bytes[at]
+            at += 1
+            switch c {
+            case UInt8(ascii: "\""): return String(decoding: out, as: UTF8.self)
+            case UInt8(ascii: "\\"):
+                guard at < bytes.count else { throw fail("unterminated string") }
+                let e = bytes[at]
+                at += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0c)
+                case UInt8(ascii: "n"): out.append(0x0a)
+                case UInt8(ascii: "r"): out.append(0x0d)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4()
+                    if (0xd800..<0xdc00).contains(scalar) {
+                        guard bytes.count - at >= 6, bytes[at] == UInt8(ascii: "\\"), bytes[at + 1] == UInt8(ascii: "u") else {
+                            throw fail("unpaired surrogate")
+                        }
+                        at += 2
+                        let low = try hex4()
+                        guard (0xdc00..<0xe000).contains(low) else { throw fail("unpaired surrogate") }
+                        scalar = 0x10000 + (scalar - 0xd800) << 10 + (low - 0xdc00)
+                    }
+                    guard let u = Unicode.Scalar(scalar) else { throw fail("unpaired surrogate") }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default: throw fail("bad escape")
+                }
+            default:
+                guard c >= 0x20 else { throw fail("control character in a string") }
+                out.append(c)
+            }
+        }
+    }
+
+    mutating func hex4() throws(JSONParseError) -> UInt32 {
+        guard bytes.count - at >= 4 else { throw fail("short \\u escape") }
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            let c = bytes[at]
+            let d: UInt8
+            switch c {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = c - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = c - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = c - UInt8(ascii: "A") + 10
+            default: throw fail("bad \\u escape")
+            }
+            v = v << 4 | UInt32(d)
+            at += 1
+        }
+        return v
+    }
+}

@@ -1,15 +1,10 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import BPFObject
 import BTF
 import KernelInput
 
 /// One output of a pack, as its index `btfgen-index.json` lists it: where it is, which member
 /// holds its bytes, and what its path says of the machines it is for.
-public struct PackEntry: Sendable, Equatable, Codable {
+public struct PackEntry: Sendable, Equatable {
     /// The output's path, as under `--output`.
     public var path: String
     /// The member that stores its bytes: `path` itself, or the earlier output with the same
@@ -24,10 +19,6 @@ public struct PackEntry: Sendable, Equatable, Codable {
     public var arch: String?
     public var release: String?
 
-    enum CodingKeys: String, CodingKey {
-        case path, member, sha256, bytes, id, versionID = "version_id", arch, release
-    }
-
     public init(path: String, member: String, sha256: String, bytes: Int) {
         self.path = path
         self.member = member
@@ -38,7 +29,7 @@ public struct PackEntry: Sendable, Equatable, Codable {
 }
 
 /// A pack's index (`btfgen-index/1`, docs/index-schema.md).
-public struct PackIndex: Sendable, Equatable, Codable {
+public struct PackIndex: Sendable, Equatable {
     public static let schemaID = "btfgen-index/1"
     /// The index's member name in a pack.
     public static let memberName = "btfgen-index.json"
@@ -67,15 +58,43 @@ public struct PackIndex: Sendable, Equatable, Codable {
         return out.bytes
     }
 
+    /// Reads an index as `json` writes it (unknown keys are ignored, as readers of a versioned
+    /// schema should).
     public init(json bytes: [UInt8], path: String) throws(FormatError) {
-        do {
-            self = try JSONDecoder().decode(PackIndex.self, from: Data(bytes))
+        func bad(_ why: String) -> FormatError { FormatError(file: path, PackIndex.memberName, "not a pack index: \(why)") }
+        let value: JSONValue
+        do throws(JSONParseError) {
+            value = try JSONValue.parse(bytes)
         } catch {
-            throw FormatError(file: path, PackIndex.memberName, "not a pack index: \(error)")
+            throw bad(error.description)
         }
+        guard case .string(let schema)? = value["schema"] else { throw bad("no \"schema\" string") }
         guard schema == PackIndex.schemaID else {
             throw FormatError(file: path, PackIndex.memberName, "schema \(schema), expected \(PackIndex.schemaID)")
         }
+        guard case .array(let items)? = value["entries"] else { throw bad("no \"entries\" list") }
+        var entries: [PackEntry] = []
+        entries.reserveCapacity(items.count)
+        for (n, item) in items.enumerated() {
+            func text(_ key: String) throws(FormatError) -> String {
+                guard case .string(let s)? = item[key] else { throw bad("entry \(n): no \"\(key)\" string") }
+                return s
+            }
+            func optionalText(_ key: String) throws(FormatError) -> String? {
+                switch item[key] {
+                case nil, .null?: return nil
+                case .string(let s)?: return s
+                default: throw bad("entry \(n): \"\(key)\" is neither a string nor null")
+                }
+            }
+            guard case .int(let size)? = item["bytes"], size >= 0 else { throw bad("entry \(n): no \"bytes\" count") }
+            var e = PackEntry(path: try text("path"), member: try text("member"), sha256: try text("sha256"), bytes: size)
+            (e.id, e.versionID, e.arch, e.release) =
+                (try optionalText("id"), try optionalText("version_id"), try optionalText("arch"), try optionalText("release"))
+            entries.append(e)
+        }
+        self.schema = schema
+        self.entries = entries
     }
 }
 
