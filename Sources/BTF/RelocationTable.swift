@@ -98,6 +98,9 @@ public struct RelocationTable: RandomAccessCollection, Sendable, Equatable {
 
     // MARK: One field of record `i`
 
+    /// The name of the section record `i` is in, and its index among that section's records.
+    public func section(_ i: Int) -> String { sections[Int(entries[i].section)] }
+    @inlinable public func indexInSection(_ i: Int) -> Int { Int(entries[i].index) }
     @inlinable public func type(_ i: Int) -> TypeID { entries[i].type }
     @inlinable public func kind(_ i: Int) -> RelocationKind { entries[i].kind }
     /// The instruction index within the section.

@@ -450,7 +450,8 @@ package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummar
     s.total = r.total
     // A decision that fails or poisons before the patch step reads the same for every record
     // that asks it (the patch step leaves such outcomes as they are): described once.
-    var problemOfDecision: [Int32: RelocationProblem] = [:]
+    var problemOfDecision = [RelocationProblem?](repeating: nil, count: problems ? r.resolved.decisions.count : 0)
+    if problems { s.problems.reserveCapacity(r.unresolved + r.errors) }
     for j in 0..<r.resolved.count where problems {
         if r.resolved.statusOfRecord[j] == .patched { continue }
         let d = r.resolved.decisionOfRecord[j]
@@ -460,16 +461,18 @@ package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummar
         case .value(let v): shared = v.poison
         }
         let problem: RelocationProblem
-        if shared, let known = problemOfDecision[d] {
+        if shared, let known = problemOfDecision[Int(d)] {
             problem = known
         } else {
             guard let p = r.resolved[j].problem else { continue }
             problem = p
-            if shared { problemOfDecision[d] = problem }
+            if shared { problemOfDecision[Int(d)] = problem }
         }
-        let record = r.resolved.records[j]
-        s.problems.append(.init(section: record.section, index: record.index, record: j, access: record.accessString,
-                                kind: record.kind, status: problem.status, reason: problem.reason))
+        // The record's fields one by one: `records[j]` would build the whole record.
+        let records = r.resolved.records
+        s.problems.append(.init(section: records.section(j), index: records.indexInSection(j), record: j,
+                                access: records.accessString(j), kind: records.kind(j), status: problem.status,
+                                reason: problem.reason))
     }
     s.errors = r.errors
     s.unresolved = r.unresolved
