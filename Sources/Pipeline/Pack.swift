@@ -19,12 +19,18 @@ public struct PackEntry: Sendable, Equatable {
     public var arch: String?
     public var release: String?
 
+    /// An entry whose machine fields are what its path says (`machineFields(ofOutput:)`).
     public init(path: String, member: String, sha256: String, bytes: Int) {
+        self.init(path: path, member: member, sha256: sha256, bytes: bytes, machine: machineFields(ofOutput: path))
+    }
+
+    init(path: String, member: String, sha256: String, bytes: Int,
+         machine: (id: String?, versionID: String?, arch: String?, release: String?)) {
         self.path = path
         self.member = member
         self.sha256 = sha256
         self.bytes = bytes
-        (id, versionID, arch, release) = machineFields(ofOutput: path)
+        (id, versionID, arch, release) = machine
     }
 }
 
@@ -88,10 +94,9 @@ public struct PackIndex: Sendable, Equatable {
                 }
             }
             guard case .int(let size)? = item["bytes"], size >= 0 else { throw bad("entry \(n): no \"bytes\" count") }
-            var e = PackEntry(path: try text("path"), member: try text("member"), sha256: try text("sha256"), bytes: size)
-            (e.id, e.versionID, e.arch, e.release) =
-                (try optionalText("id"), try optionalText("version_id"), try optionalText("arch"), try optionalText("release"))
-            entries.append(e)
+            entries.append(PackEntry(path: try text("path"), member: try text("member"), sha256: try text("sha256"), bytes: size,
+                                     machine: (try optionalText("id"), try optionalText("version_id"),
+                                               try optionalText("arch"), try optionalText("release"))))
         }
         self.schema = schema
         self.entries = entries

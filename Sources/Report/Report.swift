@@ -601,17 +601,12 @@ extension RunReport {
         return s
     }
 
-    /// Sets the dedup and packing totals to `s`.
-    public mutating func apply(_ s: OutputStatistics) {
-        totals.apply(s)
-    }
-
     /// `outputStatistics(withoutDedup:)`, applied to the totals. Returns the pack; nil when it
     /// could not be made.
     @discardableResult
     public mutating func addOutputStatistics(withoutDedup: Bool = false) -> [UInt8]? {
         let s = outputStatistics(withoutDedup: withoutDedup)
-        apply(s)
+        totals.apply(s)
         return s.pack
     }
 

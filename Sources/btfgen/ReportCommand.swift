@@ -126,8 +126,8 @@ func resolveReportFormat(path: String?, explicit: ReportFormat?) throws -> Repor
 
 /// Writes `report` (its output statistics added: `addOutputStatistics`) to `path` in `format`.
 ///
-/// For JSON, `totals` (when given) supplies the totals, which the JSON writes last: the output
-/// statistics can be worked out while the rest is written.
+/// `totals`, when given, supplies the totals. JSON writes them last, so the output statistics
+/// can be worked out while the rest is written; the other formats wait for them first.
 func writeReport(_ report: RunReport, to path: String, format: ReportFormat,
                  totals: (() -> RunReport.Totals)? = nil) throws {
     do throws(FormatError) {
@@ -142,6 +142,8 @@ func writeReport(_ report: RunReport, to path: String, format: ReportFormat,
             }
             return
         }
+        var report = report
+        if let totals { report.totals = totals() }
         try writeUserFile(path, Array(report.rendered(format).utf8))
     } catch {
         warn("btfgen: \(error)")

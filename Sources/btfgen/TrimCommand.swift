@@ -246,24 +246,20 @@ struct Trim {
         var summary = wantsSummary
             ? RunReport(draining: &reports, findings: findings, input: input, output: output, format: format,
                         objects: usable.map(\.path), detail: reportDetail) : nil
-        // The pack is made once: the report's packed_bytes is its size.
-        var packed: [UInt8]?
-        if let built = summary, let report, reportAs == .json {
-            // Packing the outputs (xz, a megabyte a second) goes on while the JSON is written;
-            // the JSON's totals come last and wait for it.
+        // The pack is made once: the report's packed_bytes is its size. Packing the outputs (xz,
+        // a megabyte a second) goes on while a JSON report is written: its totals come last.
+        if let built = summary, report != nil || pack != nil {
             let statistics = Background { built.outputStatistics(withoutDedup: pack != nil) }
-            try writeReport(built, to: report, format: .json, totals: {
-                var totals = built.totals
-                totals.apply(statistics.value)
-                return totals
-            })
-            summary?.apply(statistics.value)
-            packed = statistics.value.pack
-        } else {
-            packed = report != nil || pack != nil ? summary?.addOutputStatistics(withoutDedup: pack != nil) : nil
-            if let summary, let report, let reportAs { try writeReport(summary, to: report, format: reportAs) }
+            if let report, let reportAs {
+                try writeReport(built, to: report, format: reportAs, totals: {
+                    var totals = built.totals
+                    totals.apply(statistics.value)
+                    return totals
+                })
+            }
+            summary?.totals.apply(statistics.value)
+            if let summary, let pack { try writePack(statistics.value.pack, summary: summary, to: pack) }
         }
-        if let summary, let pack { try writePack(packed, summary: summary, to: pack) }
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
         if let summary, let failOn { try checkFailOn(failOn, summary) }
     }
