@@ -25,45 +25,94 @@ public struct KernelJob: Sendable {
     public var moduleFilter = ModuleFilter([])
 }
 
-/// What happened to one kernel.
-public struct KernelReport: Sendable {
-    public enum Status: Sendable, Equatable {
-        case written
-        case failed(String)
-        case skipped(String)
+/// What happened to one kernel: what a run returns for each job, and as it is, one of a report's
+/// `kernels` (`RunReport.Kernel`), decoded back from its JSON.
+///
+/// Paths are relative to the run's roots (`RunRoots`). A kernel that was skipped or failed has
+/// no output (`""`) and nothing measured from its BTF (`nil`), only its size as stored.
+public struct KernelResult: Sendable, Equatable, Decodable {
+    public enum Status: String, Sendable, Codable {
+        case written, skipped, failed
     }
-
-    public var job: KernelJob
-    public var status: Status
-    public var inputBytes = 0
-    public var rawBytes = 0
+    /// Relative to the input root (for a report of outputs: to the output root).
+    public var path: String
+    /// Relative to the output root; empty when nothing was written.
+    public var output = ""
+    public var status = Status.written
+    /// Why the kernel was skipped or failed: for a failure, the error line naming the file.
+    public var message: String?
+    /// The archive member the BTF was read from, for archived inputs.
+    public var member: String?
+    /// The input file's size as stored (compressed when it is), with its modules.
+    public var inputBytes: Int?
+    /// The input's BTF, uncompressed and serialized on its own (for an ELF input: `.BTF`).
+    public var rawBytes: Int?
     /// Bytes written: the trimmed BTF, or its `.tar.xz` with `--output-format tar.xz`.
     public var outputBytes = 0
     /// Bytes of the trimmed raw BTF.
     public var rawOutputBytes = 0
-    /// The archive member the BTF was read from, for archived inputs.
-    public var member: String?
-    public var inputTypes = 0
+    /// Types excluding void (id 0).
+    public var inputTypes: Int?
     public var outputTypes = 0
-    public var inputMembers = 0
+    /// Struct and union members.
+    public var inputMembers: Int?
     public var outputMembers = 0
+    /// One per object, in the run's object order. Their `problems` are dropped once the run has
+    /// folded them into its `FindingTable` (`findingGroup`), and are never in a report.
     public var objects: [ObjectSummary] = []
+    /// The kernel's set of findings: in the run's `FindingTable` when it collected them
+    /// (`runJobs(_:objects:options:collect:progress:)`), in a report an index into its
+    /// `findingGroups`; nil when it has none.
+    public var findingGroup: Int?
     /// Bytes of the trimmed BTF more than one object needs, counted once; nil when the run did
     /// not attribute bytes.
     public var sharedBytes: Int?
-    /// The kernel's set of findings in the run's `FindingTable`, when the run collected them
-    /// (`runJobs(_:objects:options:collect:progress:)`); the objects' problems are then dropped.
-    public var findingGroup: Int?
+    /// The modules read with the kernel, by name, in the order they were appended; nil for a
+    /// kernel read without modules.
+    public var modules: [String]?
+    /// Module types the output holds under another name (`TrimResult.renames`); nil for a
+    /// kernel without modules.
+    public var moduleRenames: [ModuleRename]?
     /// Relocations whose outcome with the trimmed BTF would differ from the full one (empty
-    /// unless btfgen has a bug; see `trim`).
+    /// unless btfgen has a bug; see `trim`). Printed as the kernel finishes; not in reports.
     public var warnings: [String] = []
     /// The kernel's own rules its BTF breaks that libbpf does not check (each is an error with
     /// `--strict`): `type [7017]: member 1 at bit 192 lies past the struct size 0 (member-offset)`.
+    /// Printed as the kernel finishes; not in reports.
     public var inputWarnings: [String] = []
-    /// The modules read with the kernel, by name, in the order they were appended.
-    public var modules: [String] = []
-    /// Module types the output holds under another name (`TrimResult.renames`).
-    public var moduleRenames: [ModuleRename] = []
+
+    public init(path: String) { self.path = path }
+
+    private enum CodingKeys: String, CodingKey {
+        case path, output, status, message, member, inputBytes, rawBytes, outputBytes, rawOutputBytes, inputTypes, outputTypes
+        case inputMembers, outputMembers, objects, findingGroup, sharedBytes, modules, moduleRenames
+    }
+
+    /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
+    public var ratio: Double? {
+        guard status == .written, let inputBytes, inputBytes > 0 else { return nil }
+        return Double(outputBytes) / Double(inputBytes)
+    }
+}
+
+/// The directories a run's result paths are relative to: `--input` (its directory when it names
+/// a file) and `--output` (its directory when the first output is not inside it, as when it
+/// names the output file).
+public struct RunRoots: Sendable, Equatable {
+    public var input: String
+    public var output: String
+
+    public init(input: String, output: String, firstJob: KernelJob?) {
+        self.input = isDirectory(input) ? trimSlashes(input) : dirName(input)
+        self.output = trimSlashes(output)
+        if let firstJob, !isInside(firstJob.outputPath, self.output) { self.output = dirName(output) }
+    }
+
+    /// `job`'s input path relative to the input root.
+    public func path(of job: KernelJob) -> String { relative(job.inputPath, to: input) ?? job.relativePath }
+
+    /// `job`'s output path relative to the output root.
+    public func output(of job: KernelJob) -> String { relative(job.outputPath, to: output) ?? job.relativeOutput }
 }
 
 /// Relocation counts of one object against one kernel, with the ones that did not resolve.
@@ -335,78 +384,73 @@ public func looksLikeKernelFile(_ relativePath: String) -> Bool {
     return name.hasSuffix(".btf") || name.hasSuffix(".tar")
 }
 
-extension KernelReport {
-    /// A skipped input, when it is the one file named with `--input`, is a failure: the user
-    /// asked for its output, and nothing was written (`btfgen -i empty.btf -o out.btf` must not
-    /// exit 0 without `out.btf`). In a directory, the same input is only reported and skipped.
-    func failingWhenExplicit() -> KernelReport {
-        guard job.isExplicit, case .skipped(let why) = status else { return self }
-        var failed = self
-        failed.status = .failed("\(job.inputPath): nothing to trim: \(why)")
-        return failed
-    }
-}
-
 /// Counts struct/union members in a BTF.
 package func memberCount(_ btf: BTF) -> Int { btf.memberTotal }
 
-/// Trims one kernel for all objects and writes its output atomically.
-public func runJob(_ job: KernelJob, objects: [BPFObject], format: OutputFormat = .raw, sync: Bool = false,
-                   strict: Bool = false) -> KernelReport {
-    runJob(job, objects: TrimObjects(objects), format: format, sync: sync, strict: strict)
+/// Trims one kernel for all objects and writes its output atomically; the result's paths are
+/// relative to `roots`.
+public func runJob(_ job: KernelJob, objects: [BPFObject], roots: RunRoots, format: OutputFormat = .raw, sync: Bool = false,
+                   strict: Bool = false) -> KernelResult {
+    runJob(job, objects: TrimObjects(objects), roots: roots, format: format, sync: sync, strict: strict)
 }
 
-/// `runJob(_:objects:format:sync:)` with the objects prepared once for the run; `problems`:
-/// `RunOptions.describeProblems`.
-public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat = .raw, sync: Bool = false,
-                   strict: Bool = false, problems: Bool = true, attribution: Bool = false) -> KernelReport {
-    var report = KernelReport(job: job, status: .written)
+/// `runJob(_:objects:roots:format:sync:strict:)` with the objects prepared once for the run;
+/// `problems`: `RunOptions.describeProblems`.
+public func runJob(_ job: KernelJob, objects: TrimObjects, roots: RunRoots, format: OutputFormat = .raw, sync: Bool = false,
+                   strict: Bool = false, problems: Bool = true, attribution: Bool = false) -> KernelResult {
+    var result = KernelResult(path: roots.path(of: job))
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
-    report.inputBytes = fileSize(job.inputPath)
+    result.inputBytes = fileSize(job.inputPath)
     // What reading the kernel learnt of the file, kept for the report also when it then fails.
     var facts = InputFacts()
+    /// Nothing was parsed, or nothing written: no BTF to measure, no output.
+    func notWritten(_ status: KernelResult.Status, _ why: String) -> KernelResult {
+        var r = KernelResult(path: result.path)
+        r.inputBytes = result.inputBytes
+        r.member = result.member
+        // A skipped input, when it is the one file named with `--input`, is a failure: the user
+        // asked for its output, and nothing was written (`btfgen -i empty.btf -o out.btf` must
+        // not exit 0 without `out.btf`). In a directory, the same input is only reported and
+        // skipped.
+        if status == .skipped && job.isExplicit && job.plannedSkip == nil {
+            r.status = .failed
+            r.message = "\(job.inputPath): nothing to trim: \(why)"
+        } else {
+            r.status = status
+            r.message = why
+        }
+        return r
+    }
     do throws(FormatError) {
-        if let why = job.plannedSkip {
-            report.status = .skipped(why)
-            return report
-        }
-        if job.relativePath.hasSuffix(".failed") {
-            report.status = .skipped("failure marker")
-            return report.failingWhenExplicit()
-        }
+        if let why = job.plannedSkip { return notWritten(.skipped, why) }
+        if job.relativePath.hasSuffix(".failed") { return notWritten(.skipped, "failure marker") }
         // A file that is neither BTF nor ELF fails when it was named on the command line or its
         // name says it is a kernel (`*.btf`, `*.btf.tar.xz`, `vmlinux*`); anything else in a
         // directory (a README, a checksum list) is skipped.
         let unrecognized: Unrecognized = job.isExplicit || looksLikeKernelFile(job.relativePath) ? .fail : .skip
-        facts.storedBytes = report.inputBytes
+        facts.storedBytes = result.inputBytes ?? 0
         var kernel: BTF
-        switch try readKernel(job.inputPath, strict: strict, modules: job.moduleFilter, unrecognized: unrecognized, facts: &facts) {
-        case .kernel(let btf):
-            kernel = btf
-            report.inputBytes = facts.storedBytes
-            report.member = facts.member
-        case .skipped(let why):
-            report.inputBytes = facts.storedBytes
-            report.member = facts.member
-            report.status = .skipped(why)
-            return report.failingWhenExplicit()
+        let read = try readKernel(job.inputPath, strict: strict, modules: job.moduleFilter, unrecognized: unrecognized, facts: &facts)
+        result.inputBytes = facts.storedBytes
+        result.member = facts.member
+        switch read {
+        case .kernel(let btf): kernel = btf
+        case .skipped(let why): return notWritten(.skipped, why)
         }
         for module in job.modules {
             try appendModule(module, to: &kernel)
             facts.storedBytes += fileSize(module)
-            report.inputBytes = facts.storedBytes
+            result.inputBytes = facts.storedBytes
         }
-        report.inputWarnings = kernel.warnings.map(\.description)
-        report.rawBytes = kernel.serializedSize
-        let result = trim(kernel: kernel, objects: objects)
+        let trimmed = trim(kernel: kernel, objects: objects)
         // A type of a kind btfgen does not know is stepped over when nothing needs it; a
         // relocation that reaches one cannot be written in a BTF that libbpf 1.1 reads.
-        if result.btf.unknownKindCount > 0 {
+        if trimmed.btf.unknownKindCount > 0 {
             throw FormatError(file: job.inputPath, "", "a relocation needs a type of a kind btfgen does not know; it cannot be written")
         }
-        var out = result.btf.serialized()
-        report.rawOutputBytes = out.count
+        var out = trimmed.btf.serialized()
+        result.rawOutputBytes = out.count
         if format == .tarXZ {
             let member = String(outputName(for: job.relativeOutput).split(separator: "/").last ?? "vmlinux.btf")
             out = try makeTarXZ([(member, out)])
@@ -414,26 +458,31 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, format: OutputFormat 
         let dir = job.outputPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
         if !dir.isEmpty { try makeDirectories(dir) }
         try writeFileAtomically(job.outputPath, out, sync: sync)
-        report.outputBytes = out.count
-        report.inputTypes = kernel.typeCount - 1
-        report.outputTypes = result.btf.typeCount - 1
-        report.inputMembers = memberCount(kernel)
-        report.outputMembers = memberCount(result.btf)
-        report.objects = result.objects.map { summarize($0, problems: problems) }
+        result.output = roots.output(of: job)
+        result.outputBytes = out.count
+        result.rawBytes = kernel.serializedSize
+        result.inputTypes = kernel.typeCount - 1
+        result.outputTypes = trimmed.btf.typeCount - 1
+        result.inputMembers = memberCount(kernel)
+        result.outputMembers = memberCount(trimmed.btf)
+        result.objects = trimmed.objects.map { summarize($0, problems: problems) }
         if attribution {
-            let bytes = attributeBytes(kernel: kernel, result: result)
-            attribute(bytes, to: &report.objects)
-            report.sharedBytes = bytes.shared
+            let bytes = attributeBytes(kernel: kernel, result: trimmed)
+            attribute(bytes, to: &result.objects)
+            result.sharedBytes = bytes.shared
         }
-        report.warnings = result.mismatches
-        report.modules = kernel.modules.map(\.name)
-        report.moduleRenames = result.renames
+        result.warnings = trimmed.mismatches
+        result.inputWarnings = kernel.warnings.map(\.description)
+        if !kernel.modules.isEmpty {
+            result.modules = kernel.modules.map(\.name)
+            result.moduleRenames = trimmed.renames
+        }
     } catch {
-        report.status = .failed(error.description)
-        report.inputBytes = facts.storedBytes
-        report.member = facts.member
+        result.inputBytes = facts.storedBytes
+        result.member = facts.member
+        return notWritten(.failed, error.description)
     }
-    return report
+    return result
 }
 
 /// Gives each object (in the trim's order) its own and shared bytes from `bytes`.
@@ -480,42 +529,43 @@ package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummar
     return s
 }
 
-/// Runs all jobs on `options.jobs` threads; `progress` is called (serially) after each kernel.
-/// Reports come back in job order whatever the thread count.
+/// Runs all jobs on `options.jobs` threads; `progress` is called (serially) after each kernel,
+/// with the result, the index of its job and how many kernels are done. Results come back in
+/// job order whatever the thread count (without the jobs `--fail-fast` never started), their
+/// paths relative to `RunRoots(input: options.input, output: options.output, firstJob:)`.
 public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions,
-                    progress: @escaping @Sendable (KernelReport, Int) -> Void = { _, _ in }) -> [KernelReport] {
-    runJobs(jobs, objects: objects, options: options, state: RunState(count: jobs.count, collect: .keep), progress: progress).reports
+                    progress: @escaping @Sendable (KernelResult, Int, Int) -> Void = { _, _, _ in }) -> [KernelResult] {
+    runJobs(jobs, objects: objects, options: options, state: RunState(count: jobs.count, collect: .keep), progress: progress).results
 }
 
 /// What a run keeps of each kernel's problems once `progress` has seen them.
 public enum ProblemKeeping: Sendable {
-    /// All of them, in the reports.
+    /// All of them, in the results.
     case keep
-    /// Nothing: the reports carry counts only.
+    /// Nothing: the results carry counts only.
     case drop
-    /// Distinct findings, in a `FindingTable`; each report names its group.
+    /// Distinct findings, in a `FindingTable`; each result names its group.
     case findings
 }
 
 /// `runJobs`, keeping of each finished kernel only its counts and, with `.findings`, its group
 /// of distinct findings: memory grows with distinct findings, not with kernels × findings.
 public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions, collect: ProblemKeeping,
-                    progress: @escaping @Sendable (KernelReport, Int) -> Void = { _, _ in }) -> (reports: [KernelReport], findings: FindingTable) {
+                    progress: @escaping @Sendable (KernelResult, Int, Int) -> Void = { _, _, _ in }) -> (results: [KernelResult], findings: FindingTable) {
     let state = RunState(count: jobs.count, collect: collect)
     return runJobs(jobs, objects: objects, options: options, state: state, progress: progress)
 }
 
 private func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions, state: RunState,
-                     progress: @escaping @Sendable (KernelReport, Int) -> Void) -> (reports: [KernelReport], findings: FindingTable) {
+                     progress: @escaping @Sendable (KernelResult, Int, Int) -> Void) -> (results: [KernelResult], findings: FindingTable) {
     let workers = min(options.jobs, max(jobs.count, 1))
     let objects = TrimObjects(objects)
+    let roots = RunRoots(input: options.input, output: options.output, firstJob: jobs.first)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
-            let report = runJob(jobs[i], objects: objects, format: options.outputFormat, sync: options.sync, strict: options.strict,
-                                problems: options.describeProblems, attribution: options.attributeBytes)
-            let failed: Bool
-            if case .failed = report.status { failed = true } else { failed = false }
-            state.finish(i, report, stop: failed && options.failFast, progress: progress)
+            let result = runJob(jobs[i], objects: objects, roots: roots, format: options.outputFormat, sync: options.sync,
+                                strict: options.strict, problems: options.describeProblems, attribution: options.attributeBytes)
+            state.finish(i, result, stop: result.status == .failed && options.failFast, progress: progress)
         }
     }
     return state.finished()
@@ -526,37 +576,37 @@ private final class RunState: Sendable {
         var nextIndex = 0
         var stopped = false
         var done = 0
-        var reports: [KernelReport?]
+        var results: [KernelResult?]
         var collect: ProblemKeeping
         var findings = FindingTable()
     }
     private let shared: Mutex<Shared>
 
     init(count: Int, collect: ProblemKeeping) {
-        shared = Mutex(Shared(reports: Array(repeating: nil, count: count), collect: collect))
+        shared = Mutex(Shared(results: Array(repeating: nil, count: count), collect: collect))
     }
 
     func next() -> Int? {
         shared.withLock { s in
-            guard !s.stopped, s.nextIndex < s.reports.count else { return nil }
+            guard !s.stopped, s.nextIndex < s.results.count else { return nil }
             s.nextIndex += 1
             return s.nextIndex - 1
         }
     }
 
-    func finish(_ i: Int, _ report: KernelReport, stop: Bool, progress: (KernelReport, Int) -> Void) {
+    func finish(_ i: Int, _ result: KernelResult, stop: Bool, progress: (KernelResult, Int, Int) -> Void) {
         shared.withLock { s in
             s.done += 1
             if stop { s.stopped = true }
-            progress(report, s.done)
-            var kept = report
-            if s.collect == .findings { kept.findingGroup = s.findings.fold(report.objects) }
+            progress(result, i, s.done)
+            var kept = result
+            if s.collect == .findings { kept.findingGroup = s.findings.fold(result.objects) }
             if s.collect != .keep { for o in kept.objects.indices { kept.objects[o].problems = [] } }
-            s.reports[i] = kept
+            s.results[i] = kept
         }
     }
 
-    func finished() -> (reports: [KernelReport], findings: FindingTable) {
-        shared.withLock { s in (s.reports.compactMap { $0 }, s.findings) }
+    func finished() -> (results: [KernelResult], findings: FindingTable) {
+        shared.withLock { s in (s.results.compactMap { $0 }, s.findings) }
     }
 }

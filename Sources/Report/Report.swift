@@ -87,47 +87,9 @@ public struct RunReport: Sendable, Equatable, Decodable {
     /// kernel's group for this object (`RunReport.problems(_:_:)`).
     public typealias Object = ObjectSummary
 
-    /// One kernel (one input file, or one output file for `.outputs` reports).
-    public struct Kernel: Sendable, Equatable, Decodable {
-        public enum Status: String, Sendable, Codable {
-            case written, skipped, failed
-        }
-        /// Relative to `input` (for `.outputs` reports: to `output`).
-        public var path: String
-        /// Relative to `output`; empty when nothing was written.
-        public var output: String
-        public var status: Status
-        /// Why the kernel was skipped or failed.
-        public var message: String?
-        /// The archive member the BTF was read from, for archived inputs.
-        public var member: String?
-        /// The input file's size as stored (compressed when it is).
-        public var inputBytes: Int?
-        /// The input's BTF, uncompressed and serialized on its own (for an ELF input: `.BTF`).
-        public var rawBytes: Int?
-        /// The output file's size: raw BTF, or its `.tar.xz`.
-        public var outputBytes: Int
-        /// The trimmed raw BTF's size.
-        public var rawOutputBytes: Int
-        /// Types excluding void (id 0).
-        public var inputTypes: Int?
-        public var outputTypes: Int
-        /// Struct and union members.
-        public var inputMembers: Int?
-        public var outputMembers: Int
-        public var objects: [Object]
-        /// The kernel's findings, an index into `findingGroups`; nil when it has none.
-        public var findingGroup: Int?
-        /// Bytes of the output more than one object needs, counted once; nil when not attributed.
-        public var sharedBytes: Int? = nil
-        /// The modules read with the kernel, by name; nil for a kernel read without modules.
-        public var modules: [String]? = nil
-        /// Module types the output holds under another name; nil for a kernel without modules.
-        public var moduleRenames: [ModuleRename]? = nil
-
-        /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
-        public var ratio: Double? { status == .written ? ratioOf(outputBytes, inputBytes) : nil }
-    }
+    /// One kernel (one input file, or one output file for `.outputs` reports): the run's own
+    /// `KernelResult`, taken over as it is.
+    public typealias Kernel = KernelResult
 
     /// Kernel × object cells, in `kernels` order and `objects` order.
     public struct Matrix: Sendable, Equatable, Decodable {
@@ -315,87 +277,31 @@ extension ObjectSummary {
 
 // MARK: - Building
 
-extension RunReport.Kernel {
-    /// One kernel of a run, with paths relative to `inputRoot` and `outputRoot` (see
-    /// `RunReport.roots`). A kernel that was skipped or failed has no output (`""`) and
-    /// nothing measured from its BTF (`nil`).
-    public init(_ r: KernelReport, inputRoot: String, outputRoot: String) {
-        path = relative(r.job.inputPath, to: inputRoot) ?? r.job.relativePath
-        output = ""
-        status = .written
-        member = r.member
-        inputBytes = r.inputBytes
-        rawBytes = r.rawBytes
-        outputBytes = 0
-        rawOutputBytes = 0
-        inputTypes = r.inputTypes
-        outputTypes = 0
-        inputMembers = r.inputMembers
-        outputMembers = 0
-        objects = []
-        if !r.modules.isEmpty {
-            modules = r.modules
-            moduleRenames = r.moduleRenames
-        }
-        switch r.status {
-        case .written:
-            output = relative(r.job.outputPath, to: outputRoot) ?? r.job.relativeOutput
-            outputBytes = r.outputBytes
-            rawOutputBytes = r.rawOutputBytes
-            outputTypes = r.outputTypes
-            outputMembers = r.outputMembers
-            // The run's summaries themselves (their storage shared, not copied), with the
-            // problems a report keeps as findings dropped where a run kept them.
-            objects = r.objects
-            for o in objects.indices where !objects[o].problems.isEmpty { objects[o].problems = [] }
-            findingGroup = r.findingGroup
-            sharedBytes = r.sharedBytes
-        case .skipped(let why), .failed(let why):
-            if case .skipped = r.status { status = .skipped } else { status = .failed }
-            message = why
-            // Nothing was parsed: no BTF to measure.
-            rawBytes = nil
-            inputTypes = nil
-            inputMembers = nil
-        }
-    }
-}
-
 extension RunReport {
-    /// The report of a `gen` run from its per-kernel reports (in job order).
+    /// The report of a `gen` run from its kernels' results (in job order), taken over as they are.
     ///
-    /// `input` and `output` are the `--input` and `--output` arguments; paths in the report are
-    /// relative to them (to their directory when they name a file). Output statistics (dedup,
+    /// `roots` are the run's (`RunRoots` of its `--input` and `--output`): the report's `input`
+    /// and `output`, which the results' paths are relative to. Output statistics (dedup,
     /// packing) are added by `addOutputStatistics()`.
     ///
     /// `findings` is what `runJobs(_:objects:options:collect:progress:)` collected, the groups
-    /// the reports name.
-    public init(run reports: [KernelReport], findings: FindingTable, input: String, output: String,
-                format: OutputFormat, objects: [String], detail: Detail = .summary) {
-        var reports = reports
-        self.init(draining: &reports, findings: findings, input: input, output: output, format: format, objects: objects,
-                  detail: detail)
-    }
-
-    /// `init(run:findings:input:output:format:objects:detail:)` that empties each kernel report's
-    /// objects as it takes them, so that a run over thousands of kernels never holds both forms
-    /// of every kernel × object at once (the caller must hold no other copy of `reports`).
-    public init(draining reports: inout [KernelReport], findings: FindingTable, input: String, output: String,
-                format: OutputFormat, objects: [String], detail: Detail = .summary) {
-        let roots = RunReport.roots(input: input, output: output, firstJob: reports.first?.job)
+    /// the results name.
+    public init(run results: [KernelResult], findings: FindingTable, roots: RunRoots, format: OutputFormat, objects: [String],
+                detail: Detail = .summary) {
         source = .run
         self.input = roots.input
         self.output = roots.output
         outputFormat = format.rawValue
         self.objects = objects
         self.detail = detail
-        var kernels: [Kernel] = []
-        kernels.reserveCapacity(reports.count)
-        for i in reports.indices {
-            kernels.append(Kernel(reports[i], inputRoot: roots.input, outputRoot: roots.output))
-            reports[i].objects = []
+        kernels = results
+        // A report keeps problems as findings only; a run that kept them too leaves them here.
+        // The run's diagnostics were printed as each kernel finished.
+        for i in kernels.indices {
+            for o in kernels[i].objects.indices where !kernels[i].objects[o].problems.isEmpty { kernels[i].objects[o].problems = [] }
+            if !kernels[i].warnings.isEmpty { kernels[i].warnings = [] }
+            if !kernels[i].inputWarnings.isEmpty { kernels[i].inputWarnings = [] }
         }
-        self.kernels = kernels
         self.findings = []
         findingGroups = []
         matrix = Matrix(objects: [], rows: [])
@@ -436,16 +342,6 @@ extension RunReport {
         for g in findingGroups { for f in g.findings { findings[f].kernels += g.kernels } }
     }
 
-    /// The directories a run's paths are relative to: `--input` (its directory when it names a
-    /// file) and `--output` (its directory when the first output is not inside it, as when it
-    /// names the output file).
-    public static func roots(input: String, output: String, firstJob: KernelJob?) -> (input: String, output: String) {
-        let inputRoot = isDirectory(input) ? trimSlashes(input) : dirName(input)
-        var outputRoot = trimSlashes(output)
-        if let firstJob, !isInside(firstJob.outputPath, outputRoot) { outputRoot = dirName(output) }
-        return (inputRoot, outputRoot)
-    }
-
     /// A report of the BTF files below `root` (or of the single file `root`): sizes, type and
     /// member counts, and, with `objects`, each object's relocations resolved against each file.
     public init(outputsAt root: String, objects: [BPFObject]) throws(FormatError) {
@@ -459,9 +355,11 @@ extension RunReport {
         detail = .summary
         var table = FindingTable()
         kernels = files.files.map { f in
-            var k = Kernel(path: f.path, output: f.path, status: .written, message: nil, member: f.member,
-                           inputBytes: nil, rawBytes: nil, outputBytes: f.bytes, rawOutputBytes: f.rawBytes ?? 0,
-                           inputTypes: nil, outputTypes: 0, inputMembers: nil, outputMembers: 0, objects: [], findingGroup: nil)
+            var k = Kernel(path: f.path)
+            k.output = f.path
+            k.member = f.member
+            k.outputBytes = f.bytes
+            k.rawOutputBytes = f.rawBytes ?? 0
             guard let btf = f.btf else {
                 k.status = .skipped
                 k.output = ""

@@ -184,32 +184,34 @@ struct Trim {
             warn("btfgen: warning: \(filters.joined(separator: " ")) selected none of the \(runPlan.found) files in \(input)")
         }
         let verbose = self.verbose, quiet = self.quiet, json = self.json
-        let roots = RunReport.roots(input: input, output: output, firstJob: plan.first)
+        let roots = RunRoots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
-        let (finished, findings) = runJobs(plan, objects: usable, options: options, collect: wantsSummary ? .findings : .drop) { report, done in
+        let (finished, findings) = runJobs(plan, objects: usable, options: options, collect: wantsSummary ? .findings : .drop) { result, index, done in
             // Messages go on lines of their own, not after the progress line.
             progress.clear()
-            if json { print(jsonLine(report, inputRoot: roots.input, outputRoot: roots.output)) }
-            switch report.status {
-            case .failed(let message):
-                warn("btfgen: \(message)")
-            case .skipped(let why):
-                if !quiet { warn("btfgen: \(report.job.inputPath): skipped: \(why)") }
+            if json { print(jsonLine(result)) }
+            let job = plan[index]
+            switch result.status {
+            case .failed:
+                warn("btfgen: \(result.message ?? "\(job.inputPath): failed")")
+            case .skipped:
+                if !quiet { warn("btfgen: \(job.inputPath): skipped: \(result.message ?? "")") }
             case .written:
-                for w in report.inputWarnings.prefix(quiet ? 0 : 5) { warn("btfgen: warning: \(report.job.inputPath): \(w)") }
-                if !quiet && report.inputWarnings.count > 5 {
-                    warn("btfgen: warning: \(report.job.inputPath): \(report.inputWarnings.count - 5) more of the kernel's own rules broken (--strict fails the kernel on them)")
+                for w in result.inputWarnings.prefix(quiet ? 0 : 5) { warn("btfgen: warning: \(job.inputPath): \(w)") }
+                if !quiet && result.inputWarnings.count > 5 {
+                    warn("btfgen: warning: \(job.inputPath): \(result.inputWarnings.count - 5) more of the kernel's own rules broken (--strict fails the kernel on them)")
                 }
-                for w in report.warnings { warn("btfgen: warning: \(report.job.inputPath): trimmed BTF changes a relocation: \(w)") }
+                for w in result.warnings { warn("btfgen: warning: \(job.inputPath): trimmed BTF changes a relocation: \(w)") }
                 if verbose {
-                    let more = report.modules.count > 10 ? " and \(report.modules.count - 10) more" : ""
-                    let modules = report.modules.isEmpty ? ""
-                        : " (\(report.modules.count) module\(report.modules.count == 1 ? "" : "s"): \(report.modules.prefix(10).joined(separator: ", "))\(more))"
-                    print("\(report.job.relativeOutput): \(report.rawBytes) -> \(report.outputBytes) bytes, \(report.inputTypes) -> \(report.outputTypes) types\(modules)")
-                    for r in report.moduleRenames {
+                    let names = result.modules ?? []
+                    let more = names.count > 10 ? " and \(names.count - 10) more" : ""
+                    let modules = names.isEmpty ? ""
+                        : " (\(names.count) module\(names.count == 1 ? "" : "s"): \(names.prefix(10).joined(separator: ", "))\(more))"
+                    print("\(job.relativeOutput): \(result.rawBytes ?? 0) -> \(result.outputBytes) bytes, \(result.inputTypes ?? 0) -> \(result.outputTypes) types\(modules)")
+                    for r in result.moduleRenames ?? [] {
                         print("  renamed \(r): it shares a name with a vmlinux candidate, which libbpf on the live kernel takes instead")
                     }
-                    for o in report.objects {
+                    for o in result.objects {
                         print("  \(o.object): \(o.total) relocations, \(o.resolved) resolved, \(o.unresolved) unresolved, \(o.errors) errors")
                         for p in o.problems {
                             print("    \(p.section) relo #\(p.index) <\(p.kind)> \(p.access): \(p.text)")
@@ -220,12 +222,11 @@ struct Trim {
             progress.update(done: done)
         }
         progress.finish()
-        var reports = consume finished
-        let failed = reports.compactMap { r -> String? in if case .failed(let m) = r.status { return m } else { return nil } }
-        let skipped = reports.count - reports.filter { $0.status == .written }.count - failed.count
+        let failed = finished.compactMap { r in r.status == .failed ? r.message ?? "\(r.path): failed" : nil }
+        let skipped = finished.count - finished.filter { $0.status == .written }.count - failed.count
         if !quiet && !json {
-            let written = reports.filter { $0.status == .written }
-            let inBytes = written.reduce(0) { $0 + $1.rawBytes }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
+            let written = finished.filter { $0.status == .written }
+            let inBytes = written.reduce(0) { $0 + ($1.rawBytes ?? 0) }, outBytes = written.reduce(0) { $0 + $1.outputBytes }
             let errors = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.errors } }
             let unresolved = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.unresolved } }
             var line = "btfgen: \(written.count) of \(plan.count) kernels written to \(output) (\(inBytes) -> \(outBytes) bytes)"
@@ -242,10 +243,10 @@ struct Trim {
             for message in failed { lines += "btfgen: failed: \(message)\n" }
             writeStandardError(lines)
         }
-        // The report takes each kernel's object counts from `reports`, emptying them as it goes.
+        // The report takes the results over as its kernels.
         var summary = wantsSummary
-            ? RunReport(draining: &reports, findings: findings, input: input, output: output, format: format,
-                        objects: usable.map(\.path), detail: reportDetail) : nil
+            ? RunReport(run: consume finished, findings: findings, roots: roots, format: format, objects: usable.map(\.path),
+                        detail: reportDetail) : nil
         // The pack is made once: the report's packed_bytes is its size. Packing the outputs (xz,
         // a megabyte a second) goes on while a JSON report is written: its totals come last.
         if let built = summary, report != nil || pack != nil {
@@ -328,21 +329,19 @@ final class Progress: @unchecked Sendable {
 }
 
 /// One kernel as a JSON line: the keys of the report's `kernels[]` entry that README's `--json`
-/// row lists, with the same values (paths relative to `inputRoot` and `outputRoot`; for a
-/// skipped or failed kernel `output` is `""` and `raw_bytes` and `input_types` are null), plus
-/// `error` (failed) or `reason` (skipped).
-func jsonLine(_ r: KernelReport, inputRoot: String, outputRoot: String) -> String {
-    let k = RunReport.Kernel(r, inputRoot: inputRoot, outputRoot: outputRoot)
+/// row lists, with the same values (for a skipped or failed kernel `output` is `""` and
+/// `raw_bytes` and `input_types` are null), plus `error` (failed) or `reason` (skipped).
+func jsonLine(_ k: KernelResult) -> String {
     var row: [String: JSONValue] = [
         "path": .string(k.path), "output": .string(k.output), "status": .string(k.status.rawValue),
         "input_bytes": k.inputBytes.map(JSONValue.int) ?? .null, "raw_bytes": k.rawBytes.map(JSONValue.int) ?? .null,
         "output_bytes": .int(k.outputBytes), "input_types": k.inputTypes.map(JSONValue.int) ?? .null,
         "output_types": .int(k.outputTypes),
     ]
-    switch r.status {
+    switch k.status {
     case .written: break
-    case .failed(let m): row["error"] = .string(m)
-    case .skipped(let m): row["reason"] = .string(m)
+    case .failed: row["error"] = .string(k.message ?? "")
+    case .skipped: row["reason"] = .string(k.message ?? "")
     }
     row["objects"] = .array(k.objects.map { o in
         .sortedObject(["object": .string(o.object), "total": .int(o.total), "resolved": .int(o.resolved),

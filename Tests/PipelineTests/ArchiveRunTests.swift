@@ -86,12 +86,12 @@ struct Archive {
 
         let reports = runJobs(try planJobs(RunOptions(input: archive.dir, output: out, jobs: 2)), objects: objects,
                               options: RunOptions(input: archive.dir, output: out, jobs: 2))
-        let written = reports.filter { $0.status == .written }.map(\.job.relativeOutput).sorted()
+        let written = reports.filter { $0.status == .written }.map(\.output).sorted()
         #expect(written == archive.expected)
-        let skipped = reports.compactMap { r -> String? in if case .skipped(let why) = r.status { return "\(r.job.relativePath): \(why)" } else { return nil } }
+        let skipped = reports.compactMap { r in r.status == .skipped ? "\(r.path): \(r.message ?? "")" : nil }
         #expect(skipped.sorted() == ["debian/12/x86_64/broken-kernel.failed: failure marker",
                                      "debian/12/x86_64/empty.btf.tar.xz: empty archive"])
-        #expect(reports.allSatisfy { if case .failed = $0.status { return false } else { return true } })
+        #expect(reports.allSatisfy { $0.status != .failed })
         // The prefixed tarball's member was found.
         #expect(reports.contains { $0.member?.hasPrefix("some/prefix/") == true })
 
@@ -189,12 +189,12 @@ struct Archive {
         defer { try? FileManager.default.removeItem(atPath: out) }
         let options = RunOptions(input: input, output: out, jobs: 2)
         let reports = runJobs(try planJobs(options), objects: objects, options: options)
-        let failed = reports.filter { if case .failed = $0.status { return true } else { return false } }
-        #expect(failed.map(\.job.relativePath) == [victim])
-        if case .failed(let message) = failed.first?.status {
-            #expect(message.contains(victim) && message.contains("past the end"), "\(message)")
-            #expect(!message.contains("\n"))
-        }
+        let failed = reports.filter { $0.status == .failed }
+        #expect(failed.map(\.path) == [victim])
+        #expect(failed.first?.output == "" && failed.first?.rawBytes == nil)
+        let message = try #require(failed.first?.message)
+        #expect(message.contains(victim) && message.contains("past the end"), "\(message)")
+        #expect(!message.contains("\n"))
         let written = try walkFiles(out)
         #expect(written == archive.expected.filter { $0 != victim })
 
@@ -207,7 +207,7 @@ struct Archive {
         ff.output = out2
         let r2 = runJobs(try planJobs(ff), objects: objects, options: ff)
         #expect(r2.count <= reports.count)
-        #expect(r2.last.map { if case .failed = $0.status { return true } else { return false } } == true)
+        #expect(r2.last?.status == .failed)
     }
 
     @Test func anUnwritableOutputDirectoryFailsCleanly() throws {
@@ -222,7 +222,7 @@ struct Archive {
         try #require(FileManager.default.createFile(atPath: out + "/blocked", contents: Data("x".utf8)))
         let options = RunOptions(input: TestEnv.kernelsDir + "/" + kernel, output: out + "/blocked/k.btf", jobs: 1)
         let reports = runJobs(try planJobs(options), objects: objects, options: options)
-        guard case .failed(let message) = reports.first?.status else {
+        guard reports.first?.status == .failed, let message = reports.first?.message else {
             Issue.record("expected a failure, got \(String(describing: reports.first?.status))")
             return
         }
