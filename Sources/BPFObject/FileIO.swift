@@ -81,7 +81,11 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
 /// `writeFileAtomically(_:_:mode:sync:)` with the bytes given a piece at a time: `produce` calls
 /// `write` with each piece (it returns false once a write failed; later pieces are dropped), so
 /// a large file is never whole in memory.
-public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool = false,
+/// - Parameter uncached: drop the file's pages from the page cache as they reach the disk (a
+///   file written once for others to read, such as a report of thousands of kernels: its
+///   cached pages would otherwise count against a container's memory limit). It starts each
+///   piece's write-back early; the write itself waits for nothing.
+public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool = false, uncached: Bool = false,
                                 chunks produce: (_ write: (UnsafeRawBufferPointer) -> Bool) -> Void) throws(FormatError) {
     let dir: String
     if let slash = path.lastIndex(of: "/") { dir = String(path[..<slash]).isEmpty ? "/" : String(path[..<slash]) } else { dir = "." }
@@ -91,6 +95,7 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
     guard fd >= 0 else { throw FormatError(file: path, "", "cannot create temporary file in \(dir): \(errnoMessage())") }
     let tmp = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
     var failure: String?
+    var written = 0, advised = 0
     produce { buf in
         guard failure == nil else { return false }
         var done = 0
@@ -103,8 +108,16 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
             }
             done += n
         }
+        written += done
+        // Every few megabytes: pages written back since the last time are dropped, and the
+        // write-back of the newer ones starts (POSIX_FADV_DONTNEED does both, without waiting).
+        if uncached && written - advised >= uncachedStep {
+            _ = posix_fadvise(fd, 0, off_t(written), POSIX_FADV_DONTNEED)
+            advised = written
+        }
         return true
     }
+    if uncached && failure == nil { _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) }
     if failure == nil && fchmod(fd, mode) != 0 { failure = "chmod failed: \(errnoMessage())" }
     if failure == nil && sync && fsync(fd) != 0 { failure = "fsync failed: \(errnoMessage())" }
     if close(fd) != 0 && failure == nil { failure = "close failed: \(errnoMessage())" }
@@ -114,6 +127,9 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
         throw FormatError(file: path, "", failure)
     }
 }
+
+/// How often an `uncached` write drops what has reached the disk.
+private let uncachedStep = 4 << 20
 
 /// `count` bytes at `offset`, or an error if the file ends first (it shrank while being read).
 package func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {

@@ -328,13 +328,16 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])], hardLinkDuplicat
         }
     }
     let total = files.indices.reduce(0) { $0 + (linkTo[$1] == nil ? files[$1].data.count : 0) }
-    var buffer = [UInt8](repeating: 0, count: total + 64 * 1024 + files.count * 1024)
+    // Left uninitialised: libarchive writes the tar's bytes, and the pages past its end (the
+    // allowance for headers is generous) are never touched, so never resident.
+    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: total + 64 * 1024 + files.count * 1024, alignment: 16)
+    defer { buf.deallocate() }
     // libarchive keeps this pointer and updates the count on every write until the archive is
     // closed, so it must outlive the open call (an `&local` would not).
     let used = UnsafeMutablePointer<Int>.allocate(capacity: 1)
     used.initialize(to: 0)
     defer { used.deallocate() }
-    let status: Result<Void, FormatError> = buffer.withUnsafeMutableBytes { buf in
+    let status: Result<Void, FormatError> = {
         // Freed here, while the buffer and the count it writes to are still valid.
         defer { archive_write_free(a) }
         guard archive_write_open_memory(a, buf.baseAddress, buf.count, used) == ARCHIVE_OK else {
@@ -360,19 +363,20 @@ public func makeTarXZ(_ files: [(name: String, data: [UInt8])], hardLinkDuplicat
         }
         guard archive_write_close(a) == ARCHIVE_OK else { return .failure(archiveError(a, "tar.xz", "close")) }
         return .success(())
-    }
+    }()
     try status.get()
     let tarLength = used.pointee
-    var out = [UInt8](repeating: 0, count: btfgen_xz_bound(tarLength))
-    var outLength = 0
     var message = [CChar](repeating: 0, count: 512)
-    let rc = buffer.withUnsafeBufferPointer { tar in
-        out.withUnsafeMutableBufferPointer { o in
-            btfgen_xz_compress(tar.baseAddress, tarLength, o.baseAddress, o.count, &outLength, &message, message.count)
-        }
+    var rc: Int32 = 0
+    // Room for incompressible data, uninitialised: xz output is a small part of it, and only
+    // the pages it writes become resident.
+    let out = [UInt8](unsafeUninitializedCapacity: btfgen_xz_bound(tarLength)) { o, initialized in
+        var outLength = 0
+        rc = btfgen_xz_compress(buf.baseAddress?.assumingMemoryBound(to: UInt8.self), tarLength, o.baseAddress, o.count,
+                                &outLength, &message, message.count)
+        initialized = rc == 0 ? outLength : 0
     }
     guard rc == 0 else { throw FormatError("tar.xz", String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)) }
-    out.removeLast(out.count - outLength)
     return out
 }
 

@@ -123,7 +123,9 @@ public func trim(kernel: BTF, objects: [BPFObject]) -> TrimResult {
 }
 
 /// Writes a file the user named (a report, a merged BTF) atomically, creating its missing
-/// parent directories first, as trimming does for its outputs.
+/// parent directories first, as trimming does for its outputs. It is not kept in the page cache
+/// (`writeFileAtomically(_:mode:sync:uncached:chunks:)`): a report of a whole archive is tens
+/// of megabytes written once.
 public func writeUserFile(_ path: String, _ bytes: [UInt8]) throws(FormatError) {
     try writeUserFile(path) { write in bytes.withUnsafeBytes { _ = write($0) } }
 }
@@ -133,7 +135,7 @@ public func writeUserFile(_ path: String, chunks produce: (_ write: (UnsafeRawBu
     if let slash = path.lastIndex(of: "/"), slash != path.startIndex {
         try makeDirectories(String(path[..<slash]))
     }
-    try writeFileAtomically(path, chunks: produce)
+    try writeFileAtomically(path, uncached: true, chunks: produce)
 }
 
 /// Creates `path` and its missing parents.

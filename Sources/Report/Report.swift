@@ -192,8 +192,28 @@ public struct RunReport: Sendable, Equatable, Decodable {
     /// The distinct sets of findings, in the order of the first kernel that has each.
     public var findingGroups: [FindingGroup]
     public var detail: Detail
-    public var matrix: Matrix
     public var totals: Totals
+
+    /// The compatibility matrix, worked out from the kernels' counts (as `matrixRow(_:)`): a
+    /// report keeps no cells of its own, which at 2,000 kernels × 100 objects would be 200,000
+    /// strings beside the counts they are made of. A saved report's `matrix` is read the same way.
+    public var matrix: Matrix { Matrix(objects: objects, rows: kernels.indices.map(matrixRow)) }
+
+    /// The matrix row of `kernels[i]`: a cell per object, in `objects` order.
+    public func matrixRow(_ i: Int) -> Matrix.Row {
+        let k = kernels[i]
+        let cells = objects.enumerated().map { column, name -> String in
+            switch k.status {
+            case .skipped: return "skipped"
+            case .failed: return "failed"
+            case .written:
+                // A run's kernels list their objects in `objects` order: look there first.
+                if k.objects.indices.contains(column), k.objects[column].object == name { return k.objects[column].compat }
+                return k.objects.first { $0.object == name }?.compat ?? "-"
+            }
+        }
+        return Matrix.Row(path: k.path, cells: cells)
+    }
 
     /// One object across all kernels: the object-first view of the matrix.
     public struct ObjectView: Sendable, Equatable {
@@ -304,7 +324,6 @@ extension RunReport {
         }
         self.findings = []
         findingGroups = []
-        matrix = Matrix(objects: [], rows: [])
         totals = Totals()
         adoptFindings(findings)
         recompute()
@@ -384,27 +403,13 @@ extension RunReport {
         }
         findings = []
         findingGroups = []
-        matrix = Matrix(objects: [], rows: [])
         totals = Totals()
         adoptFindings(table)
         recompute()
     }
 
-    /// Recomputes the matrix and the sums from `kernels` (output statistics are left as they are).
+    /// Recomputes the sums from `kernels` (output statistics are left as they are).
     mutating func recompute() {
-        matrix = Matrix(objects: objects, rows: kernels.map { k in
-            let cells = objects.enumerated().map { column, name -> String in
-                switch k.status {
-                case .skipped: return "skipped"
-                case .failed: return "failed"
-                case .written:
-                    // A run's kernels list their objects in `objects` order: look there first.
-                    if k.objects.indices.contains(column), k.objects[column].object == name { return k.objects[column].compat }
-                    return k.objects.first { $0.object == name }?.compat ?? "-"
-                }
-            }
-            return Matrix.Row(path: k.path, cells: cells)
-        })
         var t = totals
         t.kernels = kernels.count
         t.outputs = kernels.filter { $0.status == .written }.count

@@ -94,18 +94,20 @@ extension RunReport {
             out += "\(groupDigits(c.ok)) ok, \(groupDigits(c.unresolved)) unresolved, \(groupDigits(c.errors)) with errors</summary>\n"
             out += "<div class=scroll><table class=m>" + head + "<tbody>\n"
             var rows: [[Int]] = []
+            var cellsOfRow: [[String]] = []
             var rowOf: [[String]: Int] = [:]
             for i in g.indices {
-                let key = [kernels[i].status.rawValue] + matrix.rows[i].cells
-                if let r = rowOf[key] { rows[r].append(i) } else { rowOf[key] = rows.count; rows.append([i]) }
+                let cells = matrixRow(i).cells
+                let key = [kernels[i].status.rawValue] + cells
+                if let r = rowOf[key] { rows[r].append(i) } else { rowOf[key] = rows.count; rows.append([i]); cellsOfRow.append(cells) }
             }
-            for row in rows {
+            for (row, cells) in zip(rows, cellsOfRow) {
                 let names = row.map { i -> String in
                     let k = kernels[i]
                     return htmlEscape(nameInGroup(k.path, g.title)) + (k.status == .written ? " (" + groupDigits(k.outputBytes) + ")" : "")
                 }
                 out += "<tr><th class=ks>" + names.joined(separator: ", ") + "<td>" + kernels[row[0]].status.rawValue
-                for cell in matrix.rows[row[0]].cells {
+                for cell in cells {
                     let short = cell.replacing(" unresolved", with: " u").replacing(" errors", with: " e").replacing(" error", with: " e")
                     out += "<td class=" + (matrixCellClass(for: cell) ?? "na") + ">" + htmlEscape(short)
                 }

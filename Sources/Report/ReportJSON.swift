@@ -92,15 +92,16 @@ extension RunReport {
         out.raw(",\n")
         key("matrix")
         out.raw("{\n    \"objects\": ")
-        writeStrings(matrix.objects, to: &out)
+        writeStrings(objects, to: &out)
         out.raw(",\n    \"rows\": ")
-        if matrix.rows.isEmpty {
+        if kernels.isEmpty {
             out.raw("[]")
         } else {
             // The same bytes as `.inline(.object(["path", "cells"]))`: a row per kernel, a cell
             // per object.
             out.raw("[\n")
-            for (i, r) in matrix.rows.enumerated() {
+            for i in kernels.indices {
+                let r = matrixRow(i)
                 out.raw("      {\"path\":")
                 out.string(r.path)
                 out.raw(",\"cells\":[")
@@ -108,7 +109,7 @@ extension RunReport {
                     if j > 0 { out.raw(",") }
                     out.string(c)
                 }
-                out.raw(i == matrix.rows.count - 1 ? "]}\n    ]" : "]},\n")
+                out.raw(i == kernels.count - 1 ? "]}\n    ]" : "]},\n")
                 flush()
             }
         }

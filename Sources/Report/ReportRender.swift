@@ -300,8 +300,8 @@ extension RunReport {
                            "module_renames": k.moduleRenames?.map { "\($0.module):\($0.kind):\($0.name):\($0.renamedTo)" }
                                .joined(separator: " ")])
         }
-        for (k, matrixRow) in zip(kernels, matrix.rows) {
-            for (name, cell) in zip(matrix.objects, matrixRow.cells) {
+        for (i, k) in kernels.enumerated() {
+            for (name, cell) in zip(objects, matrixRow(i).cells) {
                 let o = k.objects.first { $0.object == name }
                 row("object", ["path": k.path, "object": name, "total": num(o?.total), "resolved": num(o?.resolved),
                                "unresolved": num(o?.unresolved), "errors": num(o?.errors), "compat": cell,

@@ -127,22 +127,25 @@ struct Trim {
     func run() throws {
         guard !objects.isEmpty else { throw ValidationError("at least one --object is required") }
         let reportAs = try resolveReportFormat(path: report, explicit: reportFormat)
-        let loaded: LoadedObjects
-        do { loaded = try loadObjects(objects) } catch {
-            warn("btfgen: \(error)")
-            throw ExitCode(Exit.usage)
-        }
-        for line in loaded.skipped { warn("btfgen: warning: \(line)") }
         var usable: [BPFObject] = []
-        for o in loaded.objects {
-            if o.ext == nil {
-                warn("btfgen: \(o.path): no .BTF.ext section, skipped")
-            } else if o.relocations.isEmpty {
-                warn("btfgen: \(o.path): no CO-RE relocations, skipped")
-            } else {
-                usable.append(o)
+        do {
+            let loaded: LoadedObjects
+            do { loaded = try loadObjects(objects) } catch {
+                warn("btfgen: \(error)")
+                throw ExitCode(Exit.usage)
+            }
+            for line in loaded.skipped { warn("btfgen: warning: \(line)") }
+            for o in loaded.objects {
+                if o.ext == nil {
+                    warn("btfgen: \(o.path): no .BTF.ext section, skipped")
+                } else if o.relocations.isEmpty {
+                    warn("btfgen: \(o.path): no CO-RE relocations, skipped")
+                } else {
+                    usable.append(o)
+                }
             }
         }
+        let objectPaths = usable.map(\.path)
         var options = RunOptions(input: input, output: output, jobs: jobs)
         options.failFast = failFast
         options.sync = sync
@@ -222,6 +225,15 @@ struct Trim {
             progress.update(done: done)
         }
         progress.finish()
+        // What the report and the pack need of the objects is their paths.
+        usable = []
+        #if canImport(Glibc)
+        // The jobs' kernels and the objects are freed, but glibc keeps their pages in its arenas
+        // (the worker threads' among them), where the report's and the pack's allocations on
+        // other threads cannot reuse them: give them back first, so that the report's memory
+        // comes on top of what is left, not on top of the run's peak.
+        if report != nil || pack != nil { releaseFreedMemory() }
+        #endif
         let failed = finished.compactMap { r in r.status == .failed ? r.message ?? "\(r.path): failed" : nil }
         let skipped = finished.count - finished.filter { $0.status == .written }.count - failed.count
         if !quiet && !json {
@@ -230,7 +242,7 @@ struct Trim {
             let errors = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.errors } }
             let unresolved = written.reduce(0) { $0 + $1.objects.reduce(0) { $0 + $1.unresolved } }
             var line = "btfgen: \(written.count) of \(plan.count) kernels written to \(output) (\(inBytes) -> \(outBytes) bytes)"
-            line += ", \(usable.count) object\(usable.count == 1 ? "" : "s"), \(unresolved) unresolved and \(errors) failing relocations"
+            line += ", \(objectPaths.count) object\(objectPaths.count == 1 ? "" : "s"), \(unresolved) unresolved and \(errors) failing relocations"
             if skipped > 0 { line += ", \(skipped) skipped" }
             if !failed.isEmpty { line += ", \(failed.count) failed" }
             print(line)
@@ -245,7 +257,7 @@ struct Trim {
         }
         // The report takes the results over as its kernels.
         var summary = wantsSummary
-            ? RunReport(run: consume finished, findings: findings, roots: roots, format: format, objects: usable.map(\.path),
+            ? RunReport(run: consume finished, findings: findings, roots: roots, format: format, objects: objectPaths,
                         detail: reportDetail) : nil
         // The pack is made once: the report's packed_bytes is its size. Packing the outputs (xz,
         // a megabyte a second) goes on while a JSON report is written: its totals come last.
@@ -349,6 +361,16 @@ func jsonLine(_ k: KernelResult) -> String {
     })
     return JSONValue.sortedObject(row).renderedCompact()
 }
+
+#if canImport(Glibc)
+/// glibc's `malloc_trim(0)`: returns the free pages of every arena to the system. Looked up at
+/// run time (the Glibc module does not export `malloc.h`); a C library without it does nothing.
+func releaseFreedMemory() {
+    typealias MallocTrim = @convention(c) (Int) -> Int32
+    guard let symbol = dlsym(nil, "malloc_trim") else { return }
+    _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
+}
+#endif
 
 /// A value worked out on another thread; `value` waits for it.
 final class Background<Value: Sendable>: @unchecked Sendable {
