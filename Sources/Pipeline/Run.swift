@@ -89,10 +89,13 @@ public struct KernelResult: Sendable, Equatable, Decodable {
     }
 
     /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
-    public var ratio: Double? {
-        guard status == .written, let inputBytes, inputBytes > 0 else { return nil }
-        return Double(outputBytes) / Double(inputBytes)
-    }
+    public var ratio: Double? { status == .written ? ratioOf(outputBytes, inputBytes) : nil }
+}
+
+/// `num / den`; nil without a positive `den`.
+package func ratioOf(_ num: Int, _ den: Int?) -> Double? {
+    guard let den, den > 0 else { return nil }
+    return Double(num) / Double(den)
 }
 
 /// The directories a run's result paths are relative to: `--input` (its directory when it names

@@ -274,11 +274,6 @@ public enum FailOn: String, Sendable, CaseIterable {
     case errors
 }
 
-func ratioOf(_ num: Int, _ den: Int?) -> Double? {
-    guard let den, den > 0 else { return nil }
-    return Double(num) / Double(den)
-}
-
 /// The matrix cell for one kernel × object.
 func compatCell(unresolved: Int, errors: Int) -> String {
     let e = errors == 1 ? "1 error" : "\(errors) errors"
