@@ -238,22 +238,12 @@ public struct Explanation: Sendable {
         return 12 + 4 * target.extraWords(item.type).count
     }
 
-    /// The strings an item names in the trimmed BTF: a type's name (and a function prototype's
-    /// parameter names), a member's or enumerator's name. Empty names cost nothing.
-    static func names(_ item: KeptItem, _ target: BTF) -> [StringOffset] {
-        let id = item.type
-        if item.member != nil { return [memberName(item, in: target)] }
-        var names = [target.nameOffset(id)]
-        if target.kind(id) == .funcProto {
-            for p in 0..<target.vlen(id) { names.append(target.param(id, p).name) }
-        }
-        return names
-    }
-
     /// The byte table of a trim that kept `items` (its marker's `keptItems()`), where `mark(o, &m)`
     /// marks on `m` what object `o`'s steps mark (the flexible-array rule aside): what a run does
-    /// for every kernel, straight from the trim's decisions.
-    public static func bytes(target: BTF, objectCount: Int, kept items: [KeptItem],
+    /// for every kernel, straight from the trim's decisions. `sameAs[o]`, when given, is an
+    /// object at or before `o` whose steps mark just what `o`'s do: `o` then takes its items
+    /// without being marked again.
+    public static func bytes(target: BTF, objectCount: Int, kept items: [KeptItem], sameAs: [Int]? = nil,
                              mark: (Int, inout Marker) -> Void) -> Bytes {
         // Which items each object's steps keep (entries (object, item), object by object), and
         // how many objects keep each item.
@@ -274,7 +264,14 @@ public struct Explanation: Sendable {
         // object marks, on every kernel.)
         var firstItem = [Int32](repeating: -1, count: target.typeCount)
         for (n, item) in items.enumerated() where item.member == nil { firstItem[item.type.index] = Int32(n) }
+        var entriesOf = [Range<Int>](repeating: 0..<0, count: objectCount)
         for o in 0..<objectCount {
+            let start = entryItem.count
+            defer { entriesOf[o] = start..<entryItem.count }
+            if let same = sameAs?[o], same < o {
+                for e in entriesOf[same] { own(Int(entryItem[e]), by: o) }
+                continue
+            }
             marker.reset()
             mark(o, &marker)
             // The marked types and their kept members (`keptItems()`), walked in place.
@@ -286,11 +283,12 @@ public struct Explanation: Sendable {
                 let kind = target.kind(id)
                 guard kind.isComposite || kind.isEnum else { continue }
                 let base = Int(target.records[t].firstWord), stride = kind == .enum ? 2 : 3, whole = marker.isWhole(id)
+                // The type's kept members follow it in `items`: look at those, not at all of its
+                // members (a task_struct has hundreds, a trim keeps a few).
                 var j = at + 1
-                for m in 0..<target.vlen(id) where whole || marker.isSlotMarked(base + stride * m) {
-                    let want = KeptItem(type: id, member: m)
-                    while j < items.count && items[j] < want { j += 1 }
-                    if j < items.count && items[j] == want { own(j, by: o) }
+                while j < items.count, items[j].type == id, let m = items[j].member {
+                    if whole || marker.isSlotMarked(base + stride * m) { own(j, by: o) }
+                    j += 1
                 }
             }
         }
@@ -324,16 +322,28 @@ public struct Explanation: Sendable {
         var nameStart: [Int32] = [0], nameIDs: [Int32] = []
         nameStart.reserveCapacity(items.count + 1)
         nameIDs.reserveCapacity(items.count * 2)
+        func name(_ off: StringOffset) {
+            guard off.rawValue != 0 else { return }
+            let s = target.stringBytes(off)
+            guard !s.isEmpty else { return }
+            if let id = stringID[ByteKey(s)] {
+                nameIDs.append(id)
+            } else {
+                nameIDs.append(Int32(stringBytes.count))
+                stringID[ByteKey(s)] = Int32(stringBytes.count)
+                stringBytes.append(s.count + 1)
+            }
+        }
         for item in items {
-            for off in names(item, target) where off.rawValue != 0 {
-                let s = target.stringBytes(off)
-                guard !s.isEmpty else { continue }
-                if let id = stringID[ByteKey(s)] {
-                    nameIDs.append(id)
-                } else {
-                    nameIDs.append(Int32(stringBytes.count))
-                    stringID[ByteKey(s)] = Int32(stringBytes.count)
-                    stringBytes.append(s.count + 1)
+            // The strings an item names in the trimmed BTF: a type's name (and a function
+            // prototype's parameter names), a member's or enumerator's name. Empty names cost
+            // nothing.
+            if item.member != nil {
+                name(memberName(item, in: target))
+            } else {
+                name(target.nameOffset(item.type))
+                if target.kind(item.type) == .funcProto {
+                    for p in 0..<target.vlen(item.type) { name(target.param(item.type, p).name) }
                 }
             }
             nameStart.append(Int32(nameIDs.count))

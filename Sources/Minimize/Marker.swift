@@ -23,6 +23,8 @@ public struct Marker: Sendable {
     private(set) var whole: [Bool]
     /// `markMatch` visits per type: bit 0 behind a pointer, bit 1 not.
     private var matchVisited: [UInt8]
+    /// `markType`'s work list, empty between calls: kept so that a call allocates nothing.
+    private var stack: [TypeID] = []
 
     public init(target: BTF) {
         self.target = target
@@ -54,9 +56,14 @@ public struct Marker: Sendable {
     /// candidate that conflicts with it. Candidates that agree with the first are left out: the
     /// check before writing puts them back where the cache's narrowing needs them.
     public mutating func mark(_ decision: Decision) {
-        guard let first = decision.targets.first else { return }
-        mark(first)
-        if case .error = decision.outcome, decision.targets.count > 1 { mark(decision.targets[decision.targets.count - 1]) }
+        for spec in Marker.specs(marking: decision) { mark(spec) }
+    }
+
+    /// The specs `mark(_ decision:)` marks, in order.
+    static func specs(marking decision: Decision) -> ArraySlice<AccessSpec> {
+        let targets = decision.targets
+        guard targets.count > 1, case .error = decision.outcome else { return targets.prefix(1) }
+        return [targets[0], targets[targets.count - 1]]
     }
 
     /// Marks what a target spec of a relocation needs.
@@ -105,7 +112,10 @@ public struct Marker: Sendable {
     /// refer to; pointers only when `followPointers`; structs, unions and enums are kept as
     /// shells (their members are marked separately).
     public mutating func markType(_ start: TypeID, followPointers: Bool) {
-        var stack = [start]
+        // Most calls reach a type already marked (a member's type, a root shared by many
+        // records): those return before the stack is touched.
+        guard target.contains(start), start != .void, !types[start.index] else { return }
+        stack.append(start)
         while let id = stack.popLast() {
             guard target.contains(id), id != .void, !types[id.index] else { continue }
             setMarked(id.index)

@@ -225,11 +225,38 @@ public func explain(kernel: BTF, result: TrimResult) -> Explanation {
 public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes {
     var repairsOf = [[MarkStep]](repeating: [], count: result.objects.count)
     for step in result.repairs.joined() { repairsOf[step.object].append(step.step) }
-    return Explanation.bytes(target: kernel, objectCount: result.objects.count, kept: result.kept) { o, marker in
-        // The decisions in the order the records first get them (`ResolvedRelocations.decisions`).
-        for d in result.objects[o].resolved.decisions { marker.mark(d) }
+    // Objects whose decisions mark the same specs in the same order mark the same (two versions
+    // of one tool, often): each such group is marked once. Objects with repairs are left apart.
+    var sameAs = Array(result.objects.indices)
+    var byPrint: [UInt64: [Int]] = [:]
+    for (o, object) in result.objects.enumerated() where repairsOf[o].isEmpty {
+        // A fingerprint of each decision's first target (FNV-1a over root and last index),
+        // then a full comparison among objects with the same one.
+        let decisions = object.resolved.decisions
+        var print = UInt64(decisions.count) ^ 0xcbf2_9ce4_8422_2325
+        for d in decisions.indices {
+            guard let first = decisions[d].targets.first else { print = (print ^ 0xff) &* 0x100_0000_01b3; continue }
+            print = (print ^ UInt64(first.root.rawValue)) &* 0x100_0000_01b3
+            print = (print ^ UInt64(truncatingIfNeeded: first.raw.last ?? -1)) &* 0x100_0000_01b3
+        }
+        if let same = byPrint[print]?.first(where: { sameMarks(result.objects[$0].resolved.decisions, decisions) }) {
+            sameAs[o] = same
+        } else {
+            byPrint[print, default: []].append(o)
+        }
+    }
+    return Explanation.bytes(target: kernel, objectCount: result.objects.count, kept: result.kept, sameAs: sameAs) { o, marker in
+        // The decisions in the order the records first get them (`ResolvedRelocations.decisions`),
+        // read in place.
+        let decisions = result.objects[o].resolved.decisions
+        for d in decisions.indices { marker.mark(decisions[d]) }
         for step in repairsOf[o] { Explanation.apply(step, to: &marker) }
     }
+}
+
+/// Whether two objects' decisions, marked in order, mark the same specs.
+private func sameMarks(_ a: [Decision], _ b: [Decision]) -> Bool {
+    a.count == b.count && zip(a, b).allSatisfy { Marker.specs(marking: $0).elementsEqual(Marker.specs(marking: $1)) }
 }
 
 /// `trim`'s marking steps: each object's decisions in file order, then the check's repairs.

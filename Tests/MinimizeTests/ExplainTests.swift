@@ -38,6 +38,9 @@ struct ExplainTests {
         #expect(explanation.items.filter { $0.member == nil }.count == result.btf.typeCount - 1)
 
         let b = explanation.bytes
+        // What a run's report gives per kernel: marked once per group of objects that mark the
+        // same (the two versions of many libbpf-tools), every object's bytes as explain's.
+        #expect(attributeBytes(kernel: btf, result: result) == b, "\(kernel): the report's byte table is not explain's")
         #expect(b.total == written.count, "\(kernel): the byte table says \(b.total), the file has \(written.count)")
         #expect(b.unattributed == 0)
         #expect(b.header + b.own.reduce(0, +) + b.shared == b.total)
