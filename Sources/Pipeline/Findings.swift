@@ -10,7 +10,7 @@ import CORE
 public struct FindingTable: Sendable {
     /// What identifies a finding: the object (its index in the run), the record (its index in
     /// the object's `.BTF.ext` order), the outcome and libbpf's reason.
-    package struct Key: Hashable, Comparable, Sendable {
+    package struct Key: Comparable, Sendable {
         var object: Int32
         var record: Int32
         var isError: Bool
@@ -18,14 +18,6 @@ public struct FindingTable: Sendable {
 
         package static func < (a: Key, b: Key) -> Bool {
             (a.object, a.record, a.isError ? 1 : 0, a.reason) < (b.object, b.record, b.isError ? 1 : 0, b.reason)
-        }
-
-        // Not the reason: a record has one or two reasons over a whole archive, and hashing its
-        // text cost more than the rest of folding a kernel. Equal keys still hash equal.
-        package func hash(into hasher: inout Hasher) {
-            hasher.combine(object)
-            hasher.combine(record)
-            hasher.combine(isError)
         }
     }
 
@@ -46,7 +38,11 @@ public struct FindingTable: Sendable {
     package private(set) var entries: [Entry] = []
     /// Each group's entries, ascending.
     package private(set) var groups: [[Int32]] = []
-    private var entryOf: [Key: Int32] = [:]
+    /// The entries of each object's record, chained: `firstEntry[object][record]`, then
+    /// `nextEntry[entry]`, -1 ending both. A record has one or two findings over a whole archive,
+    /// so finding one takes two array reads and a comparison of reasons, not a hash of the key.
+    private var firstEntry: [[Int32]] = []
+    private var nextEntry: [Int32] = []
     private var groupOf: [Group: Int] = [:]
 
     public init() {}
@@ -54,17 +50,26 @@ public struct FindingTable: Sendable {
     /// Adds one kernel's findings; its group, or nil when it has none.
     public mutating func fold(_ objects: [ObjectSummary]) -> Int? {
         var ids: [Int32] = []
-        for (o, summary) in objects.enumerated() {
-            for p in summary.problems {
-                let key = Key(object: Int32(o), record: Int32(p.record), isError: p.status == .error, reason: p.reason)
-                if let id = entryOf[key] {
-                    ids.append(id)
-                } else {
-                    let id = Int32(entries.count)
-                    entries.append(Entry(key: key, objectName: summary.object, problem: p))
-                    entryOf[key] = id
-                    ids.append(id)
+        if firstEntry.count < objects.count { firstEntry += Array(repeating: [], count: objects.count - firstEntry.count) }
+        for o in objects.indices {
+            // The problems' fields read in place: a copy of each would retain its three strings.
+            for p in objects[o].problems.indices {
+                let record = objects[o].problems[p].record
+                let isError = objects[o].problems[p].status == .error
+                if firstEntry[o].count <= record { firstEntry[o] += Array(repeating: -1, count: record + 1 - firstEntry[o].count) }
+                var id = firstEntry[o][record]
+                while id >= 0 && (entries[Int(id)].key.isError != isError || entries[Int(id)].key.reason != objects[o].problems[p].reason) {
+                    id = nextEntry[Int(id)]
                 }
+                if id < 0 {
+                    id = Int32(entries.count)
+                    let problem = objects[o].problems[p]
+                    entries.append(Entry(key: Key(object: Int32(o), record: Int32(record), isError: isError, reason: problem.reason),
+                                         objectName: objects[o].object, problem: problem))
+                    nextEntry.append(firstEntry[o][record])
+                    firstEntry[o][record] = id
+                }
+                ids.append(id)
             }
         }
         guard !ids.isEmpty else { return nil }

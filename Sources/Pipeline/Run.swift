@@ -500,12 +500,17 @@ package func attribute(_ bytes: Explanation.Bytes, to objects: inout [ObjectSumm
 package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummary {
     var s = ObjectSummary(object: r.object)
     s.total = r.total
+    // The records not patched, still to be found: the walk stops at the last of them.
+    var left = problems ? r.unresolved + r.errors : 0
     // A decision that fails or poisons before the patch step reads the same for every record
     // that asks it (the patch step leaves such outcomes as they are): described once.
-    var problemOfDecision = [RelocationProblem?](repeating: nil, count: problems ? r.resolved.decisions.count : 0)
-    if problems { s.problems.reserveCapacity(r.unresolved + r.errors) }
-    for j in 0..<r.resolved.count where problems {
+    var problemOfDecision = [RelocationProblem?](repeating: nil, count: left > 0 ? r.resolved.decisions.count : 0)
+    s.problems.reserveCapacity(left)
+    var j = -1
+    while left > 0 {
+        j += 1
         if r.resolved.statusOfRecord[j] == .patched { continue }
+        left -= 1
         let d = r.resolved.decisionOfRecord[j]
         let shared: Bool
         switch r.resolved.decisions[Int(d)].outcome {
