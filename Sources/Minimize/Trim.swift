@@ -228,17 +228,18 @@ public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes
     // Objects whose decisions mark the same specs in the same order mark the same (two versions
     // of one tool, often): each such group is marked once. Objects with repairs are left apart.
     var sameAs = Array(result.objects.indices)
-    var byPrint: [UInt64: [Int]] = [:]
+    var byPrint: [Int: [Int]] = [:]
     for (o, object) in result.objects.enumerated() where repairsOf[o].isEmpty {
-        // A fingerprint of each decision's first target (FNV-1a over root and last index),
-        // then a full comparison among objects with the same one.
+        // A hash of each decision's first target (root and last index, read in place), then a
+        // full comparison among objects with the same one.
         let decisions = object.resolved.decisions
-        var print = UInt64(decisions.count) ^ 0xcbf2_9ce4_8422_2325
+        var h = Hasher()
+        h.combine(decisions.count)
         for d in decisions.indices {
-            guard let first = decisions[d].targets.first else { print = (print ^ 0xff) &* 0x100_0000_01b3; continue }
-            print = (print ^ UInt64(first.root.rawValue)) &* 0x100_0000_01b3
-            print = (print ^ UInt64(truncatingIfNeeded: first.raw.last ?? -1)) &* 0x100_0000_01b3
+            h.combine(decisions[d].targets.first?.root.rawValue)
+            h.combine(decisions[d].targets.first?.raw.last)
         }
+        let print = h.finalize()
         if let same = byPrint[print]?.first(where: { sameMarks(result.objects[$0].resolved.decisions, decisions) }) {
             sameAs[o] = same
         } else {
