@@ -17,10 +17,12 @@ let package = Package(
         .systemLibrary(name: "CLibBPF", pkgConfig: "libbpf", providers: [.apt(["libbpf-dev"])]),
         // libarchive (headers from libarchive-dev), loaded with dlopen on first use: see its header.
         .target(name: "CLibArchive", linkerSettings: [.linkedLibrary("dl")]),
+        // The SIGBUS handler for mapped inputs that shrink: see its header.
+        .target(name: "CFatalSignals"),
 
         // Stages, each depending only on the ones before it.
         .target(name: "BTF"),
-        .target(name: "BPFObject", dependencies: ["BTF", "CLibELF"]),
+        .target(name: "BPFObject", dependencies: ["BTF", "CLibELF", "CFatalSignals"]),
         .target(name: "KernelInput", dependencies: ["BTF", "BPFObject", "CLibArchive"]),
         .target(name: "CORE", dependencies: ["BTF"]),
         .target(name: "Minimize", dependencies: ["BTF", "CORE"]),

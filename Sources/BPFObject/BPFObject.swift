@@ -23,14 +23,9 @@ public struct BPFObject: Sendable {
             throw FormatError(file: path, "", "no .BTF section (was it built with clang -g?)")
         }
         let btf: BTF
-        if let direct = try elf.readBTF(btfSec) {
-            btf = direct
-        } else {
-            let btfBytes = try elf.contents(of: btfSec)
-            do throws(FormatError) {
-                btf = try withBytes(btfBytes) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }
-            } catch { throw error.in(file: path) }
-        }
+        do throws(FormatError) {
+            btf = try elf.withContents(of: btfSec) { buf throws(FormatError) in try BTF(parsing: buf, section: ".BTF") }
+        } catch { throw error.in(file: path) }
         self.btf = btf
         guard let extSec = elf.section(named: ".BTF.ext") else {
             ext = nil
@@ -38,9 +33,8 @@ public struct BPFObject: Sendable {
             return
         }
         let ext: BTFExt
-        let extBytes = try elf.contents(of: extSec)
         do throws(FormatError) {
-            ext = try withBytes(extBytes) { buf throws(FormatError) in try BTFExt(parsing: buf, btf: btf) }
+            ext = try elf.withContents(of: extSec) { buf throws(FormatError) in try BTFExt(parsing: buf, btf: btf) }
         } catch { throw error.in(file: path) }
         self.ext = ext
         // Real programs repeat a few hundred access strings tens of thousands of times: each is
@@ -57,9 +51,7 @@ public struct BPFObject: Sendable {
             let sectionNumber = table.section(named: section)
             // The instructions come from the program section of that name (libbpf looks it up
             // the same way); a record past its section's end has no instruction.
-            var code: ArraySlice<UInt8> = []
-            if let s = sectionsByName[section] { code = try elf.contents(of: s) }
-            code.withUnsafeBytes { buf in
+            func decode(_ buf: UnsafeRawBufferPointer) {
                 for (i, r) in group.records.enumerated() {
                     var access = accessByOffset[Int(r.accessString.rawValue)] - 1
                     if access < 0 {
@@ -71,6 +63,7 @@ public struct BPFObject: Sendable {
                                  instruction: Instruction(buf, at: Int(r.insnOffset), order: elf.order))
                 }
             }
+            if let code = sectionsByName[section] { elf.withContents(of: code, decode) } else { decode(UnsafeRawBufferPointer(start: nil, count: 0)) }
         }
         relocations = table
     }

@@ -31,14 +31,7 @@ public struct ELFFile: Sendable {
 
     private enum Storage: Sendable {
         case memory([UInt8])
-        case file(OpenFile)
-    }
-
-    /// A descriptor kept open while sections are read from it.
-    private final class OpenFile: @unchecked Sendable {
-        let fd: Int32
-        init(fd: Int32) { self.fd = fd }
-        deinit { close(fd) }
+        case mapped(MappedFile)
     }
 
     /// Whether `bytes` start with the ELF magic.
@@ -68,31 +61,27 @@ public struct ELFFile: Sendable {
         storage = .memory(image)
     }
 
-    /// Opens the ELF file at `path`. A regular file is read a section at a time, as they are
-    /// asked for; anything else (a pipe) is read whole first.
+    /// Opens the ELF file at `path`. A regular file is mapped (`MappedFile`): only the pages of
+    /// the sections asked for are ever read, straight from the page cache. Anything else (a
+    /// pipe), or a file that cannot be mapped, is read whole first.
     public init(path: String) throws(FormatError) {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
-        var st = stat()
-        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
-            close(fd)
+        guard let file = try MappedFile(path: path) else {
             self = try ELFFile(path: path, bytes: try readFile(path))
             return
         }
-        let file = OpenFile(fd: fd), size = Int(st.st_size)
-        let head = try readExactly(file.fd, at: 0, count: min(64, size), path: path)
-        let header = try ELFFile.checkHeader(head, fileSize: size, path: path)
+        let image = file.bytes, size = image.count
+        let header = try ELFFile.checkHeader(Array(image.prefix(64)), fileSize: size, path: path)
         let shstrndx = try ELFFile.checkSectionTable(header, fileSize: size, path: path) { offset, count in
-            (try? readExactly(file.fd, at: offset, count: count, path: path)) ?? []
+            offset <= size && count <= size - offset ? Array(image[offset..<(offset + count)]) : []
         }
         elf_version(UInt32(EV_CURRENT))
-        // libelf reads the header, the section headers and the name table, nothing else.
-        guard let elf = elf_begin(fd, ELF_C_READ, nil) else {
+        // libelf reads the header, the section headers and the name table in place, nothing else.
+        guard let elf = elf_memory(UnsafeMutablePointer(mutating: image.baseAddress!.assumingMemoryBound(to: CChar.self)), size) else {
             throw FormatError(file: path, "ELF header", "libelf: \(String(cString: elf_errmsg(-1)))")
         }
         defer { elf_end(elf) }
         let (machine, sections) = try ELFFile.readSections(elf, shstrndx: shstrndx, fileSize: size, path: path).get()
-        self.init(path: path, order: header.order, machine: machine, sections: sections, storage: .file(file))
+        self.init(path: path, order: header.order, machine: machine, sections: sections, storage: .mapped(file))
     }
 
     private init(path: String, order: ByteOrder, machine: UInt16, sections: [Section], storage: Storage) {
@@ -199,22 +188,25 @@ public struct ELFFile: Sendable {
     public func section(named name: String) -> Section? { sections.first { $0.name == name } }
     public func section(index: Int) -> Section? { sections.first { $0.index == index } }
 
-    /// A section holding BTF (`.BTF`), read from the file straight into a `BTF`; nil when the
-    /// ELF is in memory (or the blob's header is longer than a page): then parse `contents(of:)`.
-    public func readBTF(_ section: Section) throws(FormatError) -> BTF? {
-        guard case .file(let file) = storage, section.type != UInt32(SHT_NOBITS) else { return nil }
-        return try readBTFBlob(file.fd, at: section.offset, size: section.size, section: section.name, path: path, strict: false)
+    /// The bytes of a section (empty for SHT_NOBITS), as a copy.
+    public func contents(of section: Section) throws(FormatError) -> ArraySlice<UInt8> {
+        try withContents(of: section) { Array($0)[...] }
     }
 
-    /// The bytes of a section (empty for SHT_NOBITS). Read from the file when it was opened by
-    /// path: an error then means the file changed while being read.
-    public func contents(of section: Section) throws(FormatError) -> ArraySlice<UInt8> {
-        if section.type == UInt32(SHT_NOBITS) { return [] }
+    /// Calls `body` with the bytes of a section (empty for SHT_NOBITS), in place: in the
+    /// mapped file, or in the image in memory. They are valid only during the call.
+    public func withContents<R, E: Error>(of section: Section, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        if section.type == UInt32(SHT_NOBITS) { return try body(UnsafeRawBufferPointer(start: nil, count: 0)) }
+        let range = section.offset..<(section.offset + section.size)
         switch storage {
         case .memory(let bytes):
-            return bytes[section.offset..<(section.offset + section.size)]
-        case .file(let file):
-            return try readExactly(file.fd, at: section.offset, count: section.size, path: path)[...]
+            let result: Result<R, E> = bytes.withUnsafeBytes { all in
+                do throws(E) { return .success(try body(UnsafeRawBufferPointer(rebasing: all[range]))) } catch { return .failure(error) }
+            }
+            return try result.get()
+        case .mapped(let file):
+            defer { withExtendedLifetime(file) {} }
+            return try body(UnsafeRawBufferPointer(rebasing: file.bytes[range]))
         }
     }
 }

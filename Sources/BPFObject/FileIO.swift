@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import BTF
+import CFatalSignals
 
 /// The message for the current `errno`, as `strerror` gives it.
 package func errnoMessage(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
@@ -94,6 +95,9 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
     let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
     guard fd >= 0 else { throw FormatError(file: path, "", "cannot create temporary file in \(dir): \(errnoMessage())") }
     let tmp = String(cString: template.map { UInt8(bitPattern: $0) } + [0])
+    // Removed by the handler of a fatal signal (a mapped input that shrinks) too.
+    let slot = btfgen_register_temporary(tmp)
+    defer { btfgen_unregister_temporary(slot) }
     var failure: String?
     var written = 0, advised = 0
     produce { buf in
@@ -220,4 +224,38 @@ func prefault(_ buffer: UnsafeMutableRawBufferPointer) {
     guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
     _ = madvise(p, end - start, 23 /* MADV_POPULATE_WRITE */)
     #endif
+}
+
+/// A regular file mapped read-only into memory, unmapped when the last reference goes.
+///
+/// Its pages come straight from the page cache, as they are touched: nothing is copied, and no
+/// fresh memory is zeroed for it (on a virtual machine, a megabyte of fresh memory costs about
+/// as much as parsing it). A file truncated while mapped would fault (SIGBUS) when its lost pages
+/// are touched; the handler of CFatalSignals turns that into a one-line error naming the file.
+package final class MappedFile: @unchecked Sendable {
+    package let path: String
+    package let bytes: UnsafeRawBufferPointer
+    private let slot: Int
+
+    /// Maps the file at `path`; nil when it is not a regular file or cannot be mapped (then
+    /// read it instead).
+    package init?(path: String) throws(FormatError) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw FormatError(file: path, "", "cannot open: \(errnoMessage())") }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
+        let size = Int(st.st_size)
+        guard let base = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0), base != MAP_FAILED else { return nil }
+        self.path = path
+        bytes = UnsafeRawBufferPointer(start: base, count: size)
+        slot = Int(btfgen_register_mapping(base, size, path))
+        // The tests' stand-in for a writer truncating the file while it is read.
+        if let victim = getenv("BTFGEN_TEST_SHRINK_MAPPED"), String(cString: victim) == path { _ = truncate(path, 0) }
+    }
+
+    deinit {
+        btfgen_unregister_mapping(Int32(slot))
+        munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+    }
 }

@@ -255,6 +255,26 @@ import TestSupport
         }
     }
 
+    // MARK: 5b. an input that shrinks while it is read
+
+    /// Objects are mapped, not copied: a writer truncating one meanwhile takes pages from under
+    /// btfgen. That is one line naming the file and exit status 2, no crash, and no output or
+    /// temporary file left (`BTFGEN_TEST_SHRINK_MAPPED` truncates the file right after mapping it).
+    @Test func anObjectThatShrinksWhileMappedFailsWithOneLine() throws {
+        try scratch("shrink") { dir in
+            let object = dir + "/prog.bpf.o", out = dir + "/out"
+            try FileManager.default.copyItem(atPath: coreFields, toPath: object)
+            try placeKernel(0, at: dir + "/in/debian/12/x86_64/k.btf")
+            let run = try CLI.run("/usr/bin/env", ["BTFGEN_TEST_SHRINK_MAPPED=" + object, TestEnv.btfgen,
+                                                   "-i", dir + "/in", "-o", out, "--object", object])
+            #expect(run.status == 2, "\(run)")
+            #expect(run.stderrLines == ["btfgen: \(object): offset 0x0: the file shrank while btfgen read it (was it being written?)"],
+                    "\(run)")
+            #expect(try files(out).isEmpty, "\(run)")
+            #expect(try files(dir).filter { $0.contains(".tmp-") }.isEmpty)
+        }
+    }
+
     // MARK: 6. --arch
 
     @Test func archValuesAreCheckedAndEmptySelectionsWarn() throws {
