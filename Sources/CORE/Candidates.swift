@@ -40,16 +40,29 @@ public struct CandidateIndex: Sendable {
         target.strings.withUnsafeBufferPointer { strings in
             target.records.withUnsafeBufferPointer { records in
                 target.kinds.withUnsafeBufferPointer { kinds in
-                    guard let base = strings.baseAddress else { return }
-                    for i in 1..<records.count where kindMask >> (kinds[i] & 0x1f) & 1 != 0 {
-                        let off = Int(records[i].nameOffset)
-                        if off == 0 || off >= strings.count { continue }
+                    guard let base = strings.baseAddress, strings.count >= 2 else { return }
+                    // In two passes: the ids whose kind is asked for, with their names' first two
+                    // bytes tested against `prefixes`; then the few left, in full. Tested with no
+                    // branch on the bytes read, the names (spread over megabytes) are read many at
+                    // a time: a kernel's tens of thousands of cache misses overlap.
+                    var survivors: [UInt32] = []
+                    let lastStart = strings.count - 2
+                    prefixes.withUnsafeBufferPointer { prefixes in
+                        for i in 1..<records.count where kindMask >> (kinds[i] & 0x1f) & 1 != 0 {
+                            let off = Int(records[i].nameOffset)
+                            // An offset past the section's last name start reads the final NUL
+                            // pair instead: its prefix (0, 0) is never one a name has.
+                            let at = off <= lastStart ? off : lastStart
+                            let pair = Int(base[at]) << 8 | Int(base[at &+ 1])
+                            if prefixes[pair >> 6] >> UInt64(pair & 63) & 1 != 0 && off != 0 && off <= lastStart {
+                                survivors.append(UInt32(truncatingIfNeeded: i))
+                            }
+                        }
+                    }
+                    for i in survivors {
+                        let off = Int(records[Int(i)].nameOffset)
                         // The section ends in NUL (validated), so strlen stays inside it.
                         let start = base + off
-                        if start[0] == 0 { continue }
-                        // start[1] is in the section: a non-empty name is followed by at least its NUL.
-                        let pair = Int(start[0]) << 8 | Int(start[1])
-                        if prefixes[pair >> 6] >> UInt64(pair & 63) & 1 == 0 { continue }
                         let full = strlen(UnsafeRawPointer(start).assumingMemoryBound(to: CChar.self))
                         // Flavored names (`x___y`) are rare: look for the separator only when present.
                         var len = full
@@ -62,7 +75,7 @@ public struct CandidateIndex: Sendable {
                         let key = UnsafeBufferPointer(start: start, count: len)
                         guard let names = byHash[fnv1a(key)] else { continue }
                         for wantedName in names where wantedName.elementsEqual(key) {
-                            found[ByteKey(wantedName), default: []].append(TypeID(UInt32(i)))
+                            found[ByteKey(wantedName), default: []].append(TypeID(i))
                         }
                     }
                 }
