@@ -18,12 +18,13 @@ int btfgen_archive_load(char *error, size_t size);
 
 /*
  * Compresses `in` as one .xz stream: xz -6's LZMA2 settings (liblzma preset 6, CRC64), with
- * the dictionary no larger than the input needs (at least liblzma's 4 KiB minimum). The
- * bytes decode as any xz stream; the encoder takes memory in proportion to the input, not
- * preset 6's 94 MB. liblzma (liblzma.so.5, which libarchive itself needs) is loaded on first
+ * the dictionary no larger than the input needs (at least liblzma's 4 KiB minimum) and at
+ * most `BTFGEN_XZ_DICT_MAX`. The bytes decode as any xz stream, in a window of at most 1 MiB;
+ * the encoder takes at most about 14 MB, not preset 6's 94 MB. liblzma (liblzma.so.5, which libarchive itself needs) is loaded on first
  * use. Returns 0 with the stream's length in `*out_len`; -1 with a one-line reason in `error`
  * (`out` too small: ask `btfgen_xz_bound`).
  */
+#define BTFGEN_XZ_DICT_MAX (1u << 20)
 int btfgen_xz_compress(const unsigned char *in, size_t in_len, unsigned char *out, size_t out_size,
 		       size_t *out_len, char *error, size_t size);
 
