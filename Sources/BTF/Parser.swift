@@ -186,29 +186,34 @@ extension BTF {
         }
         let layoutNotRead = layoutSection == nil && sections.layoutLength > 0
         // One pass over the words indexes the types and runs the quick validity check of
-        // `validate()`. The table is allocated for the most types the section can hold (a type
-        // is at least 12 bytes); only the pages written are ever touched. Type ids are checked
-        // against the final count through the largest id referenced; a func naming a later type
-        // is checked once the table is full.
-        let capacity = words.count / 3 + 1
-        var pass = IndexPass()
-        var kinds: [UInt8] = []
+        // `validate()`. Type ids are checked against the final count through the largest id
+        // referenced; a func naming a later type is checked once the table is full. The table
+        // is allocated for 20 bytes a type (real kernels average 25): only its pages written are
+        // touched, but in 2 MB pages (btfgen's heap has them) all of it is. A section of smaller
+        // types overflows it and is indexed again in a table for the most it can hold (a type
+        // is at least 12 bytes).
         let sizes = KindSizes.table(kindLayout)
-        let records = [Record](unsafeUninitializedCapacity: capacity) { recs, initialized in
-            // Filled alongside `records`: only the pages written are touched.
-            kinds = [UInt8](unsafeUninitializedCapacity: capacity) { kindBytes, kindsInitialized in
-                words.withUnsafeBufferPointer { wp in
-                    sizes.withUnsafeBufferPointer { sizes in
-                        pass = BTF.indexTypes(wp, into: recs, kinds: kindBytes, sizes: sizes, strLen: strLen,
-                                              typeStart: sections.typeStart, at: at,
-                                              layoutNote: kindLayout == nil ? (layoutNotRead ? " (layout section not read)"
-                                                                                : " (no layout section describes it)") : "")
+        let layoutNote = kindLayout == nil ? (layoutNotRead ? " (layout section not read)" : " (no layout section describes it)") : ""
+        func index(capacity: Int) -> (records: [Record], kinds: [UInt8], pass: IndexPass) {
+            var pass = IndexPass()
+            var kinds: [UInt8] = []
+            let records = [Record](unsafeUninitializedCapacity: capacity) { recs, initialized in
+                kinds = [UInt8](unsafeUninitializedCapacity: capacity) { kindBytes, kindsInitialized in
+                    words.withUnsafeBufferPointer { wp in
+                        sizes.withUnsafeBufferPointer { sizes in
+                            pass = BTF.indexTypes(wp, into: recs, kinds: kindBytes, sizes: sizes, strLen: strLen,
+                                                  typeStart: sections.typeStart, at: at, layoutNote: layoutNote)
+                        }
                     }
+                    kindsInitialized = pass.typeCount + 1
                 }
-                kindsInitialized = pass.typeCount + 1
+                initialized = pass.typeCount + 1
             }
-            initialized = pass.typeCount + 1
+            return (records, kinds, pass)
         }
+        let most = words.count / 3 + 1
+        var (records, kinds, pass) = index(capacity: min(most, words.count / 5 + 2))
+        if pass.overflowed { (records, kinds, pass) = index(capacity: most) }
         if let failure = pass.failure { throw failure }
         var looksValid = pass.looksValid && Int(pass.maxRef) < records.count
         for i in pass.laterFuncs where looksValid {
@@ -236,6 +241,8 @@ extension BTF {
         /// Types of a kind btfgen does not know.
         var unknownKinds = 0
         var failure: FormatError?
+        /// The table filled up before the section ended: index it again in a larger one.
+        var overflowed = false
     }
 
     /// The quick check's sink while the index pass runs: only yes or no, the largest id
@@ -273,9 +280,14 @@ extension BTF {
         var members = 0
         var unknownKinds = 0
         var failure: FormatError?
+        var overflowed = false
         var w = 0
         while w < wordCount {
             let id = typeCount &+ 1
+            if id >= recs.count {
+                overflowed = true
+                break
+            }
             guard wordCount &- w >= 3 else {
                 failure = FormatError(at(typeStart + w * 4), "type [\(id)]: truncated header (\((wordCount - w) * 4) bytes left in type section)",
                                       rule: .typeSection)
@@ -323,7 +335,7 @@ extension BTF {
             w &+= 3 &+ extraWords
         }
         return IndexPass(typeCount: typeCount, looksValid: sink.ok, maxRef: sink.maxRef, laterFuncs: laterFuncs,
-                         members: members, unknownKinds: unknownKinds, failure: failure)
+                         members: members, unknownKinds: unknownKinds, failure: failure, overflowed: overflowed)
     }
 
     /// Parses and validates a BTF blob held in an array.

@@ -127,3 +127,24 @@ import TestSupport
         expectMessage(expectFormatError(bytes), contains: [".BTF+0x4", "past the end"])
     }
 }
+
+/// The parser's type table is first allocated for 20 bytes a type; a section of smaller types
+/// (12-byte pointers only) overflows it and is indexed again: every type is still there.
+@Suite struct SmallTypesTests {
+    @Test(arguments: [1, 4, 5, 6, 100, 10_000])
+    func aSectionOfPointersOnlyIsIndexedWhole(count: Int) throws {
+        var bytes: [UInt8] = []
+        func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        let typeLength = UInt32(12 * count)
+        bytes += [0x9f, 0xeb, 1, 0]
+        u32(24); u32(0); u32(typeLength); u32(typeLength); u32(1)
+        for i in 0..<count {
+            u32(0); u32(2 << 24); u32(UInt32(i % 16)) // PTR to one of the first 16 (chains under 32 deep)
+        }
+        bytes.append(0)
+        let btf = try BTF(parsing: bytes)
+        #expect(btf.typeCount == count + 1)
+        #expect((1...count).allSatisfy { btf.records[$0].kindValue == 2 && btf.records[$0].sizeOrType == UInt32(($0 - 1) % 16) })
+        #expect(btf.serialized() == bytes)
+    }
+}
