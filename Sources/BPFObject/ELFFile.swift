@@ -8,11 +8,11 @@ import Darwin
 #endif
 
 /// An ELF file's sections, read through libelf, either from a copy of the file in memory or
-/// from the file itself, a section at a time.
+/// from the file itself, mapped.
 ///
 /// Only what btfgen needs is kept: section names, types, and the bytes of the sections asked
-/// for. Every section's extent is checked against the file before its bytes are touched. Read
-/// from a file, only the sections asked for are read: a BPF object's relocation and debug
+/// for. Every section's extent is checked against the file before its bytes are touched. Mapped,
+/// only the pages of the sections asked for are read: a BPF object's relocation and debug
 /// sections, often half of it, never are.
 public struct ELFFile: Sendable {
     public struct Section: Sendable {

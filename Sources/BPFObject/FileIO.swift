@@ -165,7 +165,7 @@ package func hasBTFMagic(_ bytes: [UInt8]) -> Bool {
 
 /// Reads the BTF blob of `size` bytes at `offset` of `fd` straight into a `BTF`: the type and
 /// string sections go from the file into the BTF's own storage, without a copy of the blob in
-/// between (a kernel BTF is 4-6 MB, and a batch reads thousands; an agent's `.BTF` is 2 MB).
+/// between (a kernel BTF is 4-6 MB, and a batch reads thousands).
 /// `section` names the blob in errors, as `BTF(parsing:section:)` does: "" for a raw file,
 /// ".BTF" in an ELF file.
 ///
