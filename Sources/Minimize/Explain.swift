@@ -108,7 +108,8 @@ public struct Explanation: Sendable {
 
     /// The steps `trim` took, each with its cause and the object it is for, in rounds: the
     /// flexible-array rule ran after each round.
-    public init(target: BTF, objectCount: Int, rounds: [[(step: MarkStep, cause: KeepCause, object: Int)]]) {
+    /// `output`: the trimmed BTF they give (emitted from them again when nil).
+    public init(target: BTF, output: BTF? = nil, objectCount: Int, rounds: [[(step: MarkStep, cause: KeepCause, object: Int)]]) {
         self.target = target
         self.objectCount = objectCount
         var reasons: [Reason] = []
@@ -157,7 +158,7 @@ public struct Explanation: Sendable {
         reasonsOfItem = items.map { byItem[$0] ?? [] }
         var stepsOfObject = [[Int]](repeating: [], count: objectCount)
         for (i, s) in rounds.joined().enumerated() { stepsOfObject[s.object].append(i) }
-        bytes = Explanation.bytes(target: target, objectCount: objectCount, kept: items) { o, marker in
+        bytes = Explanation.bytes(target: target, output: output ?? marker.emit(), objectCount: objectCount, kept: items) { o, marker in
             for i in stepsOfObject[o] { Explanation.apply(allSteps[i].step, to: &marker) }
         }
     }
@@ -243,15 +244,19 @@ public struct Explanation: Sendable {
     /// for every kernel, straight from the trim's decisions. `sameAs[o]`, when given, is an
     /// object at or before `o` whose steps mark just what `o`'s do: `o` then takes its items
     /// without being marked again.
-    public static func bytes(target: BTF, objectCount: Int, kept items: [KeptItem], sameAs: [Int]? = nil,
-                             mark: (Int, inout Marker) -> Void) -> Bytes {
+    ///
+    /// `output` is the trimmed BTF itself, whose string section gives each name its identity,
+    /// and `scratch` a marker of `target` to mark on (reset first; the trim's own, when it is
+    /// done with it, saves allocating one per kernel).
+    public static func bytes(target: BTF, output: BTF, objectCount: Int, kept items: [KeptItem], sameAs: [Int]? = nil,
+                             scratch: consuming Marker? = nil, mark: (Int, inout Marker) -> Void) -> Bytes {
         // Which items each object's steps keep (entries (object, item), object by object), and
         // how many objects keep each item.
         var entryObject: [Int32] = [], entryItem: [Int32] = []
         entryObject.reserveCapacity(items.count * 4)
         entryItem.reserveCapacity(items.count * 4)
         var owners = [Int](repeating: 0, count: items.count), firstOwner = [Int](repeating: -1, count: items.count)
-        var marker = Marker(target: target)
+        var marker = scratch.take() ?? Marker(target: target)
         func own(_ i: Int, by o: Int) {
             entryObject.append(Int32(o))
             entryItem.append(Int32(i))
@@ -315,39 +320,46 @@ public struct Explanation: Sendable {
             charge(b, count: owners[i], first: firstOwner[i])
         }
         // A name is stored once: it belongs to every object that keeps an item naming it. The
-        // names of item i are nameIDs[nameStart[i]..<nameStart[i + 1]].
-        var stringID: [ByteKey: Int32] = [:]
-        stringID.reserveCapacity(items.count)
+        // names of item i are nameIDs[nameStart[i]..<nameStart[i + 1]]. They are read from
+        // `output`, which holds the items in their order (the n-th type item is its type n, a
+        // type's member items are its members) and each distinct string once, at one offset:
+        // the offset tells names apart without comparing their bytes, and a renamed module
+        // type is charged the name it is written under.
+        var stringOfOffset = [Int32](repeating: -1, count: output.strings.count)
         var stringBytes: [Int] = []
         var nameStart: [Int32] = [0], nameIDs: [Int32] = []
         nameStart.reserveCapacity(items.count + 1)
         nameIDs.reserveCapacity(items.count * 2)
-        func name(_ off: StringOffset) {
-            guard off.rawValue != 0 else { return }
-            let s = target.stringBytes(off)
-            guard !s.isEmpty else { return }
-            if let id = stringID[ByteKey(s)] {
-                nameIDs.append(id)
-            } else {
-                nameIDs.append(Int32(stringBytes.count))
-                stringID[ByteKey(s)] = Int32(stringBytes.count)
-                stringBytes.append(s.count + 1)
+        func name(_ offset: UInt32) {
+            let at = Int(offset)
+            guard at != 0, at < stringOfOffset.count else { return }
+            if stringOfOffset[at] < 0 {
+                stringOfOffset[at] = Int32(stringBytes.count)
+                stringBytes.append(output.stringLength(at: StringOffset(offset)) + 1)
             }
+            nameIDs.append(stringOfOffset[at])
         }
+        var outType = 0, outMember = 0
         for item in items {
-            // The strings an item names in the trimmed BTF: a type's name (and a function
-            // prototype's parameter names), a member's or enumerator's name. Empty names cost
-            // nothing.
             if item.member != nil {
-                name(memberName(item, in: target))
+                // A member's or enumerator's name: the first word of its entry.
+                let kind = output.kind(TypeID(UInt32(outType)))
+                let stride = kind == .enum ? 2 : 3
+                name(output.words[Int(output.records[outType].firstWord) + stride * outMember])
+                outMember += 1
             } else {
-                name(target.nameOffset(item.type))
-                if target.kind(item.type) == .funcProto {
-                    for p in 0..<target.vlen(item.type) { name(target.param(item.type, p).name) }
+                outType += 1
+                outMember = 0
+                guard outType < output.typeCount else { break }
+                let id = TypeID(UInt32(outType))
+                name(output.records[outType].nameOffset)
+                if output.kind(id) == .funcProto {
+                    for p in 0..<output.vlen(id) { name(output.param(id, p).name.rawValue) }
                 }
             }
             nameStart.append(Int32(nameIDs.count))
         }
+        while nameStart.count < items.count + 1 { nameStart.append(Int32(nameIDs.count)) }
         var stringOwners = [Int](repeating: 0, count: stringBytes.count), stringFirst = [Int](repeating: -1, count: stringBytes.count)
         var stamp = [Int](repeating: -1, count: stringBytes.count)
         var stringEntryObject: [Int32] = [], stringEntry: [Int32] = []

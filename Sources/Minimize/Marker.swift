@@ -55,8 +55,13 @@ public struct Marker: Sendable {
     /// candidate, whose spec gives the value (as bpftool keeps it); for an ambiguity, also the
     /// candidate that conflicts with it. Candidates that agree with the first are left out: the
     /// check before writing puts them back where the cache's narrowing needs them.
-    public mutating func mark(_ decision: Decision) {
-        for spec in Marker.specs(marking: decision) { mark(spec) }
+    public mutating func mark(_ decision: borrowing Decision) {
+        // `specs(marking:)`, without making its slice: a report marks every decision again per
+        // object.
+        let targets = decision.targets
+        guard let first = targets.first else { return }
+        mark(first)
+        if targets.count > 1, case .error = decision.outcome { mark(targets[targets.count - 1]) }
     }
 
     /// The specs `mark(_ decision:)` marks, in order.

@@ -217,12 +217,14 @@ private func trim(kernel: BTF, run: TrimObjects, leavingUnmarked: Set<Int>) -> T
 /// object accounts for: `trim`'s marking replayed one reason at a time (relocation decisions
 /// in file order, then the check before writing's repairs).
 public func explain(kernel: BTF, result: TrimResult) -> Explanation {
-    Explanation(target: kernel, objectCount: result.objects.count, rounds: markRounds(result))
+    Explanation(target: kernel, output: result.btf, objectCount: result.objects.count, rounds: markRounds(result))
 }
 
 /// The bytes of `result`'s trimmed BTF each object owns or shares (`Explanation.bytes`), what a
-/// run's report gives per kernel without the rest of `explain`.
-public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes {
+/// run's report gives per kernel without the rest of `explain`. It marks on the trim's own
+/// marker, so pass `result` at its last use: a copy still holding the marks makes it mark on
+/// a copy.
+public func attributeBytes(kernel: BTF, result: consuming TrimResult) -> Explanation.Bytes {
     var repairsOf = [[MarkStep]](repeating: [], count: result.objects.count)
     for step in result.repairs.joined() { repairsOf[step.object].append(step.step) }
     // Objects whose decisions mark the same specs in the same order mark the same (two versions
@@ -246,7 +248,10 @@ public func attributeBytes(kernel: BTF, result: TrimResult) -> Explanation.Bytes
             byPrint[print, default: []].append(o)
         }
     }
-    return Explanation.bytes(target: kernel, objectCount: result.objects.count, kept: result.kept, sameAs: sameAs) { o, marker in
+    let kept = result.kept
+    let scratch = result.marks.take()
+    return Explanation.bytes(target: kernel, output: result.btf, objectCount: result.objects.count, kept: kept, sameAs: sameAs,
+                             scratch: scratch) { o, marker in
         // The decisions in the order the records first get them (`ResolvedRelocations.decisions`),
         // read in place.
         let decisions = result.objects[o].resolved.decisions

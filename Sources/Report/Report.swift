@@ -386,7 +386,7 @@ extension RunReport {
             if !objects.isEmpty {
                 let result = trim(kernel: btf, objects: prepared)
                 var summaries = result.objects.map { summarize($0) }
-                let bytes = attributeBytes(kernel: btf, result: result)
+                let bytes = attributeBytes(kernel: btf, result: consume result)
                 attribute(bytes, to: &summaries)
                 k.findingGroup = table.fold(summaries)
                 // The problems live on as the findings just folded.
