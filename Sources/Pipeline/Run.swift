@@ -469,16 +469,17 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, roots: RunRoots, form
         result.inputMembers = memberCount(kernel)
         result.outputMembers = memberCount(trimmed.btf)
         result.objects = trimmed.objects.map { summarize($0, problems: problems) }
-        if attribution {
-            let bytes = attributeBytes(kernel: kernel, result: trimmed)
-            attribute(bytes, to: &result.objects)
-            result.sharedBytes = bytes.shared
-        }
         result.warnings = trimmed.mismatches
         result.inputWarnings = kernel.warnings.map(\.description)
         if !kernel.modules.isEmpty {
             result.modules = kernel.modules.map(\.name)
             result.moduleRenames = trimmed.renames
+        }
+        if attribution {
+            // The trim's last use: attribution marks on its marker.
+            let bytes = attributeBytes(kernel: kernel, result: consume trimmed)
+            attribute(bytes, to: &result.objects)
+            result.sharedBytes = bytes.shared
         }
     } catch {
         result.inputBytes = facts.storedBytes
@@ -500,40 +501,46 @@ package func attribute(_ bytes: Explanation.Bytes, to objects: inout [ObjectSumm
 package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummary {
     var s = ObjectSummary(object: r.object)
     s.total = r.total
-    // The records not patched, still to be found: the walk stops at the last of them.
-    var left = problems ? r.unresolved + r.errors : 0
-    // A decision that fails or poisons before the patch step reads the same for every record
-    // that asks it (the patch step leaves such outcomes as they are): described once.
-    var problemOfDecision = [RelocationProblem?](repeating: nil, count: left > 0 ? r.resolved.decisions.count : 0)
-    s.problems.reserveCapacity(left)
-    var j = -1
-    while left > 0 {
-        j += 1
-        if r.resolved.statusOfRecord[j] == .patched { continue }
-        left -= 1
-        let d = r.resolved.decisionOfRecord[j]
-        let shared: Bool
-        switch r.resolved.decisions[Int(d)].outcome {
-        case .error, .limit: shared = true
-        case .value(let v): shared = v.poison
-        }
-        let problem: RelocationProblem
-        if shared, let known = problemOfDecision[Int(d)] {
-            problem = known
-        } else {
-            guard let p = r.resolved[j].problem else { continue }
-            problem = p
-            if shared { problemOfDecision[Int(d)] = problem }
-        }
-        // The record's fields one by one: `records[j]` would build the whole record.
-        let records = r.resolved.records
-        s.problems.append(.init(section: records.section(j), index: records.indexInSection(j), record: j,
-                                access: records.accessString(j), kind: records.kind(j), status: problem.status,
-                                reason: problem.reason))
-    }
     s.errors = r.errors
     s.unresolved = r.unresolved
     s.resolved = r.resolvedCount
+    let left = problems ? r.unresolved + r.errors : 0
+    guard left > 0 else { return s }
+    let resolved = r.resolved, records = resolved.records
+    // A decision that fails or poisons before the patch step reads the same for every record
+    // that asks it (the patch step leaves such outcomes as they are): described once.
+    var problemOfDecision = [RelocationProblem?](repeating: nil, count: resolved.decisions.count)
+    s.problems.reserveCapacity(left)
+    resolved.statusOfRecord.withUnsafeBufferPointer { status in
+        resolved.decisionOfRecord.withUnsafeBufferPointer { decisionOf in
+            // The records not patched, most of a big program's records are: a scan of the status
+            // bytes that stops at the last of those still to be found.
+            var found = 0, j = 0
+            while found < left && j < status.count {
+                defer { j += 1 }
+                if status[j] == .patched { continue }
+                found += 1
+                let d = Int(decisionOf[j])
+                let shared: Bool
+                switch resolved.decisions[d].outcome {
+                case .error, .limit: shared = true
+                case .value(let v): shared = v.poison
+                }
+                let problem: RelocationProblem
+                if shared, let known = problemOfDecision[d] {
+                    problem = known
+                } else {
+                    guard let p = resolved[j].problem else { continue }
+                    problem = p
+                    if shared { problemOfDecision[d] = problem }
+                }
+                // The record's fields one by one: `records[j]` would build the whole record.
+                s.problems.append(.init(section: records.section(j), index: records.indexInSection(j), record: j,
+                                        access: records.accessString(j), kind: records.kind(j), status: problem.status,
+                                        reason: problem.reason))
+            }
+        }
+    }
     return s
 }
 
