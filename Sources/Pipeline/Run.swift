@@ -401,6 +401,14 @@ public func runJob(_ job: KernelJob, objects: [BPFObject], roots: RunRoots, form
 /// `problems`: `RunOptions.describeProblems`.
 public func runJob(_ job: KernelJob, objects: TrimObjects, roots: RunRoots, format: OutputFormat = .raw, sync: Bool = false,
                    strict: Bool = false, problems: Bool = true, attribution: Bool = false) -> KernelResult {
+    runJob(job, objects: { objects }, roots: roots, format: format, sync: sync, strict: strict, problems: problems,
+           attribution: attribution)
+}
+
+/// `runJob` with objects that may still be loading: the kernel is read first, and `objects`
+/// asked for (waited for) only to trim it; nil, they could not be loaded, and nothing is written.
+func runJob(_ job: KernelJob, objects: () -> TrimObjects?, roots: RunRoots, format: OutputFormat, sync: Bool,
+            strict: Bool, problems: Bool, attribution: Bool) -> KernelResult {
     var result = KernelResult(path: roots.path(of: job))
     // As stored, also for a kernel that fails or is skipped before it is read (0 for a pipe
     // until it has been read).
@@ -446,6 +454,7 @@ public func runJob(_ job: KernelJob, objects: TrimObjects, roots: RunRoots, form
             facts.storedBytes += fileSize(module)
             result.inputBytes = facts.storedBytes
         }
+        guard let objects = objects() else { return notWritten(.failed, "\(job.inputPath): the objects could not be read") }
         let trimmed = trim(kernel: kernel, objects: objects)
         // A type of a kind btfgen does not know is stepped over when nothing needs it; a
         // relocation that reaches one cannot be written in a BTF that libbpf 1.1 reads.
@@ -571,15 +580,39 @@ public func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptio
     return runJobs(jobs, objects: objects, options: options, state: state, progress: progress)
 }
 
+/// `runJobs(_:objects:options:collect:progress:)` with the objects still being loaded (and
+/// prepared) on another thread (a `Background`'s value): `objects` waits for them. Each worker
+/// reads its first kernel meanwhile and waits only to trim it: one kernel and one big object
+/// take about as long to read each, and the two together about as long as either. When they
+/// could not be loaded (nil), nothing is trimmed or reported, and the run returns nil.
+public func runJobs(_ jobs: [KernelJob], loading objects: @escaping @Sendable () -> TrimObjects?, options: RunOptions,
+                    collect: ProblemKeeping, progress: @escaping @Sendable (KernelResult, Int, Int) -> Void = { _, _, _ in })
+    -> (results: [KernelResult], findings: FindingTable)? {
+    let state = RunState(count: jobs.count, collect: collect)
+    let run = runJobs(jobs, objects: objects, options: options, state: state, progress: progress)
+    return objects() == nil ? nil : run
+}
+
 private func runJobs(_ jobs: [KernelJob], objects: [BPFObject], options: RunOptions, state: RunState,
                      progress: @escaping @Sendable (KernelResult, Int, Int) -> Void) -> (results: [KernelResult], findings: FindingTable) {
-    let workers = min(options.jobs, max(jobs.count, 1))
     let objects = TrimObjects(objects)
+    return runJobs(jobs, objects: { objects }, options: options, state: state, progress: progress)
+}
+
+private func runJobs(_ jobs: [KernelJob], objects: @escaping @Sendable () -> TrimObjects?, options: RunOptions, state: RunState,
+                     progress: @escaping @Sendable (KernelResult, Int, Int) -> Void) -> (results: [KernelResult], findings: FindingTable) {
+    let workers = min(options.jobs, max(jobs.count, 1))
     let roots = RunRoots(input: options.input, output: options.output, firstJob: jobs.first)
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
         while let i = state.next() {
             let result = runJob(jobs[i], objects: objects, roots: roots, format: options.outputFormat, sync: options.sync,
                                 strict: options.strict, problems: options.describeProblems, attribution: options.attributeBytes)
+            // Without objects nothing of the run is reported, not even a kernel that failed
+            // before it needed them.
+            guard objects() != nil else {
+                state.stop()
+                return
+            }
             state.finish(i, result, stop: result.status == .failed && options.failFast, progress: progress)
         }
     }
@@ -607,6 +640,11 @@ private final class RunState: Sendable {
             s.nextIndex += 1
             return s.nextIndex - 1
         }
+    }
+
+    /// No job is started after this.
+    func stop() {
+        shared.withLock { $0.stopped = true }
     }
 
     func finish(_ i: Int, _ result: KernelResult, stop: Bool, progress: (KernelResult, Int, Int) -> Void) {

@@ -127,14 +127,18 @@ struct Trim {
     func run() throws {
         guard !objects.isEmpty else { throw ValidationError("at least one --object is required") }
         let reportAs = try resolveReportFormat(path: report, explicit: reportFormat)
-        var usable: [BPFObject] = []
-        do {
+        // The objects are read and prepared on a thread of their own while the run is planned
+        // and the first kernels are read (`runJobs(_:loading:...)`). Their errors still come
+        // first: any other usage error waits for them (`loadedObjects`).
+        let paths = objects
+        let loading = Background { () -> LoadedRun? in
             let loaded: LoadedObjects
-            do { loaded = try loadObjects(objects) } catch {
+            do { loaded = try loadObjects(paths) } catch {
                 warn("btfgen: \(error)")
-                throw ExitCode(Exit.usage)
+                return nil
             }
             for line in loaded.skipped { warn("btfgen: warning: \(line)") }
+            var usable: [BPFObject] = []
             for o in loaded.objects {
                 if o.ext == nil {
                     warn("btfgen: \(o.path): no .BTF.ext section, skipped")
@@ -144,8 +148,13 @@ struct Trim {
                     usable.append(o)
                 }
             }
+            return LoadedRun(paths: usable.map(\.path), objects: TrimObjects(usable))
         }
-        let objectPaths = usable.map(\.path)
+        /// The objects, once loaded; when they cannot be, the run stops with a usage error.
+        func loadedObjects() throws -> LoadedRun {
+            guard let run = loading.value else { throw ExitCode(Exit.usage) }
+            return run
+        }
         var options = RunOptions(input: input, output: output, jobs: jobs)
         options.failFast = failFast
         options.sync = sync
@@ -166,22 +175,26 @@ struct Trim {
         options.moduleFilter = ModuleFilter(moduleFilter)
         if !moduleFiles.isEmpty || !moduleDirectories.isEmpty {
             guard !isDirectory(input) else {
+                _ = try loadedObjects()
                 throw ValidationError("--module and --modules name one kernel's modules: give --input a kernel file (a directory of kernels holds each kernel's modules beside its vmlinux, see README)")
             }
             do {
                 options.modules = try Pipeline.moduleFiles(files: moduleFiles, directories: moduleDirectories, filter: options.moduleFilter)
             } catch {
+                _ = try loadedObjects()
                 warn("btfgen: \(error)")
                 throw ExitCode(Exit.usage)
             }
         }
         let runPlan: RunPlan
         do { runPlan = try planRun(options) } catch {
+            _ = try loadedObjects()
             warn("btfgen: \(error)")
             throw ExitCode(Exit.usage)
         }
         let plan = runPlan.jobs
         if runPlan.selected == 0 && runPlan.found > 0 {
+            _ = try loadedObjects()
             var filters: [String] = include.map { "--include \($0)" } + exclude.map { "--exclude \($0)" }
             if let arch { filters.append("--arch \(arch)") }
             warn("btfgen: warning: \(filters.joined(separator: " ")) selected none of the \(runPlan.found) files in \(input)")
@@ -189,7 +202,7 @@ struct Trim {
         let verbose = self.verbose, quiet = self.quiet, json = self.json
         let roots = RunRoots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
-        let (finished, findings) = runJobs(plan, objects: usable, options: options, collect: wantsSummary ? .findings : .drop) { result, index, done in
+        let ran = runJobs(plan, loading: { loading.value?.objects }, options: options, collect: wantsSummary ? .findings : .drop) { result, index, done in
             // Messages go on lines of their own, not after the progress line.
             progress.clear()
             if json { print(jsonLine(result)) }
@@ -225,8 +238,11 @@ struct Trim {
             progress.update(done: done)
         }
         progress.finish()
-        // What the report and the pack need of the objects is their paths.
-        usable = []
+        // Nothing was trimmed when the objects could not be read: their error is the run's. What
+        // the report and the pack need of the objects is their paths; the rest is freed.
+        let objectPaths = try loadedObjects().paths
+        _ = loading.take()
+        guard let (finished, findings) = ran else { throw ExitCode(Exit.usage) }
         #if canImport(Glibc)
         // The jobs' kernels and the objects are freed, but glibc keeps their pages in its arenas
         // (the worker threads' among them), where the report's and the pack's allocations on
@@ -276,6 +292,12 @@ struct Trim {
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
         if let summary, let failOn { try checkFailOn(failOn, summary) }
     }
+}
+
+/// The objects of a run: the paths of those it trims, and their relocations prepared.
+struct LoadedRun: Sendable {
+    var paths: [String]
+    var objects: TrimObjects
 }
 
 extension Trim {
@@ -371,23 +393,3 @@ func releaseFreedMemory() {
     _ = unsafeBitCast(symbol, to: MallocTrim.self)(0)
 }
 #endif
-
-/// A value worked out on another thread; `value` waits for it.
-final class Background<Value: Sendable>: @unchecked Sendable {
-    private var result: Value?
-    private let done = DispatchSemaphore(value: 0)
-
-    init(_ work: @escaping @Sendable () -> Value) {
-        DispatchQueue.global().async {
-            self.result = work()
-            self.done.signal()
-        }
-    }
-
-    /// The value, once the work is done.
-    var value: Value {
-        done.wait()
-        defer { done.signal() }
-        return result!
-    }
-}

@@ -235,6 +235,23 @@ import TestSupport
         }
     }
 
+    /// The objects are read on a thread of their own while the first kernels are: one that
+    /// cannot be read is still the run's only error (not a kernel that failed meanwhile), with
+    /// exit status 2 and nothing written.
+    @Test func anUnreadableObjectIsTheOnlyErrorWhileKernelsAreRead() throws {
+        try scratch("objects-first") { dir in
+            try placeKernel(0, at: dir + "/in/a/k.btf")
+            try writeText("garbage", to: dir + "/in/b/bad.btf")
+            try writeText("not an object", to: dir + "/bad.o")
+            for jobs in ["1", "2"] {
+                let run = try CLI.run(["-i", dir + "/in", "-o", dir + "/out", "--object", dir + "/bad.o", "--jobs", jobs])
+                #expect(run.status == 2, "\(run)")
+                #expect(run.stderrLines.count == 1 && run.stderr.contains("\(dir)/bad.o"), "\(run)")
+                #expect(try files(dir + "/out").isEmpty, "\(run)")
+            }
+        }
+    }
+
     // MARK: 5. output directory inside the input directory
 
     @Test func anOutputDirectoryInsideTheInputIsNotRead() throws {
