@@ -51,21 +51,34 @@ public struct BPFObject: Sendable {
             let sectionNumber = table.section(named: section)
             // The instructions come from the program section of that name (libbpf looks it up
             // the same way); a record past its section's end has no instruction.
-            func decode(_ buf: UnsafeRawBufferPointer) {
-                for (i, r) in group.records.enumerated() {
-                    var access = accessByOffset[Int(r.accessString.rawValue)] - 1
-                    if access < 0 {
-                        access = table.accessString(btf.string(at: r.accessString))
-                        accessByOffset[Int(r.accessString.rawValue)] = access + 1
-                    }
-                    table.append(section: sectionNumber, index: i, insn: Int(r.insnOffset / 8), type: r.type,
-                                 access: access, accessOffset: r.accessString, kind: r.kind,
-                                 instruction: Instruction(buf, at: Int(r.insnOffset), order: elf.order))
+            if let code = sectionsByName[section] {
+                elf.withContents(of: code) { buf in
+                    BPFObject.append(group, section: sectionNumber, code: buf, order: elf.order, btf: btf, to: &table,
+                                     accessByOffset: &accessByOffset)
                 }
+            } else {
+                BPFObject.append(group, section: sectionNumber, code: UnsafeRawBufferPointer(start: nil, count: 0), order: elf.order,
+                                 btf: btf, to: &table, accessByOffset: &accessByOffset)
             }
-            if let code = sectionsByName[section] { elf.withContents(of: code, decode) } else { decode(UnsafeRawBufferPointer(start: nil, count: 0)) }
         }
         relocations = table
+    }
+
+    /// Appends one section's records to `table`, with their instructions from `code`. A function
+    /// of its own, taking the table `inout`: a closure capturing it would check exclusive access
+    /// on every record.
+    private static func append(_ group: BTFExt.Group<BTFExt.CORERelocation>, section: Int32, code: UnsafeRawBufferPointer,
+                               order: ByteOrder, btf: BTF, to table: inout RelocationTable, accessByOffset: inout [Int32]) {
+        for (i, r) in group.records.enumerated() {
+            var access = accessByOffset[Int(r.accessString.rawValue)] - 1
+            if access < 0 {
+                access = table.accessString(btf.string(at: r.accessString))
+                accessByOffset[Int(r.accessString.rawValue)] = access + 1
+            }
+            table.append(section: section, index: i, insn: Int(r.insnOffset / 8), type: r.type,
+                         access: access, accessOffset: r.accessString, kind: r.kind,
+                         instruction: Instruction(code, at: Int(r.insnOffset), order: order))
+        }
     }
 
 }
