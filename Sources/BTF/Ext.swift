@@ -112,19 +112,20 @@ public struct BTFExt: Sendable {
             return (hdrLen + off, len)
         }
 
-        /// Walks one subsection: a record size, then groups of (section name, count, records).
-        /// With `decode` nil, the records are checked for size only and not kept (func_info and
-        /// line_info: libbpf checks no more of them when it reads the object, and btfgen reads
-        /// nothing in them; a real program has tens of thousands of line_info records).
-        func walk<T>(_ sub: (start: Int, length: Int), name: String, minSize: Int,
-                     decode: ((Int, Int) throws(FormatError) -> T)?) throws(FormatError) -> ([Group<T>], Int) {
+        /// Walks one subsection: a record size, then groups of (section name, count, records),
+        /// each handed to `group` with its record count and where its records start; returns the
+        /// record size. func_info and line_info records are checked for size only and not kept:
+        /// libbpf checks no more of them when it reads the object, and btfgen reads nothing in
+        /// them (a real program has tens of thousands of line_info records). Not generic over
+        /// the record type: unspecialized, it looked up the type's metadata for every record.
+        func walk(_ sub: (start: Int, length: Int), name: String, minSize: Int,
+                  group: (StringOffset, _ count: Int, _ start: Int, _ recordSize: Int) throws(FormatError) -> Void) throws(FormatError) -> Int {
             let end = sub.start + sub.length
             guard sub.length >= 4 else { throw FormatError(at(sub.start), "\(name): subsection too short for a record size") }
             let recSize = Int(r.u32(sub.start)!)
             guard recSize >= minSize, recSize % 4 == 0 else {
                 throw FormatError(at(sub.start), "\(name): record size \(recSize) invalid (need a multiple of 4, at least \(minSize))")
             }
-            var groups: [Group<T>] = []
             var pos = sub.start + 4
             while pos < end {
                 guard end - pos >= 8 else { throw FormatError(at(pos), "\(name): truncated section header") }
@@ -138,40 +139,48 @@ public struct BTFExt: Sendable {
                 guard !overflow, total <= end - pos else {
                     throw FormatError(at(pos - 4), "\(name): \(n) records of \(recSize) bytes past the end of the subsection")
                 }
-                var records: [T] = []
-                if let decode {
-                    records.reserveCapacity(n)
-                    // Records are numbered within their section, as libbpf's `relo #N` is.
-                    for index in 0..<n {
-                        records.append(try decode(pos, index))
-                        pos += recSize
-                    }
-                } else {
-                    pos += total
-                }
-                groups.append(Group(sectionName: StringOffset(nameOff), records: records))
+                try group(StringOffset(nameOff), n, pos, recSize)
+                pos += total
             }
-            return (groups, recSize)
+            return recSize
         }
 
         let typeCount = UInt32(btf.typeCount)
         let strCount = UInt32(btf.strings.count)
         if let sub = try subsection(8) {
-            (funcInfo, funcInfoRecordSize) = try walk(sub, name: "func_info", minSize: 8, decode: nil)
+            var groups: [Group<FuncInfo>] = []
+            funcInfoRecordSize = try walk(sub, name: "func_info", minSize: 8) { name, _, _, _ in
+                groups.append(Group(sectionName: name, records: []))
+            }
+            funcInfo = groups
         }
         if let sub = try subsection(16) {
-            (lineInfo, lineInfoRecordSize) = try walk(sub, name: "line_info", minSize: 16, decode: nil)
+            var groups: [Group<LineInfo>] = []
+            lineInfoRecordSize = try walk(sub, name: "line_info", minSize: 16) { name, _, _, _ in
+                groups.append(Group(sectionName: name, records: []))
+            }
+            lineInfo = groups
         }
         if let sub = try subsection(24) {
-            (coreRelocations, coreRelocationRecordSize) = try walk(sub, name: "core_relo", minSize: 16) { (p, i) throws(FormatError) in
-                // `walk` checked that the records lie inside the subsection.
-                let insn = r.u32Unchecked(p), t = r.u32Unchecked(p + 4), access = r.u32Unchecked(p + 8), k = r.u32Unchecked(p + 12)
-                guard t < typeCount else { throw FormatError(at(p + 4), "relo #\(i): type [\(t)] out of range") }
-                guard access < strCount else { throw FormatError(at(p + 8), "relo #\(i): access string offset \(access) out of range") }
-                guard let kind = RelocationKind(rawValue: k) else { throw FormatError(at(p + 12), "relo #\(i): unknown kind \(k)") }
-                guard insn % 8 == 0 else { throw FormatError(at(p), "relo #\(i): instruction offset \(insn) not a multiple of 8") }
-                return CORERelocation(insnOffset: insn, type: TypeID(t), accessString: StringOffset(access), kind: kind)
+            var groups: [Group<CORERelocation>] = []
+            coreRelocationRecordSize = try walk(sub, name: "core_relo", minSize: 16) { name, n, start, recSize throws(FormatError) in
+                var records: [CORERelocation] = []
+                records.reserveCapacity(n)
+                // Records are numbered within their section, as libbpf's `relo #N` is; `walk`
+                // checked that they lie inside the subsection.
+                var p = start
+                for i in 0..<n {
+                    let insn = r.u32Unchecked(p), t = r.u32Unchecked(p + 4), access = r.u32Unchecked(p + 8), k = r.u32Unchecked(p + 12)
+                    guard t < typeCount else { throw FormatError(at(p + 4), "relo #\(i): type [\(t)] out of range") }
+                    guard access < strCount else { throw FormatError(at(p + 8), "relo #\(i): access string offset \(access) out of range") }
+                    guard let kind = RelocationKind(rawValue: k) else { throw FormatError(at(p + 12), "relo #\(i): unknown kind \(k)") }
+                    guard insn % 8 == 0 else { throw FormatError(at(p), "relo #\(i): instruction offset \(insn) not a multiple of 8") }
+                    records.append(CORERelocation(insnOffset: insn, type: TypeID(t), accessString: StringOffset(access), kind: kind))
+                    p += recSize
+                }
+                groups.append(Group(sectionName: name, records: records))
             }
+            coreRelocations = groups
         }
     }
 
