@@ -13,11 +13,11 @@
 #
 # Environment:
 #   BTFGEN          btfgen binary (default .build/release/btfgen)
-#   ROUNDS          rounds of the one-kernel rows (default 11)
+#   ROUNDS          rounds of the one-kernel rows (default 21)
 #   ARCHIVE_ROUNDS  rounds of the archive rows (default 3)
 #   CENTOS_ROUNDS   rounds of the CentOS row (default 3; bpftool takes 8-20 s a run)
 #   SCALE_KERNELS   kernels of the report-at-scale row (default 2000: the test kernels under that many paths)
-#   SCALE_ROUNDS    rounds of that row (default 3)
+#   SCALE_ROUNDS    rounds of that row (default 5)
 #   OBJECTS_DIR     real objects (default .build/real/objects, every */*.bpf.o)
 #   AGENT           the generated agent (default .build/agent/agent.bpf.o; rows 1 skipped without it)
 #   CENTOS_XZ       the CentOS 8 kernel (default ../shared/kernels/centos-8-4.18.0-147.5.1.el8_1.aarch64.btf.xz)
@@ -29,11 +29,11 @@ cd "$(dirname "$0")/.."
 kernels=${1:?usage: $0 KERNELS_DIR OUT.md}
 out=${2:?usage: $0 KERNELS_DIR OUT.md}
 btfgen=$(realpath "${BTFGEN:-.build/release/btfgen}")
-rounds=${ROUNDS:-11}
+rounds=${ROUNDS:-21}
 archive_rounds=${ARCHIVE_ROUNDS:-3}
 centos_rounds=${CENTOS_ROUNDS:-3}
 scale_kernels=${SCALE_KERNELS:-2000}
-scale_rounds=${SCALE_ROUNDS:-3}
+scale_rounds=${SCALE_ROUNDS:-5}
 objects_dir=${OBJECTS_DIR:-.build/real/objects}
 agent=${AGENT:-.build/agent/agent.bpf.o}
 centos_xz=${CENTOS_XZ:-../shared/kernels/centos-8-4.18.0-147.5.1.el8_1.aarch64.btf.xz}
