@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Dispatch
 import Synchronization
 import BTF
@@ -209,6 +212,9 @@ public struct RunOptions: Sendable {
     public var modules: [String] = []
     /// Which modules a kernel directory's module files contribute (`--module-filter`).
     public var moduleFilter = ModuleFilter([])
+    /// Run by each worker thread but the caller's before its first kernel (the command line
+    /// advises their malloc arenas for huge pages, `adviseHugePages`, as it did its own).
+    public var prepareWorker: (@Sendable () -> Void)?
 
     public init(input: String, output: String, jobs: Int) {
         self.input = input
@@ -603,7 +609,9 @@ private func runJobs(_ jobs: [KernelJob], objects: @escaping @Sendable () -> Tri
                      progress: @escaping @Sendable (KernelResult, Int, Int) -> Void) -> (results: [KernelResult], findings: FindingTable) {
     let workers = min(options.jobs, max(jobs.count, 1))
     let roots = RunRoots(input: options.input, output: options.output, firstJob: jobs.first)
+    let caller = pthread_self()
     DispatchQueue.concurrentPerform(iterations: workers) { _ in
+        if pthread_equal(pthread_self(), caller) == 0 { options.prepareWorker?() }
         while let i = state.next() {
             let result = runJob(jobs[i], objects: objects, roots: roots, format: options.outputFormat, sync: options.sync,
                                 strict: options.strict, problems: options.describeProblems, attribution: options.attributeBytes)

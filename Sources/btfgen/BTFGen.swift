@@ -60,32 +60,19 @@ func bpftoolSpelling(_ arguments: [String]) -> [String] {
 
 /// Keeps the multi-megabyte buffers of one kernel (file bytes, type words, strings) in the heap
 /// once freed, so the next kernel of a batch reuses those pages instead of mapping and faulting
-/// in fresh ones: with glibc's defaults each such buffer is a new mmap.
-///
-/// The first `hugeHeap` bytes of the heap are also advised for transparent huge pages
-/// (`MADV_HUGEPAGE`: in the "madvise" mode many distributions choose, the kernel gives huge pages
-/// only to memory so advised; in "always" the heap has them anyway, in "never" the advice is moot).
-/// A run on one kernel writes about 10 MB of fresh memory (a kernel's index, the objects'
-/// relocation tables), and on a virtual machine a fresh 4 KB page costs more to fault in than
-/// its bytes cost to compute: in 2 MB pages it costs about a fifth of the run's time less. The
-/// price is that memory is taken 2 MB at a time: a megabyte or two more of peak memory.
+/// in fresh ones: with glibc's defaults each such buffer is a new mmap. The heap grows by
+/// `hugeHeap` at once (below the mmap threshold, so from the heap itself) and keeps it when
+/// freed (below the trim threshold), advised for huge pages (`adviseHugePages`); the run's
+/// workers and the thread that reads the objects advise their own arenas the same way.
 func tuneAllocator() {
     #if os(Linux)
     _ = glibcMallopt(-3, 256 << 20) // M_MMAP_THRESHOLD
     _ = glibcMallopt(-1, 512 << 20) // M_TRIM_THRESHOLD
-    // The heap grows by this much at once (below the mmap threshold, so from the heap itself)
-    // and keeps it when freed (below the trim threshold): the advice covers what the run's
-    // later allocations on this thread are given. Nothing is touched until it is used.
-    guard let block = malloc(hugeHeap) else { return }
-    let huge = 2 << 20
-    let start = (Int(bitPattern: block) + huge - 1) & ~(huge - 1)
-    let end = (Int(bitPattern: block) + hugeHeap) & ~(huge - 1)
-    if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 14 /* MADV_HUGEPAGE */) }
-    free(block)
+    adviseHugePages(hugeHeap)
     #endif
 }
 
-/// How much of the heap `tuneAllocator` advises for huge pages.
+/// How much of each thread's arena is advised for huge pages.
 let hugeHeap = 48 << 20
 
 #if os(Linux)

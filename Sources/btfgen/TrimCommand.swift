@@ -132,6 +132,9 @@ struct Trim {
         // first: any other usage error waits for them (`loadedObjects`).
         let paths = objects
         let loading = Background { () -> LoadedRun? in
+            // This thread's allocations come from an arena of its own: the objects' relocation
+            // tables are its megabytes of fresh memory.
+            adviseHugePages(hugeHeap)
             let loaded: LoadedObjects
             do { loaded = try loadObjects(paths) } catch {
                 warn("btfgen: \(error)")
@@ -173,6 +176,7 @@ struct Trim {
         options.arch = arch
         options.shard = shard.map { ($0.index, $0.count) }
         options.moduleFilter = ModuleFilter(moduleFilter)
+        options.prepareWorker = { adviseHugePages(hugeHeap) }
         if !moduleFiles.isEmpty || !moduleDirectories.isEmpty {
             guard !isDirectory(input) else {
                 _ = try loadedObjects()
