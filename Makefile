@@ -60,13 +60,9 @@ deps:
 
 # btfgen carries the Swift runtime (--static-swift-stdlib): it starts about 1 ms faster and runs
 # where no Swift toolchain is installed; it needs libelf1 and libstdc++6, and libarchive13 (loaded
-# on first use) for compressed inputs. It is linked at a fixed address (-no-pie): as a PIE the
-# static runtime leaves 40,000 pointers for the loader to relocate at every start, some 120 page
-# faults and 0.2-0.5 ms that bpftool's command line (one process per kernel) pays each time.
-# Shared libraries, heap and stack are still placed at random. (Only here: a non-PIE linked
-# against the shared Swift runtime, as `swift test` links it, gets loader warnings.)
+# on first use) for compressed inputs.
 build: deps
-	$(SWIFT) build $(SWIFT_FLAGS) -c release --static-swift-stdlib -Xlinker -no-pie --product btfgen
+	$(SWIFT) build $(SWIFT_FLAGS) -c release --static-swift-stdlib --product btfgen
 	$(SWIFT) build $(SWIFT_FLAGS) -c release --product libbpf-judge
 
 # The binary carries the Swift runtime: nothing else of the build is needed where it is copied.

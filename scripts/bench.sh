@@ -35,7 +35,7 @@ die() { echo "bench: $*" >&2; exit 1; }
 if [[ -z ${BTFGEN:-} || -z ${JUDGE:-} ]]; then
     # shellcheck disable=SC2086
     # Built as `make build` builds it (what users run): the static stdlib starts faster.
-    "$SWIFT" build $SWIFT_FLAGS -c release --static-swift-stdlib -Xlinker -no-pie --product btfgen >&2
+    "$SWIFT" build $SWIFT_FLAGS -c release --static-swift-stdlib --product btfgen >&2
     # shellcheck disable=SC2086
     "$SWIFT" build $SWIFT_FLAGS -c release --product libbpf-judge >&2
     # shellcheck disable=SC2086
