@@ -15,7 +15,18 @@ public final class Background<Value: Sendable>: @unchecked Sendable {
     private var result: Value?
     private let done = DispatchSemaphore(value: 0)
 
-    public init(_ work: @escaping @Sendable () -> Value) {
+    /// `queue`: run the work there instead, on a thread of the dispatch pool, when nothing that
+    /// waits for it holds the pool's threads. A pool thread has run a job before and reuses the
+    /// memory its arena was given (glibc's arenas are per thread); a new thread starts an arena
+    /// of its own.
+    public init(on queue: DispatchQueue? = nil, _ work: @escaping @Sendable () -> Value) {
+        if let queue {
+            queue.async {
+                self.result = work()
+                self.done.signal()
+            }
+            return
+        }
         let run = Unmanaged.passRetained(Job { self.result = work(); self.done.signal() }).toOpaque()
         var thread = pthread_t()
         if pthread_create(&thread, nil, { context in

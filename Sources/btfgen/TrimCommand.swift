@@ -282,7 +282,8 @@ struct Trim {
         // The pack is made once: the report's packed_bytes is its size. Packing the outputs (xz,
         // a megabyte a second) goes on while a JSON report is written: its totals come last.
         if let built = summary, report != nil || pack != nil {
-            let statistics = Background { built.outputStatistics(withoutDedup: pack != nil) }
+            // On a worker's thread: the pack's buffers reuse the memory the run freed there.
+            let statistics = Background(on: .global()) { built.outputStatistics(withoutDedup: pack != nil) }
             if let report, let reportAs {
                 try writeReport(built, to: report, format: reportAs, totals: {
                     var totals = built.totals
