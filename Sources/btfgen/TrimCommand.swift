@@ -131,7 +131,7 @@ struct Trim {
         // and the first kernels are read (`runJobs(_:loading:...)`). Their errors still come
         // first: any other usage error waits for them (`loadedObjects`).
         let paths = objects
-        let loading = Background { () -> LoadedRun? in
+        let loading = Background { () -> TrimObjects? in
             // This thread's allocations come from an arena of its own: the objects' relocation
             // tables are its megabytes of fresh memory.
             adviseHugePages(hugeHeap)
@@ -151,12 +151,12 @@ struct Trim {
                     usable.append(o)
                 }
             }
-            return LoadedRun(paths: usable.map(\.path), objects: TrimObjects(usable))
+            return TrimObjects(usable)
         }
         /// The objects, once loaded; when they cannot be, the run stops with a usage error.
-        func loadedObjects() throws -> LoadedRun {
-            guard let run = loading.value else { throw ExitCode(Exit.usage) }
-            return run
+        func loadedObjects() throws -> TrimObjects {
+            guard let objects = loading.value else { throw ExitCode(Exit.usage) }
+            return objects
         }
         var options = RunOptions(input: input, output: output, jobs: jobs)
         options.failFast = failFast
@@ -206,7 +206,7 @@ struct Trim {
         let verbose = self.verbose, quiet = self.quiet, json = self.json
         let roots = RunRoots(input: input, output: output, firstJob: plan.first)
         let progress = Progress(total: plan.count, enabled: !quiet && !json && isatty(STDOUT_FILENO) == 1)
-        let ran = runJobs(plan, loading: { loading.value?.objects }, options: options, collect: wantsSummary ? .findings : .drop) { result, index, done in
+        let ran = runJobs(plan, loading: { loading.value }, options: options, collect: wantsSummary ? .findings : .drop) { result, index, done in
             // Messages go on lines of their own, not after the progress line.
             progress.clear()
             if json { print(jsonLine(result)) }
@@ -243,8 +243,9 @@ struct Trim {
         }
         progress.finish()
         // Nothing was trimmed when the objects could not be read: their error is the run's. What
-        // the report and the pack need of the objects is their paths; the rest is freed.
-        let objectPaths = try loadedObjects().paths
+        // the report and the pack need of the objects is their paths (their names); the rest is
+        // freed.
+        let objectPaths = try loadedObjects().names
         _ = loading.take()
         guard let (finished, findings) = ran else { throw ExitCode(Exit.usage) }
         #if canImport(Glibc)
@@ -297,12 +298,6 @@ struct Trim {
         if !failed.isEmpty { throw ExitCode(Exit.kernelFailed) }
         if let summary, let failOn { try checkFailOn(failOn, summary) }
     }
-}
-
-/// The objects of a run: the paths of those it trims, and their relocations prepared.
-struct LoadedRun: Sendable {
-    var paths: [String]
-    var objects: TrimObjects
 }
 
 extension Trim {
