@@ -6,8 +6,8 @@
 #
 # usage: scripts/bench-real.sh KERNELS_DIR OUT.md
 #
-# Each row times the two commands in one run, alternating (reference, btfgen, reference,
-# btfgen, ...), and reports the median of each; then one callgrind run of each (instructions
+# Each row times the two commands in one run, alternating in ABBA order (reference, btfgen,
+# btfgen, reference, ...), and reports the median of each; then one callgrind run of each (instructions
 # executed, Ir) and one run of each for memory (max RSS and the peak charged to a fresh memory
 # cgroup, see bench-lib.sh).
 #
@@ -160,14 +160,23 @@ mem_ok() { # mem_ok REF_MEM BTFGEN_MEM
 }
 yes_no() { "$@" && echo yes || echo "**no**"; }
 
-# alternate N REF_CMD_FN BTFGEN_CMD_FN: N rounds of (reference, btfgen); sets REF_NS and GEN_NS
-# to the medians. Each function empties its output first.
+# alternate N REF_CMD_FN BTFGEN_CMD_FN: N rounds of the two commands, in the order reference,
+# btfgen, btfgen, reference, reference, btfgen, ... (ABBA), so that each follows the other as
+# often as itself: btfgen on the agent, run right after bpftool, took 0.8-2.8 ms more than right
+# after another btfgen (median of 20 of each, 8.5-8.7 against 9.5-11.2 ms), a bias a fixed order
+# gives one tool alone. Sets REF_NS and GEN_NS to the medians. Each function
+# empties its output first.
 alternate() {
     local n=$1 ref=$2 gen=$3 r
     : >"$work/t.ref"; : >"$work/t.gen"
     for ((r = 0; r < n; r++)); do
-        wall_ns "$ref" >>"$work/t.ref"
-        wall_ns "$gen" >>"$work/t.gen"
+        if ((r % 2 == 0)); then
+            wall_ns "$ref" >>"$work/t.ref"
+            wall_ns "$gen" >>"$work/t.gen"
+        else
+            wall_ns "$gen" >>"$work/t.gen"
+            wall_ns "$ref" >>"$work/t.ref"
+        fi
     done
     REF_NS=$(median <"$work/t.ref"); GEN_NS=$(median <"$work/t.gen")
 }
@@ -471,7 +480,7 @@ echo "- date: $(date -u +%Y-%m-%d); machine: ${cpu:-unknown CPU}, $jobs CPUs, $(
 echo "- btfgen $btfgen_id; $(bpftool version 2>/dev/null | head -n 1); $(xz --version 2>/dev/null | head -n 1)"
 echo "- callgrind: $callgrind"
 echo
-echo "Wall times in ms, median of alternating rounds (the machine's speed drifts: both tools see the"
+echo "Wall times in ms, median of alternating rounds in ABBA order (the machine's speed drifts: both tools see the"
 echo "same machine). Ir: instructions executed in user space, one callgrind run of each. Memory, one more"
 echo "run of each: max RSS, and the peak charged to a fresh memory cgroup (what a container's limit counts;"
 echo "it leaves out pages of files already cached, such as those of the 28 MB static btfgen executable)."
