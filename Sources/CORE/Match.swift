@@ -30,6 +30,11 @@ func matchSpec(_ localSpec: AccessSpec, local: BTF, target: BTF, candidate: Type
     }
     let ptrSize = target.pointerSize
     var targetID = candidate
+    // One allocation each instead of growing from empty: every candidate of every distinct
+    // question builds a spec. The target's path is longer than the local one only by the
+    // anonymous members it steps through.
+    spec.raw.reserveCapacity(localSpec.raw.count + 4)
+    spec.accessors.reserveCapacity(localSpec.accessors.count)
     for (i, acc) in localSpec.accessors.enumerated() {
         guard let t = target.skipModsAndTypedefs(targetID) else { throw SpecError(message: "cannot resolve target type \(targetID)") }
         targetID = t
