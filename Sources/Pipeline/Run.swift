@@ -91,6 +91,30 @@ public struct KernelResult: Sendable, Equatable, Decodable {
         case inputMembers, outputMembers, objects, findingGroup, sharedBytes, modules, moduleRenames
     }
 
+    /// A report's kernel (keys in snake case, converted by the decoder). Its objects come as
+    /// columns with no names (`ObjectColumns`): the report that holds the kernel names them.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        path = try c.decode(String.self, forKey: .path)
+        output = try c.decode(String.self, forKey: .output)
+        status = try c.decode(Status.self, forKey: .status)
+        message = try c.decodeIfPresent(String.self, forKey: .message)
+        member = try c.decodeIfPresent(String.self, forKey: .member)
+        inputBytes = try c.decodeIfPresent(Int.self, forKey: .inputBytes)
+        rawBytes = try c.decodeIfPresent(Int.self, forKey: .rawBytes)
+        outputBytes = try c.decode(Int.self, forKey: .outputBytes)
+        rawOutputBytes = try c.decode(Int.self, forKey: .rawOutputBytes)
+        inputTypes = try c.decodeIfPresent(Int.self, forKey: .inputTypes)
+        outputTypes = try c.decode(Int.self, forKey: .outputTypes)
+        inputMembers = try c.decodeIfPresent(Int.self, forKey: .inputMembers)
+        outputMembers = try c.decode(Int.self, forKey: .outputMembers)
+        objects = try c.decode(ObjectColumns.self, forKey: .objects).summaries
+        findingGroup = try c.decodeIfPresent(Int.self, forKey: .findingGroup)
+        sharedBytes = try c.decodeIfPresent(Int.self, forKey: .sharedBytes)
+        modules = try c.decodeIfPresent([String].self, forKey: .modules)
+        moduleRenames = try c.decodeIfPresent([ModuleRename].self, forKey: .moduleRenames)
+    }
+
     /// `output_bytes / input_bytes` of a written kernel; nil otherwise or without input bytes.
     public var ratio: Double? { status == .written ? ratioOf(outputBytes, inputBytes) : nil }
 }
@@ -125,7 +149,7 @@ public struct RunRoots: Sendable, Equatable {
 ///
 /// A run keeps one per kernel × object until its report is written, and the report takes them
 /// over as its cells (`RunReport.Object`); decoded from a report's JSON, `problems` is empty.
-public struct ObjectSummary: Sendable, Equatable, Decodable {
+public struct ObjectSummary: Sendable, Equatable {
     public struct Problem: Sendable, Equatable {
         public var section: String
         public var index: Int
@@ -151,21 +175,6 @@ public struct ObjectSummary: Sendable, Equatable, Decodable {
 
     public init(object: String) { self.object = object }
 
-    private enum CodingKeys: String, CodingKey {
-        case object, total, resolved, unresolved, errors, ownBytes, sharedBytes
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        object = try c.decode(String.self, forKey: .object)
-        total = try c.decode(Int.self, forKey: .total)
-        resolved = try c.decode(Int.self, forKey: .resolved)
-        unresolved = try c.decode(Int.self, forKey: .unresolved)
-        errors = try c.decode(Int.self, forKey: .errors)
-        ownBytes = try c.decodeIfPresent(Int.self, forKey: .ownBytes)
-        sharedBytes = try c.decodeIfPresent(Int.self, forKey: .sharedBytes)
-    }
-
     public var total: Int { get { Int(total32) } set { total32 = Int32(clamping: newValue) } }
     public var resolved: Int { get { Int(resolved32) } set { resolved32 = Int32(clamping: newValue) } }
     public var unresolved: Int { get { Int(unresolved32) } set { unresolved32 = Int32(clamping: newValue) } }
@@ -179,6 +188,33 @@ public struct ObjectSummary: Sendable, Equatable, Decodable {
     public var sharedBytes: Int? {
         get { shared32 < 0 ? nil : Int(shared32) }
         set { shared32 = newValue.map { Int32(clamping: $0) } ?? -1 }
+    }
+}
+
+/// A report kernel's `objects`: one column per count, an entry per object in the report's
+/// `objects` order (every column empty for a kernel not written).
+struct ObjectColumns: Decodable {
+    var total: [Int], resolved: [Int], unresolved: [Int], errors: [Int]
+    var ownBytes: [Int?], sharedBytes: [Int?]
+
+    /// The summaries, unnamed (`object` empty).
+    var summaries: [ObjectSummary] {
+        get throws {
+            let n = total.count
+            guard [resolved.count, unresolved.count, errors.count, ownBytes.count, sharedBytes.count].allSatisfy({ $0 == n }) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "objects: columns of different lengths"))
+            }
+            return (0..<n).map { i in
+                var o = ObjectSummary(object: "")
+                o.total = total[i]
+                o.resolved = resolved[i]
+                o.unresolved = unresolved[i]
+                o.errors = errors[i]
+                o.ownBytes = ownBytes[i]
+                o.sharedBytes = sharedBytes[i]
+                return o
+            }
+        }
     }
 }
 

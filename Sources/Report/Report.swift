@@ -533,6 +533,13 @@ extension RunReport {
         } catch {
             throw FormatError(file: path, "", "invalid report: \(error)")
         }
+        // A kernel's objects are columns in `objects` order: they take their names from it.
+        for k in kernels.indices where !kernels[k].objects.isEmpty {
+            guard kernels[k].objects.count == objects.count else {
+                throw FormatError(file: path, "", "invalid report: kernels[\(k)].objects has \(kernels[k].objects.count) entries, objects \(objects.count)")
+            }
+            for i in objects.indices { kernels[k].objects[i].object = objects[i] }
+        }
     }
 }
 

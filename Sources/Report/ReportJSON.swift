@@ -68,19 +68,10 @@ extension RunReport {
         }
         out.raw(",\n")
         key("kernels")
-        if detail == .full {
-            if kernels.isEmpty { out.raw("[]") }
-            for (i, k) in kernels.enumerated() {
-                out.raw(i == 0 ? "[\n    " : "    ")
-                kernelJSON(k).write(to: &out, indent: "    ")
-                out.raw(i == kernels.count - 1 ? "\n  ]" : ",\n")
-                flush()
-            }
-        } else if kernels.isEmpty {
+        if kernels.isEmpty {
             out.raw("[]")
         } else {
-            // Written straight into the text, the same bytes `kernelJSON` renders: the kernels
-            // are most of a report at archive scale.
+            // Written straight into the text: the kernels are most of a report at archive scale.
             out.raw("[\n")
             for (i, k) in kernels.enumerated() {
                 out.raw("    ")
@@ -135,7 +126,19 @@ extension RunReport {
         out.raw("]")
     }
 
-    /// `kernelJSON(k)` of a summary report, written at the kernels' indentation.
+    /// `k.objects` in `objects` order, as a run and a report of outputs make them; a kernel with
+    /// other objects has them matched by name, and those it lacks counted as nothing.
+    func aligned(_ k: Kernel) -> [ObjectSummary] {
+        if k.objects.isEmpty || k.objects.lazy.map(\.object).elementsEqual(objects) { return k.objects }
+        return objects.map { name in k.objects.first { $0.object == name } ?? ObjectSummary(object: name) }
+    }
+
+    /// One kernel, at the kernels' indentation: its fields, its objects' counts as columns in
+    /// `objects` order, and with `detail == .full` its problems.
+    ///
+    /// Columns, not an entry per object: 2,000 kernels × 100 objects are 200,000 pairs, and
+    /// each pair's five numbers take a few bytes where the object's path and the keys beside them
+    /// took a hundred and fifty (a 46 MB report, against 9 MB).
     func writeKernel(_ k: Kernel, to out: inout JSONText) {
         func field(_ name: StaticString) { out.raw(",\n      \""); out.raw(name); out.raw("\": ") }
         out.raw("{\n      \"path\": ")
@@ -162,67 +165,40 @@ extension RunReport {
             JSONValue.array((k.moduleRenames ?? []).map(\.json)).write(to: &out, indent: "      ")
         }
         field("objects")
-        if k.objects.isEmpty {
-            out.raw("[]")
-        } else {
-            out.raw("[\n")
-            for (i, o) in k.objects.enumerated() {
-                out.raw("        {\"object\":")
-                out.string(o.object)
-                out.raw(",\"total\":"); out.int(o.total)
-                out.raw(",\"resolved\":"); out.int(o.resolved)
-                out.raw(",\"unresolved\":"); out.int(o.unresolved)
-                out.raw(",\"errors\":"); out.int(o.errors)
-                out.raw(",\"compat\":"); out.string(o.compat)
-                out.raw(",\"own_bytes\":"); out.int(o.ownBytes)
-                out.raw(",\"shared_bytes\":"); out.int(o.sharedBytes)
-                out.raw(i == k.objects.count - 1 ? "}\n      ]" : "},\n")
+        let pairs = aligned(k)
+        func column(_ name: StaticString, _ value: (ObjectSummary) -> Int?) {
+            out.raw("\"")
+            out.raw(name)
+            out.raw("\":[")
+            for (i, o) in pairs.enumerated() {
+                if i > 0 { out.raw(",") }
+                out.int(value(o))
             }
+            out.raw("]")
+        }
+        out.raw("{"); column("total", \.total)
+        out.raw(", "); column("resolved", \.resolved)
+        out.raw(", "); column("unresolved", \.unresolved)
+        out.raw(", "); column("errors", \.errors)
+        out.raw(",\n        "); column("own_bytes", \.ownBytes)
+        out.raw(",\n        "); column("shared_bytes", \.sharedBytes)
+        out.raw("}")
+        if detail == .full {
+            field("problems")
+            var first = true
+            out.raw("[")
+            // The group's findings ascend, and `findings` is in `objects` order: each object's
+            // problems come together, in `.BTF.ext` order (as `problems(_:_:)` gives them).
+            if let g = k.findingGroup, findingGroups.indices.contains(g) {
+                for i in findingGroups[g].findings where findings.indices.contains(i) {
+                    out.raw(first ? "\n        " : ",\n        ")
+                    first = false
+                    findings[i].problem.write(object: findings[i].object, to: &out)
+                }
+            }
+            out.raw(first ? "]" : "\n      ]")
         }
         out.raw("\n    }")
-    }
-
-    /// One kernel; with `detail == .full`, each object's problems too.
-    func kernelJSON(_ k: Kernel) -> JSONValue {
-        var modules: [(String, JSONValue)] = []
-        if let names = k.modules {
-            modules = [("modules", .array(names.map(JSONValue.string))),
-                       ("module_renames", .array((k.moduleRenames ?? []).map(\.json)))]
-        }
-        return .object([
-            ("path", .string(k.path)),
-            ("output", .string(k.output)),
-            ("status", .string(k.status.rawValue)),
-            ("message", k.message.json),
-            ("member", k.member.json),
-            ("input_bytes", k.inputBytes.json),
-            ("raw_bytes", k.rawBytes.json),
-            ("output_bytes", .int(k.outputBytes)),
-            ("raw_output_bytes", .int(k.rawOutputBytes)),
-            ("ratio", k.ratio.json),
-            ("input_types", k.inputTypes.json),
-            ("output_types", .int(k.outputTypes)),
-            ("input_members", k.inputMembers.json),
-            ("output_members", .int(k.outputMembers)),
-            ("finding_group", k.findingGroup.json),
-            ("shared_bytes", k.sharedBytes.json),
-        ] + modules + [
-            ("objects", .array(k.objects.map { o in
-                var fields: [(String, JSONValue)] = [
-                    ("object", .string(o.object)),
-                    ("total", .int(o.total)),
-                    ("resolved", .int(o.resolved)),
-                    ("unresolved", .int(o.unresolved)),
-                    ("errors", .int(o.errors)),
-                    ("compat", .string(o.compat)),
-                    ("own_bytes", o.ownBytes.json),
-                    ("shared_bytes", o.sharedBytes.json),
-                ]
-                guard detail == .full else { return .inline(.object(fields)) }
-                fields.append(("problems", .array(problems(k, o.object).map { .inline($0.json) })))
-                return .object(fields)
-            })),
-        ])
     }
 }
 
@@ -234,21 +210,14 @@ extension ModuleRename {
 }
 
 extension RunReport.Problem {
-    var json: JSONValue {
-        .object([
-            ("section", .string(section)),
-            ("relo", .int(relo)),
-            ("kind", .string(kind)),
-            ("access", .string(access)),
-            ("outcome", .string(outcome.rawValue)),
-            ("reason", .string(reason)),
-        ])
+    /// A `problems[]` entry on one line: the object, then the problem's fields.
+    func write(object: String, to out: inout JSONText) {
+        writeFields(object: object, to: &out)
+        out.raw("}")
     }
-}
 
-extension RunReport.Finding {
-    /// The problem's fields between the object and the kernel count, on one line.
-    func write(to out: inout JSONText) {
+    /// The entry without its closing brace, for `findings[]` to add the kernel count.
+    fileprivate func writeFields(object: String, to out: inout JSONText) {
         out.raw("{\"object\":"); out.string(object)
         out.raw(",\"section\":"); out.string(section)
         out.raw(",\"relo\":"); out.int(relo)
@@ -256,6 +225,13 @@ extension RunReport.Finding {
         out.raw(",\"access\":"); out.string(access)
         out.raw(",\"outcome\":"); out.string(outcome.rawValue)
         out.raw(",\"reason\":"); out.string(reason)
+    }
+}
+
+extension RunReport.Finding {
+    /// The problem's fields between the object and the kernel count, on one line.
+    func write(to out: inout JSONText) {
+        problem.writeFields(object: object, to: &out)
         out.raw(",\"kernels\":"); out.int(kernels)
         out.raw("}")
     }

@@ -26,7 +26,7 @@ struct RealTrimTests {
 
             let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: report))) as? [String: Any]
             let kernels = json?["kernels"] as? [[String: Any]] ?? []
-            let reported = (kernels.first?["objects"] as? [[String: Any]] ?? []).reduce(into: [String: [Int]]()) { acc, o in
+            let reported = reportPairs(json ?? [:], kernels.first ?? [:]).reduce(into: [String: [Int]]()) { acc, o in
                 acc[o["object"] as? String ?? ""] = ["resolved", "unresolved", "errors"].map { k in o[k] as? Int ?? -1 }
             }
             #expect((kernels.first?["warnings"] as? [String] ?? []).isEmpty, "\(kernel): \(kernels.first?["warnings"] ?? "")")

@@ -67,7 +67,7 @@ struct ArchiveScaleTests {
             var expected: [String: [String: (counts: [Int], problems: [String])]] = [:]
             for k in full["kernels"] as? [[String: Any]] ?? [] {
                 var perObject: [String: (counts: [Int], problems: [String])] = [:]
-                for o in k["objects"] as? [[String: Any]] ?? [] {
+                for o in reportPairs(full, k) {
                     let counts = ["total", "resolved", "unresolved", "errors"].map { o[$0] as? Int ?? -1 }
                     let problems = (o["problems"] as? [[String: Any]] ?? []).map { p in
                         ["section", "relo", "kind", "access", "outcome", "reason"].map { "\(p[$0] ?? "")" }.joined(separator: "|")

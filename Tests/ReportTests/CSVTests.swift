@@ -83,14 +83,13 @@ struct CSVTests {
             var expectedObjects: [[String: String]] = []
             for (m, k) in zip(matrixRows, kernels) {
                 let cells = try #require(m["cells"] as? [String])
-                let pairs = try #require(k["objects"] as? [[String: Any]])
+                let pairs = reportPairs(json, k)
                 for (object, cell) in zip(matrixObjects, cells) {
                     var row = ["path": m["path"] as? String ?? "", "object": object, "compat": cell]
                     let pair = pairs.first { $0["object"] as? String == object }
                     for key in ["total", "resolved", "unresolved", "errors"] {
                         row[key] = (pair?[key] as? Int).map { String($0) } ?? ""
                     }
-                    if let pair { #expect(pair["compat"] as? String == cell) }
                     expectedObjects.append(row)
                 }
             }

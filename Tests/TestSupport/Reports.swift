@@ -46,3 +46,21 @@ public func bpftoolCounts(_ path: String) throws -> BpftoolCounts {
     }
     return counts
 }
+
+/// A report kernel's object pairs (`kernels[].objects`, columns in the report's `objects`
+/// order) as one dictionary per object: `object` and each column's entry, and with
+/// `--report-detail full` the object's entries of the kernel's `problems`.
+public func reportPairs(_ report: [String: Any], _ kernel: [String: Any]) -> [[String: Any]] {
+    let names = report["objects"] as? [String] ?? []
+    let columns = kernel["objects"] as? [String: [Any]] ?? [:]
+    let problems = kernel["problems"] as? [[String: Any]]
+    guard let n = columns["total"]?.count, n > 0 else { return [] }
+    return (0..<n).map { i in
+        var pair: [String: Any] = ["object": i < names.count ? names[i] : ""]
+        for (key, column) in columns where i < column.count { pair[key] = column[i] }
+        if let problems {
+            pair["problems"] = problems.filter { $0["object"] as? String == pair["object"] as? String }
+        }
+        return pair
+    }
+}
