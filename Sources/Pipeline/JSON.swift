@@ -183,16 +183,27 @@ public struct JSONText: Sendable {
 
     /// Appends `v` in decimal.
     public mutating func uint(_ v: UInt64) {
+        // Most numbers of a report are counts of a digit or two.
+        if v < 10 {
+            bytes.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: v))
+            return
+        }
         var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes: UInt64.max has 20 digits
-        withUnsafeMutableBytes(of: &digits) { d in
+        withUnsafeMutableBytes(of: &digits) { raw in
+            let d = raw.bindMemory(to: UInt8.self)
             var n = v, at = d.count
             repeat {
                 at -= 1
-                d[at] = UInt8(ascii: "0") + UInt8(n % 10)
+                d[at] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: n % 10)
                 n /= 10
             } while n > 0
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[at...]))
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: d[at...]))
         }
+    }
+
+    /// Appends one ASCII character.
+    public mutating func char(_ c: Unicode.Scalar) {
+        bytes.append(UInt8(truncatingIfNeeded: c.value))
     }
 
     /// Appends `d` as Swift prints it (the shortest text that reads back as `d`); `null` when it

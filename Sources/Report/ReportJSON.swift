@@ -91,15 +91,11 @@ extension RunReport {
             // The same bytes as `.inline(.object(["path", "cells"]))`: a row per kernel, a cell
             // per object.
             out.raw("[\n")
-            for i in kernels.indices {
-                let r = matrixRow(i)
+            for (i, k) in kernels.enumerated() {
                 out.raw("      {\"path\":")
-                out.string(r.path)
+                out.string(k.path)
                 out.raw(",\"cells\":[")
-                for (j, c) in r.cells.enumerated() {
-                    if j > 0 { out.raw(",") }
-                    out.string(c)
-                }
+                writeCells(k, to: &out)
                 out.raw(i == kernels.count - 1 ? "]}\n    ]" : "]},\n")
                 flush()
             }
@@ -116,6 +112,38 @@ extension RunReport {
         flush(true)
     }
 
+    /// `matrixRow`'s cells for `k`, as JSON strings separated by commas, written without
+    /// making them as strings first.
+    private func writeCells(_ k: Kernel, to out: inout JSONText) {
+        guard k.status == .written else {
+            for j in objects.indices {
+                if j > 0 { out.char(",") }
+                out.raw(k.status == .skipped ? "\"skipped\"" : "\"failed\"")
+            }
+            return
+        }
+        let pairs = k.objects.lazy.map({ $0.object }).elementsEqual(objects) ? k.objects : nil
+        for (j, name) in objects.enumerated() {
+            if j > 0 { out.char(",") }
+            guard let o = pairs?[j] ?? k.objects.first(where: { $0.object == name }) else {
+                out.raw("\"-\"")
+                continue
+            }
+            out.char("\"")
+            switch (o.unresolved, o.errors) {
+            case (0, 0):
+                out.raw("ok")
+            case (let u, 0):
+                out.int(u); out.raw(" unresolved")
+            case (0, let e):
+                out.int(e); out.raw(e == 1 ? " error" : " errors")
+            case (let u, let e):
+                out.int(e); out.raw(e == 1 ? " error, " : " errors, "); out.int(u); out.raw(" unresolved")
+            }
+            out.char("\"")
+        }
+    }
+
     /// A list of strings on one line, as `JSONValue` writes an array of scalars.
     private func writeStrings(_ items: [String], to out: inout JSONText) {
         out.raw("[")
@@ -129,7 +157,7 @@ extension RunReport {
     /// `k.objects` in `objects` order, as a run and a report of outputs make them; a kernel with
     /// other objects has them matched by name, and those it lacks counted as nothing.
     func aligned(_ k: Kernel) -> [ObjectSummary] {
-        if k.objects.isEmpty || k.objects.lazy.map(\.object).elementsEqual(objects) { return k.objects }
+        if k.objects.isEmpty || k.objects.lazy.map({ $0.object }).elementsEqual(objects) { return k.objects }
         return objects.map { name in k.objects.first { $0.object == name } ?? ObjectSummary(object: name) }
     }
 
@@ -166,23 +194,25 @@ extension RunReport {
         }
         field("objects")
         let pairs = aligned(k)
-        func column(_ name: StaticString, _ value: (ObjectSummary) -> Int?) {
-            out.raw("\"")
+        // Each column written in a loop of its own, the field read directly: this is most of
+        // a report's bytes at archive scale.
+        @inline(__always) func column(_ name: StaticString, _ value: (borrowing ObjectSummary) -> Int?) {
+            out.char("\"")
             out.raw(name)
             out.raw("\":[")
-            for (i, o) in pairs.enumerated() {
-                if i > 0 { out.raw(",") }
-                out.int(value(o))
+            for i in pairs.indices {
+                if i > 0 { out.char(",") }
+                if let v = value(pairs[i]) { out.int(v) } else { out.raw("null") }
             }
-            out.raw("]")
+            out.char("]")
         }
-        out.raw("{"); column("total", \.total)
-        out.raw(", "); column("resolved", \.resolved)
-        out.raw(", "); column("unresolved", \.unresolved)
-        out.raw(", "); column("errors", \.errors)
-        out.raw(",\n        "); column("own_bytes", \.ownBytes)
-        out.raw(",\n        "); column("shared_bytes", \.sharedBytes)
-        out.raw("}")
+        out.char("{"); column("total") { $0.total }
+        out.raw(", "); column("resolved") { $0.resolved }
+        out.raw(", "); column("unresolved") { $0.unresolved }
+        out.raw(", "); column("errors") { $0.errors }
+        out.raw(",\n        "); column("own_bytes") { $0.ownBytes }
+        out.raw(",\n        "); column("shared_bytes") { $0.sharedBytes }
+        out.char("}")
         if detail == .full {
             field("problems")
             var first = true
