@@ -314,10 +314,11 @@ public struct Explanation: Sendable {
         func charge(_ b: Int, count: Int, first: Int) {
             if count == 1 { bytes.own[first] += b } else if count > 1 { bytes.shared += b } else { bytes.unattributed += b }
         }
-        for (i, item) in items.enumerated() {
-            let b = recordBytes(item, target)
-            bytes.types += b
-            charge(b, count: owners[i], first: firstOwner[i])
+        // Each item's bytes once: the shared bytes below take them again for every entry.
+        let itemBytes = items.map { recordBytes($0, target) }
+        for i in items.indices {
+            bytes.types += itemBytes[i]
+            charge(itemBytes[i], count: owners[i], first: firstOwner[i])
         }
         // A name is stored once: it belongs to every object that keeps an item naming it. The
         // names of item i are nameIDs[nameStart[i]..<nameStart[i + 1]]. They are read from
@@ -381,12 +382,15 @@ public struct Explanation: Sendable {
             bytes.strings += b
             charge(b, count: stringOwners[s], first: stringFirst[s])
         }
+        var sharedWith = bytes.sharedWith
+        bytes.sharedWith = []
         for e in entryItem.indices where owners[Int(entryItem[e])] > 1 {
-            bytes.sharedWith[Int(entryObject[e])] += recordBytes(items[Int(entryItem[e])], target)
+            sharedWith[Int(entryObject[e])] += itemBytes[Int(entryItem[e])]
         }
         for e in stringEntry.indices where stringOwners[Int(stringEntry[e])] > 1 {
-            bytes.sharedWith[Int(stringEntryObject[e])] += stringBytes[Int(stringEntry[e])]
+            sharedWith[Int(stringEntryObject[e])] += stringBytes[Int(stringEntry[e])]
         }
+        bytes.sharedWith = sharedWith
         bytes.total = bytes.header + bytes.types + bytes.strings
         return bytes
     }

@@ -58,10 +58,27 @@ public struct Marker: Sendable {
     public mutating func mark(_ decision: borrowing Decision) {
         // `specs(marking:)`, without making its slice: a report marks every decision again per
         // object.
-        let targets = decision.targets
+        let isError: Bool
+        if case .error = decision.outcome { isError = true } else { isError = false }
+        mark(targets: decision.targets, isError: isError)
+    }
+
+    /// `mark(decisions[d])`, with the decision read in place: passed whole, a decision read
+    /// from an array is copied first, its specs retained and released (marking each object's
+    /// decisions again for a report does this for every decision of every kernel).
+    public mutating func mark(_ decisions: [Decision], at d: Int) {
+        decisions.withUnsafeBufferPointer { ds in
+            let isError: Bool
+            if case .error = ds[d].outcome { isError = true } else { isError = false }
+            mark(targets: ds[d].targets, isError: isError)
+        }
+    }
+
+    /// `mark(_ decision:)` of a decision with these targets, failing when `isError`.
+    public mutating func mark(targets: [AccessSpec], isError: Bool) {
         guard let first = targets.first else { return }
         mark(first)
-        if targets.count > 1, case .error = decision.outcome { mark(targets[targets.count - 1]) }
+        if targets.count > 1, isError { mark(targets[targets.count - 1]) }
     }
 
     /// The specs `mark(_ decision:)` marks, in order.

@@ -150,7 +150,7 @@ private func trim(kernel: BTF, run: TrimObjects, leavingUnmarked: Set<Int>) -> T
         for (j, d) in resolved.decisionOfRecord.enumerated() where !done[Int(d)] {
             if i == 0 && leavingUnmarked.contains(j) { continue }
             done[Int(d)] = true
-            marker.mark(resolved.decisions[Int(d)])
+            marker.mark(resolved.decisions, at: Int(d))
         }
         results.append(ObjectResult(object: name, resolved: resolved))
     }
@@ -237,9 +237,13 @@ public func attributeBytes(kernel: BTF, result: consuming TrimResult) -> Explana
         let decisions = object.resolved.decisions
         var h = Hasher()
         h.combine(decisions.count)
-        for d in decisions.indices {
-            h.combine(decisions[d].targets.first?.root.rawValue)
-            h.combine(decisions[d].targets.first?.raw.last)
+        decisions.withUnsafeBufferPointer { ds in
+            for d in ds.indices {
+                // The targets alone: a decision read out of the array whole would be copied.
+                let targets = ds[d].targets
+                h.combine(targets.isEmpty ? nil : targets[0].root.rawValue)
+                h.combine(targets.isEmpty ? nil : targets[0].raw.last)
+            }
         }
         let print = h.finalize()
         if let same = byPrint[print]?.first(where: { sameMarks(result.objects[$0].resolved.decisions, decisions) }) {
@@ -250,12 +254,15 @@ public func attributeBytes(kernel: BTF, result: consuming TrimResult) -> Explana
     }
     let kept = result.kept
     let scratch = result.marks.take()
+    // Taken out of `result` first: read through the closure's capture of it, each decision
+    // would be copied (its specs retained) before it is marked.
+    let decisionsOf = result.objects.map(\.resolved.decisions)
     return Explanation.bytes(target: kernel, output: result.btf, objectCount: result.objects.count, kept: kept, sameAs: sameAs,
                              scratch: scratch) { o, marker in
         // The decisions in the order the records first get them (`ResolvedRelocations.decisions`),
         // read in place.
-        let decisions = result.objects[o].resolved.decisions
-        for d in decisions.indices { marker.mark(decisions[d]) }
+        let decisions = decisionsOf[o]
+        for d in decisions.indices { marker.mark(decisions, at: d) }
         for step in repairsOf[o] { Explanation.apply(step, to: &marker) }
     }
 }
