@@ -438,21 +438,14 @@ extension RunReport {
     /// and an error line for each that cannot be read: what `packedBytes` measures and
     /// `btfgen --pack` writes.
     public func writtenOutputs() -> (files: [(name: String, data: [UInt8])], unreadable: [String]) {
-        RunReport.readOutputs(kernels.filter { $0.status == .written }.map(\.output), in: output)
-    }
-
-    /// The files `outputs` (relative to `root`) read back, in sorted path order, and an error line
-    /// for each that cannot be read: `writtenOutputs()` of a report whose written kernels have
-    /// these outputs.
-    public static func readOutputs(_ outputs: [String], in root: String) -> (files: [(name: String, data: [UInt8])], unreadable: [String]) {
         var files: [(name: String, data: [UInt8])] = []
         var unreadable: [String] = []
         // Identical outputs share one buffer: what is held grows with distinct contents.
         var seen = Set<Contents>()
-        for name in outputs {
+        for k in kernels where k.status == .written {
             do throws(FormatError) {
-                let data = Contents(try readFile(joinPath(root, name)))
-                files.append((name, seen.insert(data).memberAfterInsert.bytes))
+                let data = Contents(try readFile(joinPath(output, k.output)))
+                files.append((k.output, seen.insert(data).memberAfterInsert.bytes))
             } catch {
                 unreadable.append(error.description)
             }
@@ -481,14 +474,8 @@ extension RunReport {
     /// It reads nothing of the report but its kernels' outputs, so it can run while the rest of
     /// the report is written: the totals come last (`renderJSON(totals:_:)`).
     public func outputStatistics(withoutDedup: Bool = false) -> OutputStatistics {
-        RunReport.outputStatistics(kernels.filter { $0.status == .written }.map(\.output), in: output, withoutDedup: withoutDedup)
-    }
-
-    /// `outputStatistics(withoutDedup:)` of a report whose written kernels have `outputs`
-    /// (relative to `root`): what a run works out while its report is still being made.
-    public static func outputStatistics(_ outputs: [String], in root: String, withoutDedup: Bool = false) -> OutputStatistics {
         var s = OutputStatistics()
-        let (files, unreadable) = readOutputs(outputs, in: root)
+        let (files, unreadable) = writtenOutputs()
         let groups = Array(Dictionary(grouping: files.indices, by: { Contents(files[$0].data) }).values)
         s.uniqueOutputs = groups.count
         s.identicalOutputs = groups.filter { $0.count > 1 }.reduce(0) { $0 + $1.count }

@@ -255,15 +255,6 @@ struct Trim {
         // comes on top of what is left, not on top of the run's peak.
         if report != nil || pack != nil { releaseFreedMemory() }
         #endif
-        // The pack is made once: the report's packed_bytes is its size. Packing the outputs (xz,
-        // a megabyte a second) needs only their paths: it goes on, on a worker's thread (its
-        // buffers reuse the memory the run freed there), while the report is built and written
-        // (a JSON report's totals come last).
-        let writtenPaths = finished.filter { $0.status == .written }.map(\.output)
-        let outputRoot = roots.output, withoutDedup = pack != nil
-        let statistics = wantsSummary && (report != nil || pack != nil)
-            ? Background(on: .global()) { RunReport.outputStatistics(writtenPaths, in: outputRoot, withoutDedup: withoutDedup) }
-            : nil
         let failed = finished.compactMap { r in r.status == .failed ? r.message ?? "\(r.path): failed" : nil }
         let skipped = finished.count - finished.filter { $0.status == .written }.count - failed.count
         if !quiet && !json {
@@ -289,7 +280,11 @@ struct Trim {
         var summary = wantsSummary
             ? RunReport(run: consume finished, findings: findings, roots: roots, format: format, objects: objectPaths,
                         detail: reportDetail) : nil
-        if let built = summary, let statistics {
+        // The pack is made once: the report's packed_bytes is its size. Packing the outputs (xz,
+        // a megabyte a second) goes on while a JSON report is written: its totals come last.
+        if let built = summary, report != nil || pack != nil {
+            // On a worker's thread: the pack's buffers reuse the memory the run freed there.
+            let statistics = Background(on: .global()) { built.outputStatistics(withoutDedup: pack != nil) }
             if let report, let reportAs {
                 try writeReport(built, to: report, format: reportAs, totals: {
                     var totals = built.totals
