@@ -58,20 +58,14 @@ public struct Marker: Sendable {
     public mutating func mark(_ decision: borrowing Decision) {
         // `specs(marking:)`, without making its slice: a report marks every decision again per
         // object.
-        let isError: Bool
-        if case .error = decision.outcome { isError = true } else { isError = false }
-        mark(targets: decision.targets, isError: isError)
+        mark(targets: decision.targets, isError: decision.isLibbpfError)
     }
 
     /// `mark(decisions[d])`, with the decision read in place: passed whole, a decision read
     /// from an array is copied first, its specs retained and released (marking each object's
     /// decisions again for a report does this for every decision of every kernel).
     public mutating func mark(_ decisions: [Decision], at d: Int) {
-        decisions.withUnsafeBufferPointer { ds in
-            let isError: Bool
-            if case .error = ds[d].outcome { isError = true } else { isError = false }
-            mark(targets: ds[d].targets, isError: isError)
-        }
+        decisions.withUnsafeBufferPointer { ds in mark(targets: ds[d].targets, isError: ds[d].isLibbpfError) }
     }
 
     /// `mark(_ decision:)` of a decision with these targets, failing when `isError`.
@@ -84,7 +78,7 @@ public struct Marker: Sendable {
     /// The specs `mark(_ decision:)` marks, in order.
     static func specs(marking decision: Decision) -> ArraySlice<AccessSpec> {
         let targets = decision.targets
-        guard targets.count > 1, case .error = decision.outcome else { return targets.prefix(1) }
+        guard targets.count > 1, decision.isLibbpfError else { return targets.prefix(1) }
         return [targets[0], targets[targets.count - 1]]
     }
 
@@ -275,4 +269,13 @@ public struct Marker: Sendable {
     }
 
     func isWhole(_ id: TypeID) -> Bool { whole[id.index] }
+}
+
+extension Decision {
+    /// Whether libbpf fails the relocation (`.error`; not btfgen's `.limit`, which
+    /// `Resolution.isError` counts too): an ambiguity, whose conflicting candidate is marked too.
+    var isLibbpfError: Bool {
+        if case .error = outcome { return true }
+        return false
+    }
 }

@@ -254,14 +254,11 @@ public func attributeBytes(kernel: BTF, result: consuming TrimResult) -> Explana
     }
     let kept = result.kept
     let scratch = result.marks.take()
-    // Taken out of `result` first: read through the closure's capture of it, each decision
-    // would be copied (its specs retained) before it is marked.
-    let decisionsOf = result.objects.map(\.resolved.decisions)
     return Explanation.bytes(target: kernel, output: result.btf, objectCount: result.objects.count, kept: kept, sameAs: sameAs,
                              scratch: scratch) { o, marker in
         // The decisions in the order the records first get them (`ResolvedRelocations.decisions`),
         // read in place.
-        let decisions = decisionsOf[o]
+        let decisions = result.objects[o].resolved.decisions
         for d in decisions.indices { marker.mark(decisions, at: d) }
         for step in repairsOf[o] { Explanation.apply(step, to: &marker) }
     }

@@ -202,17 +202,21 @@ public struct RunReport: Sendable, Equatable, Decodable {
     /// The matrix row of `kernels[i]`: a cell per object, in `objects` order.
     public func matrixRow(_ i: Int) -> Matrix.Row {
         let k = kernels[i]
-        let cells = objects.enumerated().map { column, name -> String in
+        let cells = objects.indices.map { column -> String in
             switch k.status {
             case .skipped: return "skipped"
             case .failed: return "failed"
-            case .written:
-                // A run's kernels list their objects in `objects` order: look there first.
-                if k.objects.indices.contains(column), k.objects[column].object == name { return k.objects[column].compat }
-                return k.objects.first { $0.object == name }?.compat ?? "-"
+            case .written: return object(k, at: column)?.compat ?? "-"
             }
         }
         return Matrix.Row(path: k.path, cells: cells)
+    }
+
+    /// `k`'s summary of `objects[column]`; nil when it has none. A run's kernels list their
+    /// objects in `objects` order: it looks there first.
+    func object(_ k: Kernel, at column: Int) -> Object? {
+        if k.objects.indices.contains(column), k.objects[column].object == objects[column] { return k.objects[column] }
+        return k.objects.first { $0.object == objects[column] }
     }
 
     /// One object across all kernels: the object-first view of the matrix.
@@ -276,12 +280,27 @@ public enum FailOn: String, Sendable, CaseIterable {
 
 /// The matrix cell for one kernel × object.
 func compatCell(unresolved: Int, errors: Int) -> String {
-    let e = errors == 1 ? "1 error" : "\(errors) errors"
+    var text = JSONText()
+    writeCompatCell(unresolved: unresolved, errors: errors, to: &text)
+    return text.string
+}
+
+/// `compatCell`'s text appended to `out` as it is (no quotes), without making a String: the
+/// JSON writer puts 200,000 of them in a report of 2,000 kernels.
+func writeCompatCell(unresolved: Int, errors: Int, to out: inout JSONText) {
+    func writeErrors() {
+        out.int(errors)
+        out.raw(errors == 1 ? " error" : " errors")
+    }
     switch (unresolved, errors) {
-    case (0, 0): return "ok"
-    case (_, 0): return "\(unresolved) unresolved"
-    case (0, _): return e
-    default: return "\(e), \(unresolved) unresolved"
+    case (0, 0):
+        out.raw("ok")
+    case (_, 0):
+        out.int(unresolved); out.raw(" unresolved")
+    case (0, _):
+        writeErrors()
+    default:
+        writeErrors(); out.raw(", "); out.int(unresolved); out.raw(" unresolved")
     }
 }
 

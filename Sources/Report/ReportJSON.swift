@@ -122,24 +122,14 @@ extension RunReport {
             }
             return
         }
-        let pairs = k.objects.lazy.map({ $0.object }).elementsEqual(objects) ? k.objects : nil
-        for (j, name) in objects.enumerated() {
+        for j in objects.indices {
             if j > 0 { out.char(",") }
-            guard let o = pairs?[j] ?? k.objects.first(where: { $0.object == name }) else {
+            guard let o = object(k, at: j) else {
                 out.raw("\"-\"")
                 continue
             }
             out.char("\"")
-            switch (o.unresolved, o.errors) {
-            case (0, 0):
-                out.raw("ok")
-            case (let u, 0):
-                out.int(u); out.raw(" unresolved")
-            case (0, let e):
-                out.int(e); out.raw(e == 1 ? " error" : " errors")
-            case (let u, let e):
-                out.int(e); out.raw(e == 1 ? " error, " : " errors, "); out.int(u); out.raw(" unresolved")
-            }
+            writeCompatCell(unresolved: o.unresolved, errors: o.errors, to: &out)
             out.char("\"")
         }
     }
@@ -158,7 +148,7 @@ extension RunReport {
     /// other objects has them matched by name, and those it lacks counted as nothing.
     func aligned(_ k: Kernel) -> [ObjectSummary] {
         if k.objects.isEmpty || k.objects.lazy.map({ $0.object }).elementsEqual(objects) { return k.objects }
-        return objects.map { name in k.objects.first { $0.object == name } ?? ObjectSummary(object: name) }
+        return objects.indices.map { object(k, at: $0) ?? ObjectSummary(object: objects[$0]) }
     }
 
     /// One kernel, at the kernels' indentation: its fields, its objects' counts as columns in
