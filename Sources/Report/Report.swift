@@ -203,13 +203,22 @@ public struct RunReport: Sendable, Equatable, Decodable {
     public func matrixRow(_ i: Int) -> Matrix.Row {
         let k = kernels[i]
         let cells = objects.indices.map { column -> String in
-            switch k.status {
-            case .skipped: return "skipped"
-            case .failed: return "failed"
-            case .written: return object(k, at: column)?.compat ?? "-"
-            }
+            var text = JSONText()
+            writeMatrixCell(k, column, to: &text)
+            return text.string
         }
         return Matrix.Row(path: k.path, cells: cells)
+    }
+
+    /// The text of `k`'s cell in `column` (no quotes), appended to `out` without making a
+    /// String: the JSON writer puts 200,000 of them in a report of 2,000 kernels.
+    func writeMatrixCell(_ k: Kernel, _ column: Int, to out: inout JSONText) {
+        switch k.status {
+        case .skipped: out.raw("skipped")
+        case .failed: out.raw("failed")
+        case .written:
+            if let o = object(k, at: column) { writeCompatCell(unresolved: o.unresolved, errors: o.errors, to: &out) } else { out.raw("-") }
+        }
     }
 
     /// `k`'s summary of `objects[column]`; nil when it has none. A run's kernels list their
@@ -285,8 +294,7 @@ func compatCell(unresolved: Int, errors: Int) -> String {
     return text.string
 }
 
-/// `compatCell`'s text appended to `out` as it is (no quotes), without making a String: the
-/// JSON writer puts 200,000 of them in a report of 2,000 kernels.
+/// `compatCell`'s text appended to `out` as it is (no quotes), without making a String.
 func writeCompatCell(unresolved: Int, errors: Int, to out: inout JSONText) {
     func writeErrors() {
         out.int(errors)

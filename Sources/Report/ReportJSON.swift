@@ -112,24 +112,11 @@ extension RunReport {
         flush(true)
     }
 
-    /// `matrixRow`'s cells for `k`, as JSON strings separated by commas, written without
-    /// making them as strings first.
+    /// `matrixRow`'s cells for `k`, as JSON strings separated by commas.
     private func writeCells(_ k: Kernel, to out: inout JSONText) {
-        guard k.status == .written else {
-            for j in objects.indices {
-                if j > 0 { out.char(",") }
-                out.raw(k.status == .skipped ? "\"skipped\"" : "\"failed\"")
-            }
-            return
-        }
         for j in objects.indices {
-            if j > 0 { out.char(",") }
-            guard let o = object(k, at: j) else {
-                out.raw("\"-\"")
-                continue
-            }
-            out.char("\"")
-            writeCompatCell(unresolved: o.unresolved, errors: o.errors, to: &out)
+            out.raw(j > 0 ? ",\"" : "\"")
+            writeMatrixCell(k, j, to: &out)
             out.char("\"")
         }
     }
