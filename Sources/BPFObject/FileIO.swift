@@ -84,8 +84,10 @@ public func writeFileAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t =
 /// a large file is never whole in memory.
 /// - Parameter uncached: drop the file's pages from the page cache as they reach the disk (a
 ///   file written once for others to read, such as a report of thousands of kernels: its
-///   cached pages would otherwise count against a container's memory limit). It starts each
-///   piece's write-back early; the write itself waits for nothing.
+///   cached pages would otherwise count against a container's memory limit). No more than two
+///   steps of 1 MiB are cached at once: each step's write-back starts as soon as it is written,
+///   and is waited for (rarely long: the next step's writing came in between) before it is
+///   dropped.
 public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool = false, uncached: Bool = false,
                                 chunks produce: (_ write: (UnsafeRawBufferPointer) -> Bool) -> Void) throws(FormatError) {
     let dir: String
@@ -99,7 +101,7 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
     let slot = btfgen_register_temporary(tmp)
     defer { btfgen_unregister_temporary(slot) }
     var failure: String?
-    var written = 0, advised = 0
+    var written = 0, started = 0, dropped = 0
     produce { buf in
         guard failure == nil else { return false }
         var done = 0
@@ -113,11 +115,17 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
             done += n
         }
         written += done
-        // Every few megabytes: pages written back since the last time are dropped, and the
-        // write-back of the newer ones starts (POSIX_FADV_DONTNEED does both, without waiting).
-        if uncached && written - advised >= uncachedStep {
-            _ = posix_fadvise(fd, 0, off_t(written), POSIX_FADV_DONTNEED)
-            advised = written
+        // Every step: the step's write-back starts, the step before it is waited for (its
+        // write-back has had a step's time to finish) and dropped, so no more than two steps
+        // are cached at once.
+        if uncached && written - started >= uncachedStep {
+            syncRange(fd, from: started, to: written, wait: false)
+            if started > dropped {
+                syncRange(fd, from: dropped, to: started, wait: true)
+                _ = posix_fadvise(fd, off_t(dropped), off_t(started - dropped), POSIX_FADV_DONTNEED)
+                dropped = started
+            }
+            started = written
         }
         return true
     }
@@ -133,7 +141,23 @@ public func writeFileAtomically(_ path: String, mode: mode_t = 0o644, sync: Bool
 }
 
 /// How often an `uncached` write drops what has reached the disk.
-private let uncachedStep = 4 << 20
+private let uncachedStep = 1 << 20
+
+/// Starts the write-back of bytes `from..<to` of `fd` (Linux `sync_file_range`), and with `wait`
+/// waits for it: a page that is still dirty stays cached whatever `POSIX_FADV_DONTNEED` says.
+/// Looked up at run time (the Glibc module does not export it); without it, nothing happens.
+private func syncRange(_ fd: Int32, from: Int, to: Int, wait: Bool) {
+    #if canImport(Glibc)
+    typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+    guard let symbol = syncFileRange else { return }
+    // SYNC_FILE_RANGE_WAIT_BEFORE 1, _WRITE 2, _WAIT_AFTER 4.
+    _ = unsafeBitCast(symbol, to: SyncFileRange.self)(fd, Int64(from), Int64(to - from), wait ? 7 : 2)
+    #endif
+}
+
+#if canImport(Glibc)
+nonisolated(unsafe) private let syncFileRange = dlsym(nil, "sync_file_range")
+#endif
 
 /// `count` bytes at `offset`, or an error if the file ends first (it shrank while being read).
 package func readExactly(_ fd: Int32, at offset: Int, count: Int, path: String) throws(FormatError) -> [UInt8] {

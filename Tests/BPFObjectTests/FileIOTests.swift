@@ -40,6 +40,69 @@ import TestSupport
         }
     }
 
+    /// How many of the first `length` bytes of the file at `path` are in the page cache
+    /// (`mincore`), in pages.
+    static func cachedPages(_ path: String, length: Int) -> Int {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0, length > 0 else { return 0 }
+        defer { close(fd) }
+        guard let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { return 0 }
+        defer { munmap(map, length) }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var vec = [UInt8](repeating: 0, count: (length + page - 1) / page)
+        guard mincore(map, length, &vec) == 0 else { return 0 }
+        return vec.reduce(0) { $0 + Int($1 & 1) }
+    }
+
+    /// Where `uncachedWritesKeepTwoStepsCached` writes: the package's own directory, on a disk
+    /// (the system's temporary directory may be a tmpfs).
+    static let diskDir = TestEnv.packageRoot + "/.build"
+
+    /// Whether the file system of directory `dir` drops a file's pages from the cache once they
+    /// are on the disk (a tmpfs never does: it has no disk): a file synced and advised
+    /// `POSIX_FADV_DONTNEED` is then no longer cached.
+    static func dropsWrittenPages(_ dir: String) -> Bool {
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let path = dir + "/probe-\(getpid())"
+        defer { unlink(path) }
+        let fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0o644)
+        guard fd >= 0 else { return false }
+        let bytes = [UInt8](repeating: 1, count: 1 << 20)
+        let wrote = write(fd, bytes, bytes.count) == bytes.count && fsync(fd) == 0
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+        close(fd)
+        return wrote && cachedPages(path, length: bytes.count) == 0
+    }
+
+    /// A report of thousands of kernels is written `uncached` (`writeUserFile`): while it is
+    /// written, no more than two steps of it (1 MiB each) are in the page cache, which counts
+    /// against a container's memory limit. A page still dirty stays cached, so this holds only
+    /// if each step is written back before it is dropped.
+    @Test(.enabled(if: dropsWrittenPages(diskDir), "the package's .build keeps written pages cached (a tmpfs?): nothing to measure"))
+    func uncachedWritesKeepTwoStepsCached() throws {
+        let dir = Self.diskDir + "/tmp-uncached-\(getpid())"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/report.json"
+        let piece = [UInt8](repeating: 0x41, count: 64 << 10), pieces = 160 // 10 MiB
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var most = 0, checked = 0
+        try writeFileAtomically(path, uncached: true) { write in
+            for n in 0..<pieces {
+                guard piece.withUnsafeBytes(write) else { return }
+                // The temporary file being written, found by its name.
+                guard let tmp = Self.leftovers(dir).first else { continue }
+                most = max(most, Self.cachedPages(dir + "/" + tmp, length: (n + 1) * piece.count))
+                checked += 1
+            }
+        }
+        #expect(checked == pieces)
+        #expect(statSize(path) == pieces * piece.count)
+        // Two steps, and the piece that crossed into a third.
+        #expect(most * page <= (2 << 20) + piece.count, "\(most * page) bytes cached at most")
+        #expect(most * page >= 1 << 20, "the measure itself: \(most * page) bytes cached at most")
+    }
+
     @Test func missingDirectoryThrows() throws {
         try withTempDir { dir in
             let path = dir + "/no/such/dir/out.btf"
