@@ -242,8 +242,9 @@ public struct Explanation: Sendable {
     /// The byte table of a trim that kept `items` (its marker's `keptItems()`), where `mark(o, &m)`
     /// marks on `m` what object `o`'s steps mark (the flexible-array rule aside): what a run does
     /// for every kernel, straight from the trim's decisions. `sameAs[o]`, when given, is an
-    /// object at or before `o` whose steps mark just what `o`'s do: `o` then takes its items
-    /// without being marked again.
+    /// object at or before `o` whose steps mark just what `o`'s do (itself, or one whose own
+    /// `sameAs` is itself): `o` then gets its bytes without being marked or counted item by
+    /// item again.
     ///
     /// `output` is the trimmed BTF itself, whose string section gives each name its identity,
     /// and `scratch` a marker of `target` to mark on (reset first; the trim's own, when it is
@@ -252,6 +253,16 @@ public struct Explanation: Sendable {
                              scratch: consuming Marker? = nil, mark: (Int, inout Marker) -> Void) -> Bytes {
         // Which items each object's steps keep (entries (object, item), object by object), and
         // how many objects keep each item.
+        // An object that marks what an earlier one does has no entries of its own: the earlier
+        // one stands for it, each of its entries counting once per object it stands for
+        // (`weight`), and the two get the same bytes at the end.
+        var weight = [Int](repeating: 1, count: objectCount)
+        if let sameAs {
+            for o in 0..<objectCount where sameAs[o] < o {
+                weight[sameAs[o]] += 1
+                weight[o] = 0
+            }
+        }
         var entryObject: [Int32] = [], entryItem: [Int32] = []
         entryObject.reserveCapacity(items.count * 4)
         entryItem.reserveCapacity(items.count * 4)
@@ -260,7 +271,7 @@ public struct Explanation: Sendable {
         func own(_ i: Int, by o: Int) {
             entryObject.append(Int32(o))
             entryItem.append(Int32(i))
-            owners[i] += 1
+            owners[i] += weight[o]
             if firstOwner[i] < 0 { firstOwner[i] = o }
         }
         // Where each kept type's items start in `items` (sorted: a type, then its members in
@@ -269,14 +280,7 @@ public struct Explanation: Sendable {
         // object marks, on every kernel.)
         var firstItem = [Int32](repeating: -1, count: target.typeCount)
         for (n, item) in items.enumerated() where item.member == nil { firstItem[item.type.index] = Int32(n) }
-        var entriesOf = [Range<Int>](repeating: 0..<0, count: objectCount)
-        for o in 0..<objectCount {
-            let start = entryItem.count
-            defer { entriesOf[o] = start..<entryItem.count }
-            if let same = sameAs?[o], same < o {
-                for e in entriesOf[same] { own(Int(entryItem[e]), by: o) }
-                continue
-            }
+        for o in 0..<objectCount where weight[o] > 0 {
             marker.reset()
             mark(o, &marker)
             // The marked types and their kept members (`keptItems()`), walked in place.
@@ -374,7 +378,7 @@ public struct Explanation: Sendable {
                 stamp[s] = o
                 stringEntryObject.append(Int32(o))
                 stringEntry.append(Int32(s))
-                stringOwners[s] += 1
+                stringOwners[s] += weight[o]
                 if stringFirst[s] < 0 { stringFirst[s] = o }
             }
         }
@@ -389,6 +393,10 @@ public struct Explanation: Sendable {
         }
         for e in stringEntry.indices where stringOwners[Int(stringEntry[e])] > 1 {
             sharedWith[Int(stringEntryObject[e])] += stringBytes[Int(stringEntry[e])]
+        }
+        // An object stood for by an earlier one keeps what it keeps, all of it shared.
+        if let sameAs {
+            for o in 0..<objectCount where weight[o] == 0 { sharedWith[o] = sharedWith[sameAs[o]] }
         }
         bytes.sharedWith = sharedWith
         bytes.total = bytes.header + bytes.types + bytes.strings

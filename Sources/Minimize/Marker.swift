@@ -56,8 +56,6 @@ public struct Marker: Sendable {
     /// candidate that conflicts with it. Candidates that agree with the first are left out: the
     /// check before writing puts them back where the cache's narrowing needs them.
     public mutating func mark(_ decision: borrowing Decision) {
-        // `specs(marking:)`, without making its slice: a report marks every decision again per
-        // object.
         mark(targets: decision.targets, isError: decision.isLibbpfError)
     }
 
@@ -65,21 +63,19 @@ public struct Marker: Sendable {
     /// from an array is copied first, its specs retained and released (marking each object's
     /// decisions again for a report does this for every decision of every kernel).
     public mutating func mark(_ decisions: [Decision], at d: Int) {
-        decisions.withUnsafeBufferPointer { ds in mark(targets: ds[d].targets, isError: ds[d].isLibbpfError) }
+        decisions.withUnsafeBufferPointer { ds in
+            // The outcome is looked at only where it matters: reading it copies it.
+            mark(targets: ds[d].targets, isError: ds[d].targets.count > 1 && ds[d].isLibbpfError)
+        }
     }
 
     /// `mark(_ decision:)` of a decision with these targets, failing when `isError`.
     public mutating func mark(targets: [AccessSpec], isError: Bool) {
-        guard let first = targets.first else { return }
-        mark(first)
+        // Subscripts, not `first`: a spec passed from its place in the array is not copied (its
+        // arrays retained and released), once per decision of every object of every kernel.
+        guard !targets.isEmpty else { return }
+        mark(targets[0])
         if targets.count > 1, isError { mark(targets[targets.count - 1]) }
-    }
-
-    /// The specs `mark(_ decision:)` marks, in order.
-    static func specs(marking decision: Decision) -> ArraySlice<AccessSpec> {
-        let targets = decision.targets
-        guard targets.count > 1, decision.isLibbpfError else { return targets.prefix(1) }
-        return [targets[0], targets[targets.count - 1]]
     }
 
     /// Marks what a target spec of a relocation needs.

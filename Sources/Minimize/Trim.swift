@@ -230,22 +230,24 @@ public func attributeBytes(kernel: BTF, result: consuming TrimResult) -> Explana
     // Objects whose decisions mark the same specs in the same order mark the same (two versions
     // of one tool, often): each such group is marked once. Objects with repairs are left apart.
     var sameAs = Array(result.objects.indices)
-    var byPrint: [Int: [Int]] = [:]
+    var byPrint: [UInt64: [Int]] = [:]
+    byPrint.reserveCapacity(result.objects.count)
     for (o, object) in result.objects.enumerated() where repairsOf[o].isEmpty {
-        // A hash of each decision's first target (root and last index, read in place), then a
-        // full comparison among objects with the same one.
+        // A fingerprint of each decision's first target (root and last index, read in place),
+        // then a full comparison among objects with the same one: a multiply-and-rotate mix,
+        // as only equal fingerprints are compared and a collision costs one comparison.
         let decisions = object.resolved.decisions
-        var h = Hasher()
-        h.combine(decisions.count)
+        var print = UInt64(decisions.count)
         decisions.withUnsafeBufferPointer { ds in
             for d in ds.indices {
                 // The targets alone: a decision read out of the array whole would be copied.
                 let targets = ds[d].targets
-                h.combine(targets.isEmpty ? nil : targets[0].root.rawValue)
-                h.combine(targets.isEmpty ? nil : targets[0].raw.last)
+                let root = targets.isEmpty ? 0 : UInt64(targets[0].root.rawValue) + 1
+                let last = targets.isEmpty ? 0 : UInt64(bitPattern: Int64(targets[0].raw.last ?? -1))
+                let mixed = (print ^ root) &* 0x9E37_79B9_7F4A_7C15
+                print = (mixed << 27 | mixed >> 37) ^ last
             }
         }
-        let print = h.finalize()
         if let same = byPrint[print]?.first(where: { sameMarks(result.objects[$0].resolved.decisions, decisions) }) {
             sameAs[o] = same
         } else {
@@ -264,9 +266,22 @@ public func attributeBytes(kernel: BTF, result: consuming TrimResult) -> Explana
     }
 }
 
-/// Whether two objects' decisions, marked in order, mark the same specs.
+/// Whether two objects' decisions, marked in order, mark the same specs (`Marker.mark(targets:isError:)`),
+/// read in place.
 private func sameMarks(_ a: [Decision], _ b: [Decision]) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy { Marker.specs(marking: $0).elementsEqual(Marker.specs(marking: $1)) }
+    guard a.count == b.count else { return false }
+    return a.withUnsafeBufferPointer { a in
+        b.withUnsafeBufferPointer { b in
+            for d in a.indices {
+                let ta = a[d].targets, tb = b[d].targets
+                guard ta.first == tb.first else { return false }
+                // The last target too, where a failing decision marks it.
+                let lastA = ta.count > 1 && a[d].isLibbpfError, lastB = tb.count > 1 && b[d].isLibbpfError
+                guard lastA == lastB, !lastA || ta[ta.count - 1] == tb[tb.count - 1] else { return false }
+            }
+            return true
+        }
+    }
 }
 
 /// `trim`'s marking steps: each object's decisions in file order, then the check's repairs.

@@ -560,7 +560,9 @@ package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummar
     let resolved = r.resolved, records = resolved.records
     // A decision that fails or poisons before the patch step reads the same for every record
     // that asks it (the patch step leaves such outcomes as they are): described once.
-    var problemOfDecision = [RelocationProblem?](repeating: nil, count: resolved.decisions.count)
+    // (The index of its problem in `s.problems`: an array of optional problems would release
+    // each of them one by one at the end.)
+    var problemOfDecision = [Int32](repeating: -1, count: resolved.decisions.count)
     s.problems.reserveCapacity(left)
     resolved.statusOfRecord.withUnsafeBufferPointer { status in
         resolved.decisionOfRecord.withUnsafeBufferPointer { decisionOf in
@@ -584,18 +586,19 @@ package func summarize(_ r: ObjectResult, problems: Bool = true) -> ObjectSummar
                 case .error, .limit: shared = true
                 case .value(let v): shared = v.poison
                 }
-                let problem: RelocationProblem
-                if shared, let known = problemOfDecision[d] {
-                    problem = known
+                let status: RecordStatus, reason: String
+                if shared, problemOfDecision[d] >= 0 {
+                    let known = Int(problemOfDecision[d])
+                    (status, reason) = (s.problems[known].status, s.problems[known].reason)
                 } else {
                     guard let p = resolved[j].problem else { continue }
-                    problem = p
-                    if shared { problemOfDecision[d] = problem }
+                    (status, reason) = (p.status, p.reason)
+                    if shared { problemOfDecision[d] = Int32(s.problems.count) }
                 }
                 // The record's fields one by one: `records[j]` would build the whole record.
                 s.problems.append(.init(section: records.section(j), index: records.indexInSection(j), record: j,
-                                        access: records.accessString(j), kind: records.kind(j), status: problem.status,
-                                        reason: problem.reason))
+                                        access: records.accessString(j), kind: records.kind(j), status: status,
+                                        reason: reason))
             }
         }
     }
