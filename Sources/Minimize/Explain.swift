@@ -251,8 +251,6 @@ public struct Explanation: Sendable {
     /// done with it, saves allocating one per kernel).
     public static func bytes(target: BTF, output: BTF, objectCount: Int, kept items: [KeptItem], sameAs: [Int]? = nil,
                              scratch: consuming Marker? = nil, mark: (Int, inout Marker) -> Void) -> Bytes {
-        // Which items each object's steps keep (entries (object, item), object by object), and
-        // how many objects keep each item.
         // An object that marks what an earlier one does has no entries of its own: the earlier
         // one stands for it, each of its entries counting once per object it stands for
         // (`weight`), and the two get the same bytes at the end.
@@ -263,6 +261,8 @@ public struct Explanation: Sendable {
                 weight[o] = 0
             }
         }
+        // Which items each object's steps keep (entries (object, item), object by object), and
+        // how many objects keep each item.
         var entryObject: [Int32] = [], entryItem: [Int32] = []
         entryObject.reserveCapacity(items.count * 4)
         entryItem.reserveCapacity(items.count * 4)

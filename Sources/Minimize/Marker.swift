@@ -56,26 +56,24 @@ public struct Marker: Sendable {
     /// candidate that conflicts with it. Candidates that agree with the first are left out: the
     /// check before writing puts them back where the cache's narrowing needs them.
     public mutating func mark(_ decision: borrowing Decision) {
-        mark(targets: decision.targets, isError: decision.isLibbpfError)
+        mark(targets: decision.targets, marksLast: decision.marksLastTarget)
     }
 
     /// `mark(decisions[d])`, with the decision read in place: passed whole, a decision read
     /// from an array is copied first, its specs retained and released (marking each object's
     /// decisions again for a report does this for every decision of every kernel).
     public mutating func mark(_ decisions: [Decision], at d: Int) {
-        decisions.withUnsafeBufferPointer { ds in
-            // The outcome is looked at only where it matters: reading it copies it.
-            mark(targets: ds[d].targets, isError: ds[d].targets.count > 1 && ds[d].isLibbpfError)
-        }
+        decisions.withUnsafeBufferPointer { ds in mark(targets: ds[d].targets, marksLast: ds[d].marksLastTarget) }
     }
 
-    /// `mark(_ decision:)` of a decision with these targets, failing when `isError`.
-    public mutating func mark(targets: [AccessSpec], isError: Bool) {
+    /// `mark(_ decision:)` of a decision with these targets: the first, and the last too when
+    /// `marksLast` (`Decision.marksLastTarget`).
+    public mutating func mark(targets: [AccessSpec], marksLast: Bool) {
         // Subscripts, not `first`: a spec passed from its place in the array is not copied (its
         // arrays retained and released), once per decision of every object of every kernel.
         guard !targets.isEmpty else { return }
         mark(targets[0])
-        if targets.count > 1, isError { mark(targets[targets.count - 1]) }
+        if marksLast { mark(targets[targets.count - 1]) }
     }
 
     /// Marks what a target spec of a relocation needs.
@@ -270,6 +268,11 @@ public struct Marker: Sendable {
 extension Decision {
     /// Whether libbpf fails the relocation (`.error`; not btfgen's `.limit`, which
     /// `Resolution.isError` counts too): an ambiguity, whose conflicting candidate is marked too.
+    /// Whether `Marker.mark(_:)` marks the last target besides the first: the candidate that
+    /// conflicts with it, when libbpf fails on the ambiguity. The outcome is read only when
+    /// there is such a target (reading it copies it, for every decision of every object).
+    var marksLastTarget: Bool { targets.count > 1 && isLibbpfError }
+
     var isLibbpfError: Bool {
         if case .error = outcome { return true }
         return false

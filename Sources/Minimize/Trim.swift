@@ -266,18 +266,16 @@ public func attributeBytes(kernel: BTF, result: consuming TrimResult) -> Explana
     }
 }
 
-/// Whether two objects' decisions, marked in order, mark the same specs (`Marker.mark(targets:isError:)`),
+/// Whether two objects' decisions, marked in order, mark the same specs (`Marker.mark(_:)`),
 /// read in place.
 private func sameMarks(_ a: [Decision], _ b: [Decision]) -> Bool {
     guard a.count == b.count else { return false }
     return a.withUnsafeBufferPointer { a in
         b.withUnsafeBufferPointer { b in
             for d in a.indices {
-                let ta = a[d].targets, tb = b[d].targets
-                guard ta.first == tb.first else { return false }
-                // The last target too, where a failing decision marks it.
-                let lastA = ta.count > 1 && a[d].isLibbpfError, lastB = tb.count > 1 && b[d].isLibbpfError
-                guard lastA == lastB, !lastA || ta[ta.count - 1] == tb[tb.count - 1] else { return false }
+                let ta = a[d].targets, tb = b[d].targets, last = a[d].marksLastTarget
+                guard ta.first == tb.first, last == b[d].marksLastTarget,
+                      !last || ta[ta.count - 1] == tb[tb.count - 1] else { return false }
             }
             return true
         }

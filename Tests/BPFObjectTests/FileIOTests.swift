@@ -43,8 +43,9 @@ import TestSupport
     /// How many of the first `length` bytes of the file at `path` are in the page cache
     /// (`mincore`), in pages.
     static func cachedPages(_ path: String, length: Int) -> Int {
+        guard length > 0 else { return 0 }
         let fd = open(path, O_RDONLY)
-        guard fd >= 0, length > 0 else { return 0 }
+        guard fd >= 0 else { return 0 }
         defer { close(fd) }
         guard let map = mmap(nil, length, PROT_READ, MAP_SHARED, fd, 0), map != MAP_FAILED else { return 0 }
         defer { munmap(map, length) }
