@@ -394,21 +394,42 @@ text_lines=$(wc -l <"$work/scale.txt")
 findings=$(python3 -c 'import json,sys; r=json.load(open(sys.argv[1])); print(len(r["findings"]), len(r["finding_groups"]))' "$work/scale.json" 2>/dev/null || echo "n/a n/a")
 read -r n_findings n_groups <<<"$findings"
 time_ratio=$(awk -v a="$REPORT_NS" -v b="$PLAIN_NS" 'BEGIN { printf "%.3f", a / b }')
-# Instructions, which do not drift with the machine: the same two runs over a smaller tree (four
-# paths per kernel), one job each, the two under callgrind side by side.
-n_scale_ir=$((4 * n_kernels))
-for ((i = 0; i < n_scale_ir; i++)); do
-    k=${kernel_list[i % n_kernels]}
-    dir=$work/scale-ir/${distros[i % 5]}/$((i / 5 % 8 + 1)).0/$(basename "$(dirname "$k")")
-    mkdir -p "$dir"
-    ln -s "$k" "$dir/k$i-$(basename "$k")"
+# Instructions, which do not drift with the machine: the same two runs, one job each, under
+# callgrind side by side, over two smaller trees (four and sixteen paths per kernel). Their
+# difference is what each further path costs with and without the report, which gives both
+# runs' instructions at the full tree's size: the pack's and the report's fixed costs weigh as
+# they do there, not as they do over a few paths.
+scale_ir_tree() { # scale_ir_tree DIR N
+    local i k dir
+    for ((i = 0; i < $2; i++)); do
+        k=${kernel_list[i % n_kernels]}
+        dir=$1/${distros[i % 5]}/$((i / 5 % 8 + 1)).0/$(basename "$(dirname "$k")")
+        mkdir -p "$dir"
+        ln -s "$k" "$dir/k$i-$(basename "$k")"
+    done
+}
+n_ir_small=$((4 * n_kernels)) n_ir_large=$((16 * n_kernels))
+scale_ir_tree "$work/scale-ir-small" "$n_ir_small"
+scale_ir_tree "$work/scale-ir-large" "$n_ir_large"
+for size in small large; do
+    ir "btfgen-scale-plain-$size" "$work/vg" "$cg_btfgen" -q -i "$work/scale-ir-$size" "${objects[@]/#/--object=}" \
+        -o "$work/out-ir0-$size" >"$work/ir-plain-$size" &
+    ir "btfgen-scale-report-$size" "$work/vg" "$cg_btfgen" -q -i "$work/scale-ir-$size" "${objects[@]/#/--object=}" \
+        -o "$work/out-ir1-$size" --report "$work/scale-ir-$size.json" >"$work/ir-report-$size"
+    wait
 done
-ir btfgen-scale-plain "$work/vg" "$cg_btfgen" -q -i "$work/scale-ir" "${objects[@]/#/--object=}" -o "$work/out-ir0" >"$work/ir-plain" &
-ir btfgen-scale-report "$work/vg" "$cg_btfgen" -q -i "$work/scale-ir" "${objects[@]/#/--object=}" -o "$work/out-ir1" \
-    --report "$work/scale-ir.json" >"$work/ir-report"
-wait
-PLAIN_IR=$(cat "$work/ir-plain") REPORT_IR=$(cat "$work/ir-report")
+# at_scale SMALL LARGE: the instructions at n_scale paths, on the line through the two counts.
+at_scale() {
+    awk -v a="$1" -v b="$2" -v na="$n_ir_small" -v nb="$n_ir_large" -v n="$n_scale" \
+        'BEGIN { if (a ~ /^[0-9]+$/ && b ~ /^[0-9]+$/) printf "%.0f\n", a + (b - a) / (nb - na) * (n - na); else print "n/a" }'
+}
+PLAIN_IR=$(at_scale "$(cat "$work/ir-plain-small")" "$(cat "$work/ir-plain-large")")
+REPORT_IR=$(at_scale "$(cat "$work/ir-report-small")" "$(cat "$work/ir-report-large")")
 ir_ratio=$(awk -v a="$REPORT_IR" -v b="$PLAIN_IR" 'BEGIN { if (a ~ /^[0-9]+$/ && b > 0) printf "%.3f", a / b; else print "n/a" }')
+# What one more path costs with the report over what it costs without it.
+ir_path_ratio=$(awk -v pa="$(cat "$work/ir-plain-small")" -v pb="$(cat "$work/ir-plain-large")" \
+    -v ra="$(cat "$work/ir-report-small")" -v rb="$(cat "$work/ir-report-large")" \
+    'BEGIN { if (pb > pa && ra ~ /^[0-9]+$/ && rb ~ /^[0-9]+$/) printf "%.3f", (rb - ra) / (pb - pa); else print "n/a" }')
 read -r _ plain_charged <<<"$PLAIN_MEM"; read -r _ report_charged <<<"$REPORT_MEM"
 read -r plain_rss _ <<<"$PLAIN_MEM"; read -r report_rss _ <<<"$REPORT_MEM"
 if [[ $plain_charged != n/a && $report_charged != n/a ]]; then mem_a=$plain_charged mem_b=$report_charged; else mem_a=$plain_rss mem_b=$report_rss; fi
@@ -421,8 +442,9 @@ sections+=("$(
     echo "and with \`--report run.json\`; median of $scale_rounds alternating rounds. "speed-up" is the time without the"
     echo "report over the time with it. The report: $json_bytes bytes of JSON ($n_findings distinct findings in $n_groups"
     echo "groups of kernels), \`btfgen report run.json -o run.html\`: $html_bytes bytes of HTML; as text, $text_lines lines."
-    echo "The instruction counts are of the same two runs over $n_scale_ir paths (four per kernel), one job each:"
-    echo "with --report, ${ir_ratio}x the instructions of the run without it."
+    echo "The instruction counts are at $n_scale paths, from the same two runs (one job each) over $n_ir_small and"
+    echo "$n_ir_large paths (four and sixteen per kernel), on the line through the two: with --report, ${ir_ratio}x the"
+    echo "instructions of the run without it; each further path costs ${ir_path_ratio}x what it costs without the report."
     echo
     table_head "without --report"
     row "$n_scale kernels × ${#objects[@]} objects" "$PLAIN_NS" "$REPORT_NS" "$PLAIN_IR" "$REPORT_IR" "$PLAIN_MEM" "$REPORT_MEM" \
