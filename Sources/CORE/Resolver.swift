@@ -260,8 +260,12 @@ public struct Resolver {
         /// `bpf_core_calc_relo` failed.
         case calcFailed(SpecError)
     }
-    /// Per question, per index into its list's `all`.
-    private var matches: [[CandidateMatch?]] = []
+    /// Per question, per index into its list's `all`: the question's matches are
+    /// `matches[matchStart[q]...]`, `matchStart[q]` -1 until it is first decided. One array for
+    /// all questions: an array per question was an allocation, and a generic array type's
+    /// metadata looked up, for each of the thousands of questions of an object on every kernel.
+    private var matches: [CandidateMatch?] = []
+    private var matchStart: [Int32] = []
     /// Per question: the decision it got and the generation of its list then.
     private var decided: [(generation: Int, decision: Int32)?] = []
     private(set) var decisions: [Decision] = []
@@ -315,7 +319,7 @@ public struct Resolver {
     package static func resolveAll(_ prepared: PreparedRelocations, target: BTF, index: CandidateIndex,
                                    statuses: Bool) -> ResolvedRelocations {
         var resolver = Resolver(local: prepared.local, target: target, index: index)
-        resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
+        resolver.matchStart = [Int32](repeating: -1, count: prepared.keys.count)
         resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
         resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
         let records = prepared.records
@@ -370,7 +374,8 @@ public struct Resolver {
         var resolver = Resolver(local: prepared.local, target: target, index: index)
         return prepared.records.indices.map { i in
             let key = Int(prepared.keyOfRecord[i])
-            resolver.matches = [[CandidateMatch?]](repeating: [], count: prepared.keys.count)
+            resolver.matches = []
+            resolver.matchStart = [Int32](repeating: -1, count: prepared.keys.count)
             resolver.decided = [(generation: Int, decision: Int32)?](repeating: nil, count: prepared.keys.count)
             resolver.listOfKey = [Int32](repeating: -1, count: prepared.keys.count)
             let d = resolver.decisions[Int(resolver.decide(key, prepared.keys[key], localSpec: prepared.localSpecs[key], insn: prepared.records.insn(i)))]
@@ -443,18 +448,22 @@ public struct Resolver {
                 outcome: .error("<\(q.kind)> (\(q.kind.rawValue)) relocation doesn't support anonymous types")))
         }
         var d = Decision(localSpec: localSpec, targets: [], outcome: .error(""))
-        if matches[key].isEmpty { matches[key] = [CandidateMatch?](repeating: nil, count: lists[list].all.count) }
+        if matchStart[key] < 0 {
+            matchStart[key] = Int32(matches.count)
+            matches.append(contentsOf: repeatElement(nil, count: lists[list].all.count))
+        }
+        let firstMatch = Int(matchStart[key])
         var kept: [Int32] = []
         var first: (spec: AccessSpec, value: RelocationValue)?
         let live = lists[list].live
         for (i, slot) in live.enumerated() {
             let cand = lists[list].all[Int(slot)]
             let m: CandidateMatch
-            if let known = matches[key][Int(slot)] {
+            if let known = matches[firstMatch + Int(slot)] {
                 m = known
             } else {
                 m = match(localSpec, candidate: cand, insn: insn)
-                matches[key][Int(slot)] = m
+                matches[firstMatch + Int(slot)] = m
             }
             switch m {
             case .none:
