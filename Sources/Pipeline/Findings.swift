@@ -50,6 +50,7 @@ public struct FindingTable: Sendable {
     /// Adds one kernel's findings; its group, or nil when it has none.
     public mutating func fold(_ objects: [ObjectSummary]) -> Int? {
         var ids: [Int32] = []
+        ids.reserveCapacity(objects.reduce(0) { $0 + $1.problems.count })
         if firstEntry.count < objects.count { firstEntry += Array(repeating: [], count: objects.count - firstEntry.count) }
         for o in objects.indices {
             // The problems' fields read in place: a copy of each would retain its three strings.
@@ -73,10 +74,13 @@ public struct FindingTable: Sendable {
             }
         }
         guard !ids.isEmpty else { return nil }
-        ids.sort()
-        if let g = groupOf[Group(ids: ids)] { return g }
-        groups.append(ids)
-        groupOf[Group(ids: ids)] = groups.count - 1
+        // A kernel's problems come object by object, each object's in record order, one per
+        // record: kernels with the same findings list their ids in the same order, so the ids
+        // as they came name the group. Only a new group is sorted.
+        let key = Group(ids: ids)
+        if let g = groupOf[key] { return g }
+        groups.append(ids.sorted())
+        groupOf[key] = groups.count - 1
         return groups.count - 1
     }
 }
