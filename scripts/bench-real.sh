@@ -371,15 +371,17 @@ fi
 # The raw kernels under SCALE_KERNELS paths, DISTRO/RELEASE/ARCH/KERNEL.btf as in btfhub (five
 # distros, eight releases each, the kernel's architecture), as symlinks: every one is read and
 # trimmed. The same run with and without --report, alternating.
-n_scale=0
-for ((i = 0; i < scale_kernels; i++)); do
-    k=${kernel_list[i % n_kernels]}
-    distros=(amzn centos debian fedora ubuntu)
-    dir=$work/scale/${distros[i % 5]}/$((i / 5 % 8 + 1)).0/$(basename "$(dirname "$k")")
-    mkdir -p "$dir"
-    ln -s "$k" "$dir/k$i-$(basename "$k")"
-    n_scale=$((n_scale + 1))
-done
+scale_tree() { # scale_tree DIR N
+    local i k dir distros=(amzn centos debian fedora ubuntu)
+    for ((i = 0; i < $2; i++)); do
+        k=${kernel_list[i % n_kernels]}
+        dir=$1/${distros[i % 5]}/$((i / 5 % 8 + 1)).0/$(basename "$(dirname "$k")")
+        mkdir -p "$dir"
+        ln -s "$k" "$dir/k$i-$(basename "$k")"
+    done
+}
+n_scale=$scale_kernels
+scale_tree "$work/scale" "$n_scale"
 scale_plain() { rm -rf "$work/out-s"; "$btfgen" -q --jobs "$jobs" -i "$work/scale" "${objects[@]/#/--object=}" -o "$work/out-s"; }
 scale_report() { rm -rf "$work/out-s"; "$btfgen" -q --jobs "$jobs" -i "$work/scale" "${objects[@]/#/--object=}" -o "$work/out-s" --report "$work/scale.json"; }
 say "reports at scale: $n_scale kernels, $scale_rounds rounds"
@@ -399,18 +401,9 @@ time_ratio=$(awk -v a="$REPORT_NS" -v b="$PLAIN_NS" 'BEGIN { printf "%.3f", a / 
 # difference is what each further path costs with and without the report, which gives both
 # runs' instructions at the full tree's size: the pack's and the report's fixed costs weigh as
 # they do there, not as they do over a few paths.
-scale_ir_tree() { # scale_ir_tree DIR N
-    local i k dir
-    for ((i = 0; i < $2; i++)); do
-        k=${kernel_list[i % n_kernels]}
-        dir=$1/${distros[i % 5]}/$((i / 5 % 8 + 1)).0/$(basename "$(dirname "$k")")
-        mkdir -p "$dir"
-        ln -s "$k" "$dir/k$i-$(basename "$k")"
-    done
-}
 n_ir_small=$((4 * n_kernels)) n_ir_large=$((16 * n_kernels))
-scale_ir_tree "$work/scale-ir-small" "$n_ir_small"
-scale_ir_tree "$work/scale-ir-large" "$n_ir_large"
+scale_tree "$work/scale-ir-small" "$n_ir_small"
+scale_tree "$work/scale-ir-large" "$n_ir_large"
 for size in small large; do
     ir "btfgen-scale-plain-$size" "$work/vg" "$cg_btfgen" -q -i "$work/scale-ir-$size" "${objects[@]/#/--object=}" \
         -o "$work/out-ir0-$size" >"$work/ir-plain-$size" &

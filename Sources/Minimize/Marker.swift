@@ -266,13 +266,13 @@ public struct Marker: Sendable {
 }
 
 extension Decision {
-    /// Whether libbpf fails the relocation (`.error`; not btfgen's `.limit`, which
-    /// `Resolution.isError` counts too): an ambiguity, whose conflicting candidate is marked too.
     /// Whether `Marker.mark(_:)` marks the last target besides the first: the candidate that
     /// conflicts with it, when libbpf fails on the ambiguity. The outcome is read only when
     /// there is such a target (reading it copies it, for every decision of every object).
     var marksLastTarget: Bool { targets.count > 1 && isLibbpfError }
 
+    /// Whether libbpf fails the relocation (`.error`; not btfgen's `.limit`, which
+    /// `Resolution.isError` counts too): an ambiguity, whose conflicting candidate is marked too.
     var isLibbpfError: Bool {
         if case .error = outcome { return true }
         return false
